@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The window: mmap, the fault handler, slots and arenas.
+ *
+ * Each open file gets a private inode on a small pseudo filesystem and points
+ * file->f_mapping at its address_space (as drm_open() does), so the window's
+ * VMAs hang off that address_space and unmap_mapping_range() on it reaches
+ * every mapping of the window: the kernel's own reverse map does revocation.
+ *
+ * Chunks are mapped through .fault, never with vm_insert_page() or PFN maps:
+ * the handler returns the chunk's page locked and the core's finish_fault()
+ * installs one PMD for the whole 2 MiB (the window is PMD aligned, i_size
+ * covers it, the chunk is a PMD-order folio). The mapping takes a page
+ * reference and an rmap count like any file page, so pins and mappings are
+ * visible to the quarantine and GUP works on arena memory.
+ *
+ * Fault and free hand over under the folio lock: free marks the run FREED,
+ * then locks each folio, unmaps, unlocks. The fault handler rechecks that the
+ * slot is live after locking the folio, and finish_fault() installs the entry
+ * before the folio is unlocked. So either the fault sees FREED and fails, or
+ * its mapping exists before free's unmap runs and is torn down by it.
+ */
+#include <linux/bitmap.h>
+#include <linux/fs.h>
+#include <linux/fs_context.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/mount.h>
+#include <linux/pagemap.h>
+#include <linux/pid.h>
+#include <linux/pseudo_fs.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include <uapi/linux/arena.h>
+
+#include "arena_priv.h"
+#include "compat.h"
+
+#define ARENA_FS_MAGIC	0x6172656e	/* "aren" */
+
+static struct vfsmount *arena_mnt;
+
+static int arena_fs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, ARENA_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+static struct file_system_type arena_fs_type = {
+	.name = "arena",
+	.init_fs_context = arena_fs_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+int arena_fs_init(void)
+{
+	arena_mnt = kern_mount(&arena_fs_type);
+	return PTR_ERR_OR_ZERO(arena_mnt);
+}
+
+void arena_fs_exit(void)
+{
+	kern_unmount(arena_mnt);
+}
+
+struct arena_space *arena_space_create(void)
+{
+	struct arena_space *space;
+	int err = -ENOMEM;
+
+	space = kzalloc(sizeof(*space), GFP_KERNEL_ACCOUNT);
+	if (!space)
+		return ERR_PTR(-ENOMEM);
+	space->nr_slots = arena_window_size >> ARENA_CHUNK_SHIFT;
+	space->used = bitmap_zalloc(space->nr_slots, GFP_KERNEL_ACCOUNT);
+	if (!space->used)
+		goto free_space;
+	space->inode = alloc_anon_inode(arena_mnt->mnt_sb);
+	if (IS_ERR(space->inode)) {
+		err = PTR_ERR(space->inode);
+		goto free_bitmap;
+	}
+	/* 6.12 (and late 6.1 stables) map a PMD only below i_size. */
+	i_size_write(space->inode, arena_window_size);
+
+	mutex_init(&space->lock);
+	xa_init(&space->slots);
+	xa_init_flags(&space->arenas, XA_FLAGS_ALLOC1);
+	INIT_LIST_HEAD(&space->freed_fifo);
+	space->mm = current->mm;
+	mmgrab(space->mm);
+	atomic_long_inc(&arena_stats.windows_open);
+	return space;
+
+free_bitmap:
+	bitmap_free(space->used);
+free_space:
+	kfree(space);
+	return ERR_PTR(err);
+}
+
+/* Forget the oldest freed run so its slots can be handed out again. */
+static bool arena_recycle_oldest(struct arena_space *space)
+{
+	struct arena_run *run;
+	unsigned int i;
+
+	lockdep_assert_held(&space->lock);
+	run = list_first_entry_or_null(&space->freed_fifo, struct arena_run,
+				       node);
+	if (!run)
+		return false;
+	list_del(&run->node);
+	space->freed_slots -= run->nr;
+
+	xa_lock(&space->slots);
+	for (i = 0; i < run->nr; i++)
+		__xa_erase(&space->slots, run->start + i);
+	xa_unlock(&space->slots);
+	bitmap_clear(space->used, run->start, run->nr);
+
+	put_pid(run->freed_by);
+	kvfree(run);
+	return true;
+}
+
+/*
+ * Find @nr consecutive unused slots, next-fit from the cursor so that freed
+ * address space is reused as late as possible; recycle the oldest freed runs
+ * only when no never-used (or already recycled) run is left.
+ */
+static int arena_slots_take(struct arena_space *space, unsigned int nr,
+			    unsigned long *start)
+{
+	unsigned long s;
+
+	lockdep_assert_held(&space->lock);
+	for (;;) {
+		s = bitmap_find_next_zero_area(space->used, space->nr_slots,
+					       space->cursor, nr, 0);
+		if (s >= space->nr_slots && space->cursor)
+			s = bitmap_find_next_zero_area(space->used,
+						       space->nr_slots, 0, nr, 0);
+		if (s < space->nr_slots)
+			break;
+		if (!arena_recycle_oldest(space))
+			return -ENOSPC;
+	}
+	bitmap_set(space->used, s, nr);
+	space->cursor = s + nr < space->nr_slots ? s + nr : 0;
+	*start = s;
+	return 0;
+}
+
+static void arena_slots_put(struct arena_space *space, unsigned long start,
+			    unsigned int nr)
+{
+	unsigned int i;
+
+	xa_lock(&space->slots);
+	for (i = 0; i < nr; i++)
+		__xa_erase(&space->slots, start + i);
+	xa_unlock(&space->slots);
+	bitmap_clear(space->used, start, nr);
+}
+
+int arena_create(struct arena_space *space, u32 *id)
+{
+	struct arena *arena;
+	int err;
+
+	arena = kzalloc(sizeof(*arena), GFP_KERNEL_ACCOUNT);
+	if (!arena)
+		return -ENOMEM;
+	INIT_LIST_HEAD(&arena->runs);
+
+	mutex_lock(&space->lock);
+	err = xa_alloc_cyclic(&space->arenas, &arena->id, arena,
+			      XA_LIMIT(1, U32_MAX), &space->next_id,
+			      GFP_KERNEL_ACCOUNT);
+	mutex_unlock(&space->lock);
+	if (err < 0) {
+		kfree(arena);
+		return err == -EBUSY ? -ENOSPC : err;
+	}
+	atomic_long_inc(&arena_stats.arenas_live);
+	*id = arena->id;
+	return 0;
+}
+
+int arena_alloc_chunks(struct arena_space *space, u32 id, unsigned int nr,
+		       u64 *offset)
+{
+	struct arena *arena;
+	struct arena_run *run;
+	unsigned long start;
+	unsigned int i, got = 0;
+	int err;
+
+	run = kvzalloc(struct_size(run, folios, nr), GFP_KERNEL_ACCOUNT);
+	if (!run)
+		return -ENOMEM;
+
+	mutex_lock(&space->lock);
+	arena = xa_load(&space->arenas, id);
+	if (!arena) {
+		err = -ENOENT;
+		goto unlock;
+	}
+	for (got = 0; got < nr; got++) {
+		run->folios[got] = arena_chunk_alloc();
+		if (!run->folios[got]) {
+			err = -ENOMEM;
+			goto release_chunks;
+		}
+	}
+	err = arena_slots_take(space, nr, &start);
+	if (err)
+		goto release_chunks;
+
+	run->start = start;
+	run->nr = nr;
+	run->arena_id = id;
+	run->state = ARENA_RUN_RESERVED;
+	for (i = 0; i < nr; i++) {
+		/* The file offset the chunk sits at, as rmap expects. */
+		run->folios[i]->index = (start + i) << ARENA_CHUNK_ORDER;
+		err = xa_err(xa_store(&space->slots, start + i, run,
+				      GFP_KERNEL_ACCOUNT));
+		if (err)
+			goto put_slots;
+	}
+	/* Only now can a fault map the chunks. */
+	xa_lock(&space->slots);
+	run->state = ARENA_RUN_LIVE;
+	xa_unlock(&space->slots);
+
+	list_add_tail(&run->node, &arena->runs);
+	arena->nr_chunks += nr;
+	mutex_unlock(&space->lock);
+	*offset = (u64)start << ARENA_CHUNK_SHIFT;
+	return 0;
+
+put_slots:
+	arena_slots_put(space, start, nr);
+release_chunks:
+	while (got--)
+		arena_chunk_release(run->folios[got]);
+unlock:
+	mutex_unlock(&space->lock);
+	kvfree(run);
+	return err;
+}
+
+static void arena_lock_folios(struct list_head *first, struct list_head *end,
+			      bool lock)
+{
+	struct list_head *pos;
+	struct arena_run *run;
+	unsigned int i;
+
+	for (pos = first; pos != end; pos = pos->next) {
+		run = list_entry(pos, struct arena_run, node);
+		for (i = 0; i < run->nr; i++) {
+			if (lock)
+				folio_lock(run->folios[i]);
+			else
+				folio_unlock(run->folios[i]);
+		}
+	}
+}
+
+/*
+ * Unmap every run of @arena, one unmap_mapping_range() (so one TLB flush)
+ * per stretch of runs that sit next to each other in the window. The runs
+ * are FREED already; holding their folios locked closes the window in which
+ * a fault that saw them live could still install an entry.
+ */
+static void arena_revoke(struct arena_space *space, struct arena *arena)
+{
+	struct address_space *mapping = space->inode->i_mapping;
+	struct list_head *first, *end;
+	struct arena_run *run, *next;
+	unsigned long start, nr;
+
+	first = arena->runs.next;
+	while (first != &arena->runs) {
+		run = list_entry(first, struct arena_run, node);
+		start = run->start;
+		nr = run->nr;
+		for (end = first->next; end != &arena->runs; end = end->next) {
+			next = list_entry(end, struct arena_run, node);
+			if (next->start != start + nr)
+				break;
+			nr += next->nr;
+		}
+		arena_lock_folios(first, end, true);
+		unmap_mapping_range(mapping, (loff_t)start << ARENA_CHUNK_SHIFT,
+				    (loff_t)nr << ARENA_CHUNK_SHIFT, 1);
+		arena_lock_folios(first, end, false);
+		first = end;
+	}
+}
+
+/* Free @arena, already removed from space->arenas. */
+static void arena_destroy(struct arena_space *space, struct arena *arena)
+{
+	struct arena_run *run, *tmp;
+	struct pid *pid = get_task_pid(current, PIDTYPE_TGID);
+	u64 now = ktime_get_ns();
+	unsigned int i;
+
+	lockdep_assert_held(&space->lock);
+	/* From here on the fault handler fails for every slot of the arena. */
+	xa_lock(&space->slots);
+	list_for_each_entry(run, &arena->runs, node) {
+		run->state = ARENA_RUN_FREED;
+		run->freed_ns = now;
+		run->freed_by = get_pid(pid);
+	}
+	xa_unlock(&space->slots);
+
+	arena_revoke(space, arena);
+
+	list_for_each_entry_safe(run, tmp, &arena->runs, node) {
+		for (i = 0; i < run->nr; i++) {
+			arena_chunk_release(run->folios[i]);
+			run->folios[i] = NULL;
+		}
+		list_move_tail(&run->node, &space->freed_fifo);
+		space->freed_slots += run->nr;
+	}
+	put_pid(pid);
+	atomic_long_dec(&arena_stats.arenas_live);
+	kfree(arena);
+}
+
+int arena_free(struct arena_space *space, u32 id)
+{
+	struct arena *arena;
+
+	mutex_lock(&space->lock);
+	arena = xa_erase(&space->arenas, id);
+	if (arena)
+		arena_destroy(space, arena);
+	mutex_unlock(&space->lock);
+	return arena ? 0 : -ENOENT;
+}
+
+int arena_lookup(struct arena_space *space, struct arena_lookup *lk)
+{
+	struct arena_run *run;
+
+	if (lk->offset >= arena_window_size)
+		return -EINVAL;
+	mutex_lock(&space->lock);
+	run = xa_load(&space->slots, lk->offset >> ARENA_CHUNK_SHIFT);
+	if (run && run->state != ARENA_RUN_RESERVED) {
+		lk->out_arena_id = run->arena_id;
+		lk->out_arena_offset = lk->offset -
+				       ((u64)run->start << ARENA_CHUNK_SHIFT);
+		if (run->state == ARENA_RUN_LIVE) {
+			lk->out_state = ARENA_SLOT_LIVE;
+		} else {
+			lk->out_state = ARENA_SLOT_FREED;
+			lk->out_freed_ns_ago = ktime_get_ns() - run->freed_ns;
+			lk->out_freed_by_pid = pid_vnr(run->freed_by);
+		}
+	}
+	mutex_unlock(&space->lock);
+	return 0;
+}
+
+/* Called when the last reference to the file is gone: no VMA maps it. */
+void arena_space_destroy(struct arena_space *space)
+{
+	struct arena *arena;
+	unsigned long id;
+
+	mutex_lock(&space->lock);
+	xa_for_each(&space->arenas, id, arena) {
+		xa_erase(&space->arenas, id);
+		arena_destroy(space, arena);
+	}
+	while (arena_recycle_oldest(space))
+		;
+	mutex_unlock(&space->lock);
+
+	xa_destroy(&space->slots);
+	xa_destroy(&space->arenas);
+	iput(space->inode);
+	mmdrop(space->mm);
+	bitmap_free(space->used);
+	atomic_long_dec(&arena_stats.windows_open);
+	kfree(space);
+}
+
+/*
+ * A fault on a slot that is not live: count it, and say what the address was
+ * (rate limited), so a use-after-free can be told from a wild pointer.
+ */
+static vm_fault_t arena_fault_fail(struct vm_fault *vmf,
+				   struct arena_run *run)
+{
+	unsigned long off = vmf->pgoff << PAGE_SHIFT | (vmf->address &
+							 ~PAGE_MASK);
+
+	if (run && run->state == ARENA_RUN_FREED) {
+		atomic_long_inc(&arena_stats.uaf_faults);
+		pr_notice_ratelimited("use-after-free: pid %d (%s) address %#lx: arena %u offset %#lx, freed %llu us ago by pid %d\n",
+				      task_tgid_vnr(current), current->comm,
+				      vmf->address, run->arena_id,
+				      off - (run->start << ARENA_CHUNK_SHIFT),
+				      div_u64(ktime_get_ns() - run->freed_ns,
+					      NSEC_PER_USEC),
+				      pid_vnr(run->freed_by));
+	} else {
+		atomic_long_inc(&arena_stats.wild_faults);
+		pr_notice_ratelimited("fault outside any arena: pid %d (%s) address %#lx (window offset %#lx)\n",
+				      task_tgid_vnr(current), current->comm,
+				      vmf->address, off);
+	}
+	return VM_FAULT_SIGSEGV;
+}
+
+static vm_fault_t arena_fault(struct vm_fault *vmf)
+{
+	struct arena_space *space = vmf->vma->vm_file->private_data;
+	unsigned long slot = vmf->pgoff >> ARENA_CHUNK_ORDER;
+	struct arena_run *run;
+	struct folio *folio;
+	vm_fault_t ret;
+
+	xa_lock(&space->slots);
+	run = xa_load(&space->slots, slot);
+	if (!run || run->state != ARENA_RUN_LIVE) {
+		ret = arena_fault_fail(vmf, run);
+		xa_unlock(&space->slots);
+		return ret;
+	}
+	folio = run->folios[slot - run->start];
+	/* The mapping's reference; the PMD or PTE keeps it. */
+	folio_get(folio);
+	xa_unlock(&space->slots);
+
+	folio_lock(folio);
+	xa_lock(&space->slots);
+	run = xa_load(&space->slots, slot);
+	if (!run || run->state != ARENA_RUN_LIVE ||
+	    run->folios[slot - run->start] != folio) {
+		/* Freed while we waited for the lock. */
+		ret = arena_fault_fail(vmf, run);
+		xa_unlock(&space->slots);
+		folio_unlock(folio);
+		folio_put(folio);
+		return ret;
+	}
+	xa_unlock(&space->slots);
+
+	vmf->page = folio_page(folio, vmf->pgoff & (folio_nr_pages(folio) - 1));
+	return VM_FAULT_LOCKED;
+}
+
+/* The window is one VMA for its whole life: no splitting, no moving. */
+static int arena_may_split(struct vm_area_struct *vma, unsigned long addr)
+{
+	return -EINVAL;
+}
+
+static int arena_mremap(struct vm_area_struct *vma)
+{
+	return -EINVAL;
+}
+
+static const struct vm_operations_struct arena_vm_ops = {
+	.fault = arena_fault,
+	.may_split = arena_may_split,
+	.mremap = arena_mremap,
+};
+
+int arena_space_mmap(struct arena_space *space, struct vm_area_struct *vma)
+{
+	/* MAP_PRIVATE would copy arena pages into memory free cannot revoke. */
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+	/* One window, mapped whole and PMD aligned, so chunks map as PMDs. */
+	if (vma->vm_pgoff || vma->vm_end - vma->vm_start != arena_window_size ||
+	    !IS_ALIGNED(vma->vm_start, ARENA_CHUNK_SIZE))
+		return -EINVAL;
+
+	/* No space->lock here: mmap_lock is held, and ioctls may fault. */
+	if (atomic_cmpxchg(&space->mapped, 0, 1))
+		return -EBUSY;
+
+	arena_vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_NORESERVE |
+			   VM_DONTDUMP);
+	arena_vm_flags_clear(vma, VM_MAYEXEC);
+	vma->vm_ops = &arena_vm_ops;
+	return 0;
+}

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Description: how chunks are mapped and revoked: a chunk is zero, costs one
+ * page fault and is mapped by one PMD; after free the first, a middle and the
+ * last byte of every page fault with the exact si_addr; read() into arena
+ * memory works (GUP) and fails with EFAULT after free; a thread touching a
+ * chunk while another frees it never succeeds after the free has returned.
+ */
+#include "arena_helpers.h"	/* first: it defines _GNU_SOURCE */
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+
+FIXTURE(map) {
+	int fd;
+	struct arena_info info;
+	char *base;
+	size_t cs;
+};
+
+FIXTURE_SETUP(map)
+{
+	self->base = NULL;
+	self->fd = open(ARENA_DEV, O_RDWR | O_CLOEXEC);
+	if (self->fd < 0)
+		SKIP(return, "cannot open %s: %s", ARENA_DEV, strerror(errno));
+	ASSERT_EQ(0, arena_get_info(self->fd, &self->info));
+	self->cs = self->info.out_chunk_size;
+	self->base = arena_map_window(self->fd, self->info.out_window_size);
+	ASSERT_NE(NULL, self->base);
+}
+
+FIXTURE_TEARDOWN(map)
+{
+	if (self->base)
+		munmap(self->base, self->info.out_window_size);
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+static long minflt(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_minflt;
+}
+
+TEST_F(map, fresh_chunk_is_zero)
+{
+	uint64_t off;
+	long id = arena_create_id(self->fd);
+	const uint64_t *p;
+	size_t i;
+
+	ASSERT_GT(id, 0);
+	ASSERT_EQ(0, arena_chunks(self->fd, id, 2, &off));
+	p = (const uint64_t *)(self->base + off);
+	for (i = 0; i < 2 * self->cs / 8; i++)
+		if (p[i])
+			break;
+	EXPECT_EQ(2 * self->cs / 8, i);
+	EXPECT_EQ(0, arena_free_id(self->fd, id));
+}
+
+TEST_F(map, one_fault_and_one_pmd_per_chunk)
+{
+	uint64_t off;
+	long id = arena_create_id(self->fd), before, faults;
+
+	ASSERT_GT(id, 0);
+	ASSERT_EQ(0, arena_chunks(self->fd, id, 4, &off));
+	before = minflt();
+	memset(self->base + off, 0xab, 4 * self->cs);
+	faults = minflt() - before;
+	EXPECT_EQ(4, faults);
+	EXPECT_EQ(4 * self->cs / 1024,
+		  smaps_field_kb(self->base, "FilePmdMapped:"));
+	EXPECT_EQ(0, arena_free_id(self->fd, id));
+	EXPECT_EQ(0, smaps_field_kb(self->base, "FilePmdMapped:"));
+	EXPECT_EQ(0, smaps_field_kb(self->base, "Rss:"));
+}
+
+TEST_F(map, read_fault_then_write_is_one_fault)
+{
+	uint64_t off;
+	long id = arena_create_id(self->fd), before;
+	volatile char *p;
+
+	ASSERT_GT(id, 0);
+	ASSERT_EQ(0, arena_chunks(self->fd, id, 1, &off));
+	p = self->base + off;
+	before = minflt();
+	EXPECT_EQ(0, p[12345]);
+	p[0] = 1;
+	p[self->cs - 1] = 2;
+	EXPECT_EQ(1, minflt() - before);
+	EXPECT_EQ(0, arena_free_id(self->fd, id));
+}
+
+TEST_F(map, data_spans_chunk_boundaries)
+{
+	uint64_t off;
+	long id = arena_create_id(self->fd);
+	char *p;
+	size_t i, n = 3 * self->cs;
+
+	ASSERT_GT(id, 0);
+	ASSERT_EQ(0, arena_chunks(self->fd, id, 3, &off));
+	p = self->base + off;
+	for (i = 0; i < n; i += 511)
+		p[i] = (char)(i * 7);
+	for (i = 0; i < n; i += 511)
+		ASSERT_EQ((char)(i * 7), p[i]);
+	/* A 64-byte record straddling the first boundary. */
+	memset(p + self->cs - 32, 0x11, 64);
+	EXPECT_EQ(0x11, p[self->cs - 32]);
+	EXPECT_EQ(0x11, p[self->cs + 31]);
+	EXPECT_EQ(0, arena_free_id(self->fd, id));
+}
+
+TEST_F(map, every_page_faults_after_free)
+{
+	uint64_t off[3];
+	long id = arena_create_id(self->fd);
+	size_t pages, pg;
+	int r, bad = 0;
+	void *fault;
+	char v;
+
+	ASSERT_GT(id, 0);
+	/* One single chunk and one run of two: both kinds of run. */
+	ASSERT_EQ(0, arena_chunks(self->fd, id, 1, &off[0]));
+	ASSERT_EQ(0, arena_chunks(self->fd, id, 2, &off[1]));
+	off[2] = off[1] + self->cs;
+	for (r = 0; r < 3; r++)
+		memset(self->base + off[r], 0x77, self->cs);
+	ASSERT_EQ(0, arena_free_id(self->fd, id));
+
+	pages = self->cs / PAGE_SZ;
+	for (r = 0; r < 3; r++) {
+		for (pg = 0; pg < pages; pg++) {
+			char *page = self->base + off[r] + pg * PAGE_SZ;
+			char *probe[3] = { page, page + PAGE_SZ / 2 + 1,
+					   page + PAGE_SZ - 1 };
+
+			for (int k = 0; k < 3; k++) {
+				fault = NULL;
+				if (try_read(probe[k], &v, &fault) ||
+				    fault != probe[k]) {
+					if (!bad++)
+						TH_LOG("%p: read ok or si_addr %p",
+						       probe[k], fault);
+				}
+			}
+		}
+	}
+	EXPECT_EQ(0, bad);
+	/* And writes. */
+	EXPECT_TRUE(faults_at(self->base + off[0]));
+	EXPECT_TRUE(faults_at(self->base + off[2] + self->cs - 1));
+}
+
+TEST_F(map, uaf_faults_are_counted)
+{
+	long before = arena_counter("uaf_faults");
+	uint64_t off;
+	long id = arena_create_id(self->fd);
+
+	ASSERT_GE(before, 0);
+	ASSERT_GT(id, 0);
+	ASSERT_EQ(0, arena_chunks(self->fd, id, 1, &off));
+	self->base[off] = 1;
+	ASSERT_EQ(0, arena_free_id(self->fd, id));
+	EXPECT_TRUE(faults_at(self->base + off + 100));
+	EXPECT_EQ(before + 2, arena_counter("uaf_faults"));
+}
+
+TEST_F(map, read_syscall_into_arena_and_after_free)
+{
+	uint64_t off;
+	long id = arena_create_id(self->fd);
+	int pfd[2];
+	char *p;
+
+	ASSERT_GT(id, 0);
+	ASSERT_EQ(0, arena_chunks(self->fd, id, 1, &off));
+	p = self->base + off;
+	ASSERT_EQ(0, pipe(pfd));
+	/* GUP on a never-touched chunk faults it in from the kernel. */
+	ASSERT_EQ(5, write(pfd[1], "hello", 5));
+	ASSERT_EQ(5, read(pfd[0], p + self->cs - 2, 5));
+	EXPECT_EQ(0, memcmp(p + self->cs - 2, "hello", 5) ? -1 : 0);
+	/* And write() out of arena memory. */
+	ASSERT_EQ(5, write(pfd[1], p + self->cs - 2, 5));
+	ASSERT_EQ(0, arena_free_id(self->fd, id));
+	/* After free the kernel's own accesses fail too. */
+	EXPECT_EQ(-1, write(pfd[1], p, 5));
+	EXPECT_EQ(EFAULT, errno);
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
+/*
+ * The race of the design notes: one thread frees arenas while another keeps
+ * writing to them. A write that starts after ARENA_IOC_FREE has returned must
+ * fault: the fault handler and free hand over under the folio lock.
+ */
+struct race {
+	_Atomic(char *) addr;
+	atomic_int freed;	/* the current addr's free has returned */
+	atomic_int stop;
+	atomic_long late;	/* accesses that worked after the free */
+	atomic_long hits;
+};
+
+static void *race_toucher(void *arg)
+{
+	struct race *r = arg;
+
+	while (!atomic_load(&r->stop)) {
+		char *a = atomic_load(&r->addr);
+		int was_freed;
+
+		if (!a)
+			continue;
+		was_freed = atomic_load(&r->freed);
+		if (try_write(a + (atomic_load(&r->hits) % 512) * PAGE_SZ, 1,
+			      NULL)) {
+			atomic_fetch_add(&r->hits, 1);
+			/* a was published before freed was reset. */
+			if (was_freed)
+				atomic_fetch_add(&r->late, 1);
+		}
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(map, free_racing_with_touch, 300)
+{
+	struct race r = { 0 };
+	pthread_t t;
+	int i, iters = 400;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, race_toucher, &r));
+	for (i = 0; i < iters; i++) {
+		uint64_t off;
+		long id = arena_create_id(self->fd);
+
+		ASSERT_GT(id, 0);
+		ASSERT_EQ(0, arena_chunks(self->fd, id, 1, &off));
+		atomic_store(&r.freed, 0);
+		atomic_store(&r.addr, self->base + off);
+		/* Let the toucher in for a varying while. */
+		for (volatile int spin = 0; spin < (i % 16) * 2000; spin++)
+			;
+		ASSERT_EQ(0, arena_free_id(self->fd, id));
+		atomic_store(&r.freed, 1);
+		EXPECT_TRUE(faults_at(self->base + off));
+		for (volatile int spin = 0; spin < 5000; spin++)
+			;
+	}
+	atomic_store(&r.stop, 1);
+	pthread_join(t, NULL);
+	TH_LOG("%d frees, %ld successful touches, %ld after free", iters,
+	       atomic_load(&r.hits), atomic_load(&r.late));
+	EXPECT_GT(atomic_load(&r.hits), 0);
+	EXPECT_EQ(0, atomic_load(&r.late));
+}
+
+TEST_F(map, freed_slots_are_not_reused_soon)
+{
+	uint64_t first, off;
+	long id;
+	int i;
+
+	id = arena_create_id(self->fd);
+	ASSERT_GT(id, 0);
+	ASSERT_EQ(0, arena_chunks(self->fd, id, 1, &first));
+	ASSERT_EQ(0, arena_free_id(self->fd, id));
+	for (i = 0; i < 100; i++) {
+		id = arena_create_id(self->fd);
+		ASSERT_GT(id, 0);
+		ASSERT_EQ(0, arena_chunks(self->fd, id, 1, &off));
+		ASSERT_NE(first, off);
+		ASSERT_EQ(0, arena_free_id(self->fd, id));
+	}
+	EXPECT_TRUE(faults_at(self->base + first));
+}
+
+TEST_F_TIMEOUT(map, window_recycles_oldest_when_full, 300)
+{
+	size_t slots = self->info.out_max_chunks, i;
+	uint64_t off, first = UINT64_MAX;
+	struct arena_lookup lk;
+	long id;
+
+	/* Walk the whole window once; then the oldest freed slot comes back. */
+	for (i = 0; i <= slots; i++) {
+		id = arena_create_id(self->fd);
+		ASSERT_GT(id, 0);
+		ASSERT_EQ(0, arena_chunks(self->fd, id, 1, &off));
+		if (i == 0)
+			first = off;
+		if (i == slots) {
+			EXPECT_EQ(first, off);
+			/* Recycled: zero, live and this arena's alone. */
+			ASSERT_EQ(0, arena_lookup_off(self->fd, off, &lk));
+			EXPECT_EQ(ARENA_SLOT_LIVE, lk.out_state);
+			EXPECT_EQ(id, lk.out_arena_id);
+			EXPECT_EQ(0, self->base[off]);
+			EXPECT_EQ(0, self->base[off + self->cs - 1]);
+		} else {
+			self->base[off] = 1;
+		}
+		ASSERT_EQ(0, arena_free_id(self->fd, id));
+	}
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the arena selftests: raw ioctl wrappers, the window, the
+ * module's counters, and fault probes that report whether an access worked
+ * and where it faulted.
+ */
+#ifndef ARENA_HELPERS_H
+#define ARENA_HELPERS_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/arena.h>
+
+#define ARENA_DEV "/dev/arena"
+#define PAGE_SZ 4096UL
+
+/* Returns 0 or -errno, like the library's int functions. */
+static inline int arena_ioc(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
+}
+
+static inline int arena_get_info(int fd, struct arena_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	return arena_ioc(fd, ARENA_IOC_GET_INFO, info);
+}
+
+/* Returns the new id (> 0) or -errno. */
+static inline long arena_create_id(int fd)
+{
+	struct arena_create cr = { .size = sizeof(cr) };
+	int err = arena_ioc(fd, ARENA_IOC_CREATE, &cr);
+
+	return err ? err : (long)cr.out_arena_id;
+}
+
+static inline int arena_chunks(int fd, uint32_t id, uint32_t nr,
+			       uint64_t *offset)
+{
+	struct arena_alloc_chunks ac = {
+		.size = sizeof(ac), .arena_id = id, .nr_chunks = nr,
+	};
+	int err = arena_ioc(fd, ARENA_IOC_ALLOC_CHUNKS, &ac);
+
+	if (!err)
+		*offset = ac.out_offset;
+	return err;
+}
+
+static inline int arena_free_id(int fd, uint32_t id)
+{
+	struct arena_free fr = { .size = sizeof(fr), .arena_id = id };
+
+	return arena_ioc(fd, ARENA_IOC_FREE, &fr);
+}
+
+static inline int arena_lookup_off(int fd, uint64_t off,
+				   struct arena_lookup *lk)
+{
+	memset(lk, 0, sizeof(*lk));
+	lk->size = sizeof(*lk);
+	lk->offset = off;
+	return arena_ioc(fd, ARENA_IOC_LOOKUP, lk);
+}
+
+/* Map the whole window of @fd; NULL (errno set) on failure. */
+static inline char *arena_map_window(int fd, size_t window)
+{
+	void *p = mmap(NULL, window, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* A counter from /sys/kernel/arena/, or -1 if it cannot be read. */
+static inline long arena_counter(const char *name)
+{
+	char path[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/arena/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/*
+ * Fault probes. A SIGSEGV or SIGBUS inside a probe jumps back out of it and
+ * records the faulting address; each thread has its own jump buffer.
+ */
+static __thread sigjmp_buf probe_jmp;
+static __thread volatile int probe_armed;
+static __thread void *volatile probe_addr;
+static __thread volatile int probe_signo;
+
+static void probe_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	if (!probe_armed) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	probe_signo = sig;
+	probe_addr = si->si_addr;
+	siglongjmp(probe_jmp, 1);
+}
+
+static inline void probe_install(void)
+{
+	struct sigaction sa = { 0 };
+
+	sa.sa_sigaction = probe_handler;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+/* True if the read worked; if it faulted, *fault gets si_addr. */
+static inline bool try_read(const volatile char *p, char *val, void **fault)
+{
+	probe_install();
+	probe_addr = NULL;
+	if (sigsetjmp(probe_jmp, 1)) {
+		probe_armed = 0;
+		if (fault)
+			*fault = probe_addr;
+		return false;
+	}
+	probe_armed = 1;
+	*val = *p;
+	probe_armed = 0;
+	return true;
+}
+
+static inline bool try_write(volatile char *p, char val, void **fault)
+{
+	probe_install();
+	probe_addr = NULL;
+	if (sigsetjmp(probe_jmp, 1)) {
+		probe_armed = 0;
+		if (fault)
+			*fault = probe_addr;
+		return false;
+	}
+	probe_armed = 1;
+	*p = val;
+	probe_armed = 0;
+	return true;
+}
+
+/* True if the access to @p faulted with si_addr exactly @p. */
+static inline bool faults_at(volatile char *p)
+{
+	void *fault = NULL;
+	char v;
+
+	if (try_read(p, &v, &fault))
+		return false;
+	if (fault != (void *)p)
+		return false;
+	fault = NULL;
+	if (try_write(p, 1, &fault))
+		return false;
+	return fault == (void *)p;
+}
+
+/* Sum of a field ("FilePmdMapped:" etc.) in kB over the VMA at @addr. */
+static inline long smaps_field_kb(void *addr, const char *field)
+{
+	unsigned long start, end, want = (unsigned long)addr;
+	char line[512];
+	bool in = false;
+	long kb = -1;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			in = want >= start && want < end;
+			continue;
+		}
+		if (in && !strncmp(line, field, strlen(field))) {
+			kb = strtol(line + strlen(field), NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return kb;
+}
+
+#endif /* ARENA_HELPERS_H */

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * Kernel-backed arena memory: the /dev/arena ioctl ABI.
+ *
+ * Copyright (C) 2026 The arena authors
+ */
+#ifndef _UAPI_LINUX_ARENA_H
+#define _UAPI_LINUX_ARENA_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+/**
+ * DOC: General ioctl format
+ *
+ * Each open file of /dev/arena owns one address-space window. The process
+ * that opened the file maps the whole window once with
+ * ``mmap(NULL, out_window_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)``
+ * and then asks for chunks with ioctls; a chunk is reported as an offset in
+ * the window, so its address is the mapping's base plus that offset.
+ *
+ * Every ioctl takes a pointer to a struct whose first field, ``size``, is the
+ * size of the struct as the caller knows it (``sizeof(struct ...)``). The
+ * kernel accepts a caller's struct that is larger than its own as long as the
+ * extra bytes are zero, and a smaller one as long as it holds every field of
+ * the first version of the struct. Output fields are prefixed ``out_``. Every
+ * ``flags`` field rejects unknown bits and every ``__reserved`` field must be
+ * zero.
+ *
+ * The errno values have one meaning across all ioctls:
+ *
+ * - ENOTTY: unknown ioctl command.
+ * - EFAULT: the argument pointer is not readable or writable.
+ * - EINVAL: unknown flags, nonzero reserved fields, a ``size`` smaller than
+ *   the first version of the struct, or a count out of range.
+ * - E2BIG: ``size`` is larger than the kernel's struct and the extra bytes
+ *   are not zero.
+ * - ENOENT: the arena id is unknown (never created, or already freed).
+ * - ENOSPC: the window has no free run of slots large enough.
+ * - ENOMEM: no memory for the chunk or the bookkeeping.
+ * - EPERM: the file is used from a process other than the one that opened
+ *   it (for example a child after fork).
+ * - EBUSY: mmap of a window that is already mapped.
+ */
+
+/* ABI version reported by ARENA_IOC_GET_INFO; bumped on incompatible changes. */
+#define ARENA_ABI_VERSION 1
+
+#define ARENA_IOC_MAGIC 0xB7
+
+enum {
+	ARENA_CMD_BASE = 0x80,
+	ARENA_CMD_GET_INFO = ARENA_CMD_BASE,
+	ARENA_CMD_CREATE,
+	ARENA_CMD_ALLOC_CHUNKS,
+	ARENA_CMD_FREE,
+	ARENA_CMD_LOOKUP,
+};
+
+/**
+ * struct arena_info - ioctl(ARENA_IOC_GET_INFO)
+ * @size: sizeof(struct arena_info)
+ * @flags: Must be 0
+ * @out_abi_version: ARENA_ABI_VERSION of the running module
+ * @out_chunk_shift: log2 of @out_chunk_size
+ * @out_chunk_size: size in bytes of one chunk (and of one window slot)
+ * @out_window_size: size in bytes of the window; mmap must map exactly this
+ * @out_max_chunks: the most chunks one ARENA_IOC_ALLOC_CHUNKS call can map
+ *
+ * Reports the geometry the caller needs before it maps the window.
+ */
+struct arena_info {
+	__u32 size;
+	__u32 flags;
+	__u32 out_abi_version;
+	__u32 out_chunk_shift;
+	__aligned_u64 out_chunk_size;
+	__aligned_u64 out_window_size;
+	__aligned_u64 out_max_chunks;
+};
+#define ARENA_IOC_GET_INFO _IO(ARENA_IOC_MAGIC, ARENA_CMD_GET_INFO)
+
+/**
+ * struct arena_create - ioctl(ARENA_IOC_CREATE)
+ * @size: sizeof(struct arena_create)
+ * @flags: Must be 0
+ * @out_arena_id: id of the new arena, never 0
+ * @__reserved: Must be 0
+ *
+ * Creates an empty arena owned by this open file. Ids are handed out
+ * cyclically, so a freed id is not reused until about 2^32 arenas later and a
+ * double free reliably reports ENOENT.
+ */
+struct arena_create {
+	__u32 size;
+	__u32 flags;
+	__u32 out_arena_id;
+	__u32 __reserved;
+};
+#define ARENA_IOC_CREATE _IO(ARENA_IOC_MAGIC, ARENA_CMD_CREATE)
+
+/**
+ * struct arena_alloc_chunks - ioctl(ARENA_IOC_ALLOC_CHUNKS)
+ * @size: sizeof(struct arena_alloc_chunks)
+ * @flags: Must be 0
+ * @arena_id: the arena the chunks join
+ * @nr_chunks: number of chunks, 1 to out_max_chunks; they occupy
+ *	consecutive slots, so the caller sees one contiguous range
+ * @out_offset: window offset of the first chunk
+ *
+ * Adds @nr_chunks zeroed chunks to an arena. Nothing is mapped yet: the first
+ * touch of each chunk faults it in, with a single PMD entry where the chunk is
+ * a 2 MiB page.
+ */
+struct arena_alloc_chunks {
+	__u32 size;
+	__u32 flags;
+	__u32 arena_id;
+	__u32 nr_chunks;
+	__aligned_u64 out_offset;
+};
+#define ARENA_IOC_ALLOC_CHUNKS _IO(ARENA_IOC_MAGIC, ARENA_CMD_ALLOC_CHUNKS)
+
+/**
+ * struct arena_free - ioctl(ARENA_IOC_FREE)
+ * @size: sizeof(struct arena_free)
+ * @flags: Must be 0
+ * @arena_id: the arena to free
+ * @__reserved: Must be 0
+ *
+ * Frees an arena and every chunk it holds. When the ioctl returns, no page of
+ * the arena is mapped anywhere and every later access to its range faults
+ * with SIGSEGV at the exact address. The range is not handed out again until
+ * the window runs out of never-used slots.
+ */
+struct arena_free {
+	__u32 size;
+	__u32 flags;
+	__u32 arena_id;
+	__u32 __reserved;
+};
+#define ARENA_IOC_FREE _IO(ARENA_IOC_MAGIC, ARENA_CMD_FREE)
+
+/**
+ * enum arena_slot_state - state of a window slot, as ARENA_IOC_LOOKUP reports
+ * @ARENA_SLOT_EMPTY: never handed out (or recycled and not yet reused)
+ * @ARENA_SLOT_LIVE: holds a chunk of a live arena
+ * @ARENA_SLOT_FREED: held a chunk of an arena that has been freed
+ */
+enum arena_slot_state {
+	ARENA_SLOT_EMPTY = 0,
+	ARENA_SLOT_LIVE = 1,
+	ARENA_SLOT_FREED = 2,
+};
+
+/**
+ * struct arena_lookup - ioctl(ARENA_IOC_LOOKUP)
+ * @size: sizeof(struct arena_lookup)
+ * @flags: Must be 0
+ * @offset: window offset to look up (for example si_addr minus the base)
+ * @out_state: an enum arena_slot_state
+ * @out_arena_id: the arena that holds or held the slot, 0 if EMPTY
+ * @out_arena_offset: offset of @offset within that arena's run of chunks
+ * @out_freed_ns_ago: for FREED, nanoseconds since the arena was freed
+ * @out_freed_by_pid: for FREED, the pid (in the caller's namespace) that
+ *	freed it, 0 if that process is gone
+ * @__reserved: Must be 0
+ *
+ * Tells which arena an address belongs or belonged to: the reverse lookup a
+ * SIGSEGV handler or a test uses to name the arena of a stale pointer.
+ */
+struct arena_lookup {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 offset;
+	__u32 out_state;
+	__u32 out_arena_id;
+	__aligned_u64 out_arena_offset;
+	__aligned_u64 out_freed_ns_ago;
+	__u32 out_freed_by_pid;
+	__u32 __reserved;
+};
+#define ARENA_IOC_LOOKUP _IO(ARENA_IOC_MAGIC, ARENA_CMD_LOOKUP)
+
+#endif /* _UAPI_LINUX_ARENA_H */
