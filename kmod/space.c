@@ -20,6 +20,8 @@
  * before the folio is unlocked. So either the fault sees FREED and fails, or
  * its mapping exists before free's unmap runs and is torn down by it.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/bitmap.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
