@@ -223,6 +223,9 @@ ARENA_EXPORT void *__arena_alloc_slow(struct arena *a, size_t size)
 		return NULL;
 	}
 	need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	/* A zero-byte request still gets an address inside a chunk. */
+	if (!need)
+		need = ARENA_ALIGN;
 	/* The exact fit, which the inline compare leaves to us. */
 	if (need <= (size_t)(a->__end - a->__cur)) {
 		p = a->__cur;

@@ -69,16 +69,20 @@ TEST_F(map, fresh_chunk_is_zero)
 
 TEST_F(map, one_fault_and_one_pmd_per_chunk)
 {
-	uint64_t off;
+	uint64_t warm, off;
 	long id = arena_create_id(self->fd), before, faults;
 
 	ASSERT_GT(id, 0);
+	/* Fault memset's own code in first, on other chunks. */
+	ASSERT_EQ(0, arena_chunks(self->fd, id, 4, &warm));
+	memset(self->base + warm, 0xab, 4 * self->cs);
+
 	ASSERT_EQ(0, arena_chunks(self->fd, id, 4, &off));
 	before = minflt();
 	memset(self->base + off, 0xab, 4 * self->cs);
 	faults = minflt() - before;
 	EXPECT_EQ(4, faults);
-	EXPECT_EQ(4 * self->cs / 1024,
+	EXPECT_EQ(8 * self->cs / 1024,
 		  smaps_field_kb(self->base, "FilePmdMapped:"));
 	EXPECT_EQ(0, arena_free_id(self->fd, id));
 	EXPECT_EQ(0, smaps_field_kb(self->base, "FilePmdMapped:"));
@@ -185,21 +189,26 @@ TEST_F(map, read_syscall_into_arena_and_after_free)
 	uint64_t off;
 	long id = arena_create_id(self->fd);
 	int pfd[2];
-	char *p;
+	char *p, *edge;
 
 	ASSERT_GT(id, 0);
-	ASSERT_EQ(0, arena_chunks(self->fd, id, 1, &off));
+	ASSERT_EQ(0, arena_chunks(self->fd, id, 2, &off));
 	p = self->base + off;
+	/* Across the boundary of two never-touched chunks. */
+	edge = p + self->cs - 2;
 	ASSERT_EQ(0, pipe(pfd));
-	/* GUP on a never-touched chunk faults it in from the kernel. */
 	ASSERT_EQ(5, write(pfd[1], "hello", 5));
-	ASSERT_EQ(5, read(pfd[0], p + self->cs - 2, 5));
-	EXPECT_EQ(0, memcmp(p + self->cs - 2, "hello", 5) ? -1 : 0);
+	ASSERT_EQ(5, read(pfd[0], edge, 5));
+	EXPECT_EQ(0, memcmp(edge, "hello", 5));
 	/* And write() out of arena memory. */
-	ASSERT_EQ(5, write(pfd[1], p + self->cs - 2, 5));
+	ASSERT_EQ(5, write(pfd[1], edge, 5));
+	ASSERT_EQ(5, read(pfd[0], p, 5));
 	ASSERT_EQ(0, arena_free_id(self->fd, id));
 	/* After free the kernel's own accesses fail too. */
 	EXPECT_EQ(-1, write(pfd[1], p, 5));
+	EXPECT_EQ(EFAULT, errno);
+	ASSERT_EQ(5, write(pfd[1], "again", 5));
+	EXPECT_EQ(-1, read(pfd[0], edge, 5));
 	EXPECT_EQ(EFAULT, errno);
 	close(pfd[0]);
 	close(pfd[1]);
