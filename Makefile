@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# arena: kernel module (kmod/ -> kmod/arena.ko), library (lib/), selftests
+# and examples.  Non-kbuild outputs go to build/.
+#
+#   make [all]     build kmod/arena.ko, build/lib, build/selftests, build/examples
+#   make deps      install missing Debian packages (scripts/deps.sh)
+#   make check     build, boot the stock kernel in qemu (TCG), run all selftests
+#   make demo      build, boot, run /demo/arena-demo and show its output
+#   make clean
+#
+# Variables: KVER (kernel version, default: what linux-headers-amd64 points
+# at), KDIR (headers), KERNEL_IMAGE (bzImage to boot), HARNESS_DIR (dir with
+# kselftest_harness.h), TESTS="a b" (only these selftests), VM_TIMEOUT,
+# TEST_TIMEOUT (per selftest binary, seconds), VM_APPEND (extra kernel args),
+# V=1 (verbose).  The machine's own kernel is never touched: modules are only
+# ever loaded inside the VM.
+
+BUILD := $(CURDIR)/build
+.DEFAULT_GOAL := all
+
+# build/config.mk is made by scripts/deps.sh, which installs anything missing
+# first.  Make re-reads itself after (re)making an included makefile, so the
+# variables below see the installed kernel even on a fresh machine.
+NEED_CONFIG := $(if $(MAKECMDGOALS),$(filter-out clean help,$(MAKECMDGOALS)),all)
+ifneq ($(NEED_CONFIG),)
+include $(BUILD)/config.mk
+$(BUILD)/config.mk: scripts/deps.sh $(wildcard /var/lib/dpkg/status)
+	@mkdir -p $(@D)
+	@scripts/deps.sh --config > $@.tmp && mv $@.tmp $@
+else
+-include $(BUILD)/config.mk
+endif
+
+KVER ?= $(ARENA_KVER)
+KDIR ?= /usr/src/linux-headers-$(KVER)
+KERNEL_IMAGE ?= /boot/vmlinuz-$(KVER)
+LINUX_SRC_CACHE ?= $(ARENA_SRC_DIR)
+HARNESS_DIR ?= $(LINUX_SRC_CACHE)/tools/testing/selftests
+CHECKPATCH ?= $(LINUX_SRC_CACHE)/scripts/checkpatch.pl
+VM_DIR ?= $(BUILD)/vm/$(KVER)
+VM_TIMEOUT ?= 1200
+DEMO_TIMEOUT ?= 600
+TEST_TIMEOUT ?= 300
+TESTS ?=
+VM_APPEND ?=
+
+SUBMAKE := $(MAKE) --no-print-directory
+
+VM_ARGS = --kernel $(KERNEL_IMAGE) --module $(CURDIR)/kmod/arena.ko \
+	  --tests $(BUILD)/selftests --demo $(BUILD)/examples \
+	  --test-timeout $(TEST_TIMEOUT) \
+	  $(if $(strip $(TESTS)),--only "$(strip $(TESTS))") \
+	  $(if $(strip $(VM_APPEND)),--append "$(strip $(VM_APPEND))")
+
+.PHONY: all kmod lib selftests examples deps check demo clean help
+
+all: kmod lib selftests examples
+
+kmod:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+lib:
+	@$(SUBMAKE) -C lib O=$(BUILD)/lib
+
+selftests: lib
+	@$(SUBMAKE) -C selftests O=$(BUILD)/selftests LIBDIR=$(BUILD)/lib HARNESS_DIR=$(HARNESS_DIR)
+
+examples: lib
+	@$(SUBMAKE) -C examples O=$(BUILD)/examples LIBDIR=$(BUILD)/lib
+
+deps:
+	@scripts/deps.sh
+
+check: all
+	@scripts/vm-run.sh --mode check --out $(VM_DIR) --timeout $(VM_TIMEOUT) $(VM_ARGS)
+
+demo: all
+	@scripts/vm-run.sh --mode demo --out $(VM_DIR)/demo --timeout $(DEMO_TIMEOUT) $(VM_ARGS)
+
+clean:
+	@if [ -n "$(KVER)" ] && [ -d "$(KDIR)" ]; then \
+		$(MAKE) -C $(KDIR) M=$(CURDIR) clean; \
+	else \
+		find kmod -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
+			-o -name '.*.cmd' -o -name '*.symvers' -o -name '*.order' | xargs rm -f; \
+	fi
+	rm -rf $(BUILD) Module.symvers modules.order .tmp_versions
+
+help:
+	@sed -n '3,/^$$/s/^# \{0,1\}//p' Makefile
