@@ -303,8 +303,12 @@ static void show_kernel_report(void)
 	     line = strtok_r(NULL, "\n", &save))
 		if (strstr(line, "arena: use-after-free"))
 			last = line;
-	if (last)
-		printf("  the kernel log says:\n    %s\n", last);
+	if (last) {
+		/* Drop the "<5>" priority prefix. */
+		if (last[0] == '<' && strchr(last, '>'))
+			last = strchr(last, '>') + 1;
+		printf("   the kernel log says:\n     %s\n", last);
+	}
 }
 
 int main(void)

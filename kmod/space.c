@@ -404,14 +404,15 @@ void arena_space_destroy(struct arena_space *space)
 static vm_fault_t arena_fault_fail(struct vm_fault *vmf,
 				   struct arena_run *run)
 {
-	unsigned long off = vmf->pgoff << PAGE_SHIFT | (vmf->address &
-							 ~PAGE_MASK);
+	/* real_address: vmf->address is rounded down to the page. */
+	unsigned long addr = vmf->real_address;
+	unsigned long off = vmf->pgoff << PAGE_SHIFT | (addr & ~PAGE_MASK);
 
 	if (run && run->state == ARENA_RUN_FREED) {
 		atomic_long_inc(&arena_stats.uaf_faults);
 		pr_notice_ratelimited("use-after-free: pid %d (%s) address %#lx: arena %u offset %#lx, freed %llu us ago by pid %d\n",
 				      task_tgid_vnr(current), current->comm,
-				      vmf->address, run->arena_id,
+				      addr, run->arena_id,
 				      off - (run->start << ARENA_CHUNK_SHIFT),
 				      div_u64(ktime_get_ns() - run->freed_ns,
 					      NSEC_PER_USEC),
@@ -420,7 +421,7 @@ static vm_fault_t arena_fault_fail(struct vm_fault *vmf,
 		atomic_long_inc(&arena_stats.wild_faults);
 		pr_notice_ratelimited("fault outside any arena: pid %d (%s) address %#lx (window offset %#lx)\n",
 				      task_tgid_vnr(current), current->comm,
-				      vmf->address, off);
+				      addr, off);
 	}
 	return VM_FAULT_SIGSEGV;
 }
