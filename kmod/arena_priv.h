@@ -4,7 +4,8 @@
  *
  * One open file of /dev/arena is one struct arena_space: an address-space
  * window that its process maps once. The window is cut into slots of one
- * chunk each (2 MiB: one PMD). Worked numbers for the default 64 GiB window:
+ * chunk each (2 MiB by default: one PMD). Worked numbers for the default
+ * 64 GiB window:
  *
  *	window offset	  slot	  what
  *	0x0000000000	     0	  first slot (PMD aligned: thp_get_unmapped_area)
@@ -27,9 +28,46 @@
 #include <linux/types.h>
 #include <linux/xarray.h>
 
-#define ARENA_CHUNK_SHIFT	PMD_SHIFT
-#define ARENA_CHUNK_SIZE	(1UL << ARENA_CHUNK_SHIFT)
-#define ARENA_CHUNK_ORDER	(ARENA_CHUNK_SHIFT - PAGE_SHIFT)
+/* Chunk geometry, fixed at module load (module parameter chunk_kib). */
+extern unsigned int arena_chunk_shift;		/* log2 of the chunk size */
+#define ARENA_CHUNK_SHIFT	arena_chunk_shift
+#define ARENA_CHUNK_SIZE	(1UL << arena_chunk_shift)
+#define ARENA_CHUNK_ORDER	(arena_chunk_shift - PAGE_SHIFT)
+#define ARENA_CHUNK_PAGES	(1UL << ARENA_CHUNK_ORDER)
+
+/* Why a quarantined chunk is held (the first reason found). */
+enum arena_hold {
+	ARENA_HELD_NONE,
+	ARENA_HELD_MAPPED,	/* a page table still maps a page */
+	ARENA_HELD_PINNED,	/* a GUP pin (O_DIRECT, io_uring, ...) */
+	ARENA_HELD_REFERENCED,	/* another reference (a pipe, ...) */
+};
+
+/**
+ * struct arena_chunk - one chunk of physical memory
+ * @node: in a node pool's ready or dirty list, or in the quarantine
+ * @nid: NUMA node of the memory
+ * @order: order of each folio; ARENA_CHUNK_ORDER unless the page allocator
+ *	was fragmented when the chunk was made
+ * @nr_folios: 1 << (ARENA_CHUNK_ORDER - @order)
+ * @hold: in quarantine, an enum arena_hold
+ * @since_ns: when the chunk entered its current pool state
+ * @folios: the memory; the module holds one reference on each
+ *
+ * States: ready (zeroed, in a node pool) -> in use (in an arena run) ->
+ * quarantined (unmapped, still referenced) -> dirty (unreferenced, in a node
+ * pool) -> ready. A chunk only ever moves forward round that cycle, or leaves
+ * it back to the page allocator from ready or dirty.
+ */
+struct arena_chunk {
+	struct list_head node;
+	int nid;
+	unsigned int order;
+	unsigned int nr_folios;
+	unsigned int hold;
+	u64 since_ns;
+	struct folio *folios[];
+};
 
 enum arena_run_state {
 	ARENA_RUN_RESERVED,	/* being set up: faults get SIGSEGV */
@@ -46,7 +84,7 @@ enum arena_run_state {
  * @node: in the arena's run list while live, in the space's freed FIFO after
  * @freed_ns: ktime_get_ns() when the arena was freed
  * @freed_by: the thread group that freed it (a reference is held)
- * @folios: one chunk per slot while live; NULL after free
+ * @chunks: one chunk per slot while live; NULL after free
  */
 struct arena_run {
 	unsigned long start;
@@ -56,14 +94,14 @@ struct arena_run {
 	struct list_head node;
 	u64 freed_ns;
 	struct pid *freed_by;
-	struct folio *folios[];
+	struct arena_chunk *chunks[];
 };
 
 /**
  * struct arena - an arena: a set of runs freed together
  * @id: the arena id userspace knows
  * @runs: its live runs, in allocation order (so mostly ascending slots)
- * @nr_chunks: chunks held
+ * @nr_chunks: chunks held (and charged to the owner's RLIMIT_MEMLOCK)
  */
 struct arena {
 	u32 id;
@@ -76,24 +114,28 @@ struct arena {
  * @inode: private inode whose address_space the window's VMAs hang off;
  *	unmap_mapping_range() on it reaches every mapping of the window
  * @mm: the process that opened the file (mmgrab'd); only it may use the file
+ * @user: the user charged for the chunks (RLIMIT_MEMLOCK, as io_uring does)
+ * @charge: false if the opener had CAP_IPC_LOCK: nothing is charged
  * @nr_slots: slots in the window
- * @lock: serialises the ioctls and mmap; protects @arenas, @used, @cursor,
+ * @lock: serialises the ioctls; protects @arenas, @used,
  *	@freed_fifo and @freed_slots. Never taken in the fault path or under
  *	mmap_lock (mmap uses @mapped alone), and no user memory is touched
  *	while it is held, so it nests neither inside nor outside mmap_lock.
  * @slots: slot -> struct arena_run *; its xa_lock protects each run's
- *	@state and @folios against the fault handler
+ *	@state and @chunks against the fault handler
  * @arenas: id -> struct arena *
  * @next_id: cursor for cyclic id allocation
  * @used: bitmap of slots that belong to a live or freed run
- * @cursor: next-fit cursor into @used, so never-used slots go first
- * @freed_fifo: freed runs, oldest first; recycled from the head
+ * @freed_fifo: freed runs, oldest first; recycled from the head once
+ *	@freed_slots exceeds the va_quarantine_mb budget or nothing else fits
  * @freed_slots: slots in @freed_fifo
  * @mapped: 1 once the window has been mmapped (it can be only once)
  */
 struct arena_space {
 	struct inode *inode;
 	struct mm_struct *mm;
+	struct user_struct *user;
+	bool charge;
 	unsigned long nr_slots;
 
 	struct mutex lock;
@@ -101,23 +143,48 @@ struct arena_space {
 	struct xarray arenas;
 	u32 next_id;
 	unsigned long *used;
-	unsigned long cursor;
 	struct list_head freed_fifo;
 	unsigned long freed_slots;
 	atomic_t mapped;
 };
 
-/* Counters exported under /sys/kernel/arena/ (sysfs.c). */
+/*
+ * Counters exported under /sys/kernel/arena/ (sysfs.c). The chunks_* state
+ * counts are changed under the lock of the list that holds the chunk.
+ */
 struct arena_stats {
+	/* chunks by state */
+	atomic_long_t chunks_ready;
 	atomic_long_t chunks_in_use;
-	atomic_long_t arenas_live;
-	atomic_long_t windows_open;
+	atomic_long_t chunks_quarantined;
+	atomic_long_t chunks_dirty;
+	atomic_long_t chunks_total;	/* all four: what the module holds */
+	/* events since load */
+	atomic_long_t chunks_allocated;	/* from the page allocator */
+	atomic_long_t chunks_fallback;	/* ... of which in smaller folios */
+	atomic_long_t chunks_released;	/* back to the page allocator */
+	atomic_long_t chunks_reused;	/* handed out from the ready pool */
+	atomic_long_t chunks_zeroed;	/* by the background worker */
+	atomic_long_t chunks_zeroed_inline; /* by an ioctl: pool was cold */
+	atomic_long_t chunks_held;	/* entered quarantine still referenced */
+	atomic_long_t shrinker_released;
+	atomic_long_t limit_hits;	/* ENOMEM from the global cap */
+	atomic_long_t memlock_hits;	/* ENOMEM from RLIMIT_MEMLOCK */
 	atomic_long_t uaf_faults;
 	atomic_long_t wild_faults;
+	atomic_long_t arenas_live;
+	atomic_long_t windows_open;
 };
 
 extern struct arena_stats arena_stats;
 extern unsigned long arena_window_size;
+
+/* params.c: tunables, read with READ_ONCE() */
+extern unsigned long arena_max_chunks;
+extern unsigned int arena_pool_low;
+extern unsigned int arena_pool_high;
+extern unsigned long arena_va_quarantine_mb;
+int arena_params_init(void);
 
 /* space.c */
 struct arena_space *arena_space_create(void);
@@ -132,9 +199,24 @@ int arena_lookup(struct arena_space *space, struct arena_lookup *lk);
 int arena_fs_init(void);
 void arena_fs_exit(void);
 
-/* chunk.c */
-struct folio *arena_chunk_alloc(void);
-void arena_chunk_release(struct folio *folio);
+/* chunk.c: one chunk's memory */
+struct arena_chunk *arena_chunk_new(int nid);
+void arena_chunk_zero(struct arena_chunk *c);
+void arena_chunk_release(struct arena_chunk *c);
+unsigned int arena_chunk_hold(struct arena_chunk *c);
+void arena_chunk_set_index(struct arena_chunk *c, pgoff_t pgoff);
+struct page *arena_chunk_page(struct arena_chunk *c, unsigned long idx);
+
+/* pool.c: per-node ready and dirty lists, the worker, the shrinker */
+struct arena_chunk *arena_pool_get(void);
+void arena_pool_add_dirty(struct arena_chunk *c);
+void arena_pool_drain(void);
+int arena_pool_init(void);
+void arena_pool_exit(void);
+
+/* quarantine.c */
+void arena_quarantine_put(struct arena_chunk *c);
+void arena_quarantine_exit(void);
 
 /* sysfs.c */
 int arena_sysfs_init(void);

@@ -1,44 +1,160 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Chunks: one PMD-order compound page (a folio) each.
+ * One chunk's memory: allocation with fallback to smaller folios, zeroing,
+ * the reference test the quarantine uses, and release.
  *
- * A chunk is zero before any process sees it: __GFP_ZERO costs nothing extra
- * where the kernel already clears on allocation (Debian boots with
- * init_on_alloc=1, and want_init_on_alloc() folds both into one clear).
+ * A chunk is one folio of ARENA_CHUNK_ORDER when the page allocator has one
+ * (then the fault path maps it with a single PMD), else several smaller
+ * folios (mapped with 4 KiB entries). The module holds one reference on each
+ * folio. Mappings hold their own references (taken in the fault handler and
+ * dropped by the zap), and so do GUP pins and pipes, so a folio whose count
+ * is 1 and which is not mapped is referenced by the module alone.
  *
- * The module holds one reference on each chunk it owns. Mappings hold their
- * own references (taken in the fault handler and dropped by the zap), and so
- * do GUP pins, so releasing the module's reference after the chunk has been
- * unmapped frees the pages only once nothing else uses them: a pinned chunk
- * stays allocated, with its bytes intact, until the pin is dropped.
+ * Fresh chunks are zero: __GFP_ZERO costs nothing extra where the kernel
+ * already clears on allocation (Debian boots with init_on_alloc=1, and
+ * want_init_on_alloc() folds the two into one clear).
  */
 #include <linux/gfp.h>
+#include <linux/highmem.h>
+#include <linux/ktime.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
 
 #include "arena_priv.h"
 
 /*
- * GFP_HIGHUSER: user pages, may be highmem, not movable (nothing here can
- * migrate them). __GFP_RETRY_MAYFAIL lets compaction work for the 2 MiB block
- * but gives up with ENOMEM instead of invoking the OOM killer.
+ * User pages, not movable (nothing here can migrate them). The first try at
+ * the full order does light compaction only; the fallbacks may work harder
+ * but never invoke the OOM killer.
  */
-#define ARENA_CHUNK_GFP \
-	(GFP_HIGHUSER | __GFP_ZERO | __GFP_NOWARN | __GFP_RETRY_MAYFAIL)
+#define ARENA_GFP		(GFP_HIGHUSER | __GFP_ZERO | __GFP_NOWARN)
+#define ARENA_GFP_FIRST		(ARENA_GFP | __GFP_NORETRY)
+#define ARENA_GFP_FALLBACK	(ARENA_GFP | __GFP_RETRY_MAYFAIL)
 
-struct folio *arena_chunk_alloc(void)
+/* The order fallen back to under fragmentation: 64 KiB folios. */
+#define ARENA_FALLBACK_ORDER	4
+
+static struct arena_chunk *arena_chunk_try(int nid, unsigned int order,
+					   gfp_t gfp)
 {
-	struct folio *folio;
+	unsigned int i, nr = 1U << (ARENA_CHUNK_ORDER - order);
+	struct arena_chunk *c;
 
-	folio = folio_alloc(ARENA_CHUNK_GFP, ARENA_CHUNK_ORDER);
-	if (!folio)
+	c = kzalloc(struct_size(c, folios, nr), GFP_KERNEL);
+	if (!c)
 		return NULL;
-	atomic_long_inc(&arena_stats.chunks_in_use);
-	return folio;
+	c->order = order;
+	c->nr_folios = nr;
+	INIT_LIST_HEAD(&c->node);
+	for (i = 0; i < nr; i++) {
+		c->folios[i] = __folio_alloc(gfp, order, nid, NULL);
+		if (!c->folios[i])
+			goto free_folios;
+	}
+	/* The allocator may have fallen back to another node. */
+	c->nid = folio_nid(c->folios[0]);
+	return c;
+
+free_folios:
+	while (i--)
+		folio_put(c->folios[i]);
+	kfree(c);
+	return NULL;
 }
 
-/* Drop the module's reference; the caller has unmapped the chunk. */
-void arena_chunk_release(struct folio *folio)
+/*
+ * A new zeroed chunk from the page allocator, preferably on @nid, within the
+ * global cap. Returns ERR_PTR(-ENOMEM) when over the cap or out of memory.
+ */
+struct arena_chunk *arena_chunk_new(int nid)
 {
-	atomic_long_dec(&arena_stats.chunks_in_use);
-	folio_put(folio);
+	unsigned int order = ARENA_CHUNK_ORDER;
+	struct arena_chunk *c;
+
+	if (atomic_long_inc_return(&arena_stats.chunks_total) >
+	    READ_ONCE(arena_max_chunks)) {
+		atomic_long_dec(&arena_stats.chunks_total);
+		atomic_long_inc(&arena_stats.limit_hits);
+		return ERR_PTR(-ENOMEM);
+	}
+	c = arena_chunk_try(nid, order, ARENA_GFP_FIRST);
+	if (!c && order > ARENA_FALLBACK_ORDER) {
+		order = ARENA_FALLBACK_ORDER;
+		c = arena_chunk_try(nid, order, ARENA_GFP_FIRST);
+	}
+	if (!c && order) {
+		order = 0;
+		c = arena_chunk_try(nid, order, ARENA_GFP_FALLBACK);
+	}
+	if (!c) {
+		atomic_long_dec(&arena_stats.chunks_total);
+		return ERR_PTR(-ENOMEM);
+	}
+	atomic_long_inc(&arena_stats.chunks_allocated);
+	if (order != ARENA_CHUNK_ORDER)
+		atomic_long_inc(&arena_stats.chunks_fallback);
+	return c;
+}
+
+/* Clear every byte; the chunk is referenced by the module alone. */
+void arena_chunk_zero(struct arena_chunk *c)
+{
+	unsigned int i, j, nr = 1U << c->order;
+
+	for (i = 0; i < c->nr_folios; i++) {
+		for (j = 0; j < nr; j++)
+			clear_highpage(folio_page(c->folios[i], j));
+		cond_resched();
+	}
+}
+
+/* Back to the page allocator: the caller owns @c and nothing maps it. */
+void arena_chunk_release(struct arena_chunk *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nr_folios; i++)
+		folio_put(c->folios[i]);
+	kfree(c);
+	atomic_long_dec(&arena_stats.chunks_total);
+	atomic_long_inc(&arena_stats.chunks_released);
+}
+
+/*
+ * What still holds the chunk, after it has been unmapped from the window:
+ * ARENA_HELD_NONE if only the module's references are left. One page held
+ * holds the whole chunk (a PMD-order folio is one unit of memory).
+ */
+unsigned int arena_chunk_hold(struct arena_chunk *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nr_folios; i++) {
+		struct folio *folio = c->folios[i];
+
+		if (folio_mapped(folio))
+			return ARENA_HELD_MAPPED;
+		if (folio_maybe_dma_pinned(folio))
+			return ARENA_HELD_PINNED;
+		if (folio_ref_count(folio) != 1)
+			return ARENA_HELD_REFERENCED;
+	}
+	return ARENA_HELD_NONE;
+}
+
+/* Record the file offset each folio sits at, as rmap expects. */
+void arena_chunk_set_index(struct arena_chunk *c, pgoff_t pgoff)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nr_folios; i++)
+		c->folios[i]->index = pgoff + ((pgoff_t)i << c->order);
+}
+
+/* Page @idx (0 .. ARENA_CHUNK_PAGES - 1) of the chunk. */
+struct page *arena_chunk_page(struct arena_chunk *c, unsigned long idx)
+{
+	return folio_page(c->folios[idx >> c->order],
+			  idx & ((1UL << c->order) - 1));
 }

@@ -10,6 +10,8 @@
 
 #include <linux/version.h>
 #include <linux/mm.h>
+#include <linux/shrinker.h>
+#include <linux/slab.h>
 
 /* 6.3 made vma->vm_flags read-only and added vm_flags_set()/clear(). */
 static inline void arena_vm_flags_set(struct vm_area_struct *vma,
@@ -29,6 +31,53 @@ static inline void arena_vm_flags_clear(struct vm_area_struct *vma,
 	vm_flags_clear(vma, flags);
 #else
 	vma->vm_flags &= ~flags;
+#endif
+}
+
+/*
+ * 6.7 replaced register_shrinker() on a caller-owned struct with
+ * shrinker_alloc() / shrinker_register() / shrinker_free().
+ */
+typedef unsigned long (*arena_shrink_fn)(struct shrinker *,
+					 struct shrink_control *);
+
+static inline struct shrinker *arena_shrinker_create(arena_shrink_fn count,
+						     arena_shrink_fn scan,
+						     const char *name)
+{
+	struct shrinker *s;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+	s = shrinker_alloc(0, "%s", name);
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	s->count_objects = count;
+	s->scan_objects = scan;
+	shrinker_register(s);
+#else
+	int err;
+
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	s->count_objects = count;
+	s->scan_objects = scan;
+	s->seeks = DEFAULT_SEEKS;
+	err = register_shrinker(s, "%s", name);
+	if (err) {
+		kfree(s);
+		return ERR_PTR(err);
+	}
+#endif
+	return s;
+}
+
+static inline void arena_shrinker_destroy(struct shrinker *s)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+	shrinker_free(s);
+#else
+	unregister_shrinker(s);
+	kfree(s);
 #endif
 }
 

@@ -18,12 +18,6 @@
 
 #include "arena_priv.h"
 
-static unsigned int window_gib = 64;
-module_param(window_gib, uint, 0444);
-MODULE_PARM_DESC(window_gib,
-		 "Size of each open file's address-space window in GiB, 1-1024 (default 64)");
-
-unsigned long arena_window_size;
 struct arena_stats arena_stats;
 
 /*
@@ -231,18 +225,18 @@ static int __init arena_init(void)
 {
 	int err;
 
-	if (!window_gib || window_gib > 1024) {
-		pr_err("window_gib=%u out of range 1-1024\n", window_gib);
-		return -EINVAL;
-	}
-	arena_window_size = (unsigned long)window_gib << 30;
-
+	err = arena_params_init();
+	if (err)
+		return err;
 	err = arena_fs_init();
 	if (err)
 		return err;
-	err = arena_sysfs_init();
+	err = arena_pool_init();
 	if (err)
 		goto fs_exit;
+	err = arena_sysfs_init();
+	if (err)
+		goto pool_exit;
 	err = misc_register(&arena_misc);
 	if (err)
 		goto sysfs_exit;
@@ -250,15 +244,20 @@ static int __init arena_init(void)
 
 sysfs_exit:
 	arena_sysfs_exit();
+pool_exit:
+	arena_pool_exit();
 fs_exit:
 	arena_fs_exit();
 	return err;
 }
 
+/* The module's refcount kept us from here while any file was open. */
 static void __exit arena_exit(void)
 {
 	misc_deregister(&arena_misc);
 	arena_sysfs_exit();
+	arena_quarantine_exit();
+	arena_pool_exit();
 	arena_fs_exit();
 }
 

@@ -31,7 +31,10 @@
 #include <linux/pagemap.h>
 #include <linux/pid.h>
 #include <linux/pseudo_fs.h>
+#include <linux/capability.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/user.h>
 #include <linux/slab.h>
 
 #include <uapi/linux/arena.h>
@@ -74,7 +77,8 @@ struct arena_space *arena_space_create(void)
 	if (!space)
 		return ERR_PTR(-ENOMEM);
 	space->nr_slots = arena_window_size >> ARENA_CHUNK_SHIFT;
-	space->used = bitmap_zalloc(space->nr_slots, GFP_KERNEL_ACCOUNT);
+	space->used = kvcalloc(BITS_TO_LONGS(space->nr_slots), sizeof(long),
+			       GFP_KERNEL_ACCOUNT);
 	if (!space->used)
 		goto free_space;
 	space->inode = alloc_anon_inode(arena_mnt->mnt_sb);
@@ -91,11 +95,14 @@ struct arena_space *arena_space_create(void)
 	INIT_LIST_HEAD(&space->freed_fifo);
 	space->mm = current->mm;
 	mmgrab(space->mm);
+	space->user = get_current_user();
+	/* As io_uring: CAP_IPC_LOCK may lock memory beyond RLIMIT_MEMLOCK. */
+	space->charge = !capable(CAP_IPC_LOCK);
 	atomic_long_inc(&arena_stats.windows_open);
 	return space;
 
 free_bitmap:
-	bitmap_free(space->used);
+	kvfree(space->used);
 free_space:
 	kfree(space);
 	return ERR_PTR(err);
@@ -127,9 +134,11 @@ static bool arena_recycle_oldest(struct arena_space *space)
 }
 
 /*
- * Find @nr consecutive unused slots, next-fit from the cursor so that freed
- * address space is reused as late as possible; recycle the oldest freed runs
- * only when no never-used (or already recycled) run is left.
+ * Find @nr consecutive unused slots, lowest first, so that the window's
+ * touched part (and the page tables 4 KiB mappings leave behind) stays as
+ * small as the live arenas plus the freed-address budget. Freed slots are
+ * not unused: they return only through arena_recycle_oldest(), when the
+ * budget is exceeded or nothing else fits.
  */
 static int arena_slots_take(struct arena_space *space, unsigned int nr,
 			    unsigned long *start)
@@ -139,19 +148,48 @@ static int arena_slots_take(struct arena_space *space, unsigned int nr,
 	lockdep_assert_held(&space->lock);
 	for (;;) {
 		s = bitmap_find_next_zero_area(space->used, space->nr_slots,
-					       space->cursor, nr, 0);
-		if (s >= space->nr_slots && space->cursor)
-			s = bitmap_find_next_zero_area(space->used,
-						       space->nr_slots, 0, nr, 0);
+					       0, nr, 0);
 		if (s < space->nr_slots)
 			break;
 		if (!arena_recycle_oldest(space))
 			return -ENOSPC;
 	}
 	bitmap_set(space->used, s, nr);
-	space->cursor = s + nr < space->nr_slots ? s + nr : 0;
 	*start = s;
 	return 0;
+}
+
+/* Freed address space kept faulting, in slots (module parameter). */
+static unsigned long arena_va_budget_slots(void)
+{
+	return (READ_ONCE(arena_va_quarantine_mb) << 20) >> ARENA_CHUNK_SHIFT;
+}
+
+/* Charge @chunks to the opener's RLIMIT_MEMLOCK, as io_uring does. */
+static int arena_charge(struct arena_space *space, unsigned long chunks)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	unsigned long pages = chunks << ARENA_CHUNK_ORDER;
+	unsigned long cur, new;
+
+	if (!space->charge)
+		return 0;
+	cur = atomic_long_read(&space->user->locked_vm);
+	do {
+		new = cur + pages;
+		if (new < cur || new > limit) {
+			atomic_long_inc(&arena_stats.memlock_hits);
+			return -ENOMEM;
+		}
+	} while (!atomic_long_try_cmpxchg(&space->user->locked_vm, &cur, new));
+	return 0;
+}
+
+static void arena_uncharge(struct arena_space *space, unsigned long chunks)
+{
+	if (space->charge)
+		atomic_long_sub(chunks << ARENA_CHUNK_ORDER,
+				&space->user->locked_vm);
 }
 
 static void arena_slots_put(struct arena_space *space, unsigned long start,
@@ -199,7 +237,7 @@ int arena_alloc_chunks(struct arena_space *space, u32 id, unsigned int nr,
 	unsigned int i, got = 0;
 	int err;
 
-	run = kvzalloc(struct_size(run, folios, nr), GFP_KERNEL_ACCOUNT);
+	run = kvzalloc(struct_size(run, chunks, nr), GFP_KERNEL_ACCOUNT);
 	if (!run)
 		return -ENOMEM;
 
@@ -209,12 +247,17 @@ int arena_alloc_chunks(struct arena_space *space, u32 id, unsigned int nr,
 		err = -ENOENT;
 		goto unlock;
 	}
+	err = arena_charge(space, nr);
+	if (err)
+		goto unlock;
 	for (got = 0; got < nr; got++) {
-		run->folios[got] = arena_chunk_alloc();
-		if (!run->folios[got]) {
-			err = -ENOMEM;
+		struct arena_chunk *c = arena_pool_get();
+
+		if (IS_ERR(c)) {
+			err = PTR_ERR(c);
 			goto release_chunks;
 		}
+		run->chunks[got] = c;
 	}
 	err = arena_slots_take(space, nr, &start);
 	if (err)
@@ -225,8 +268,8 @@ int arena_alloc_chunks(struct arena_space *space, u32 id, unsigned int nr,
 	run->arena_id = id;
 	run->state = ARENA_RUN_RESERVED;
 	for (i = 0; i < nr; i++) {
-		/* The file offset the chunk sits at, as rmap expects. */
-		run->folios[i]->index = (start + i) << ARENA_CHUNK_ORDER;
+		arena_chunk_set_index(run->chunks[i],
+				      (start + i) << ARENA_CHUNK_ORDER);
 		err = xa_err(xa_store(&space->slots, start + i, run,
 				      GFP_KERNEL_ACCOUNT));
 		if (err)
@@ -246,8 +289,10 @@ int arena_alloc_chunks(struct arena_space *space, u32 id, unsigned int nr,
 put_slots:
 	arena_slots_put(space, start, nr);
 release_chunks:
+	/* Never mapped (the run was not live), but let the pool re-zero. */
 	while (got--)
-		arena_chunk_release(run->folios[got]);
+		arena_quarantine_put(run->chunks[got]);
+	arena_uncharge(space, nr);
 unlock:
 	mutex_unlock(&space->lock);
 	kvfree(run);
@@ -259,15 +304,19 @@ static void arena_lock_folios(struct list_head *first, struct list_head *end,
 {
 	struct list_head *pos;
 	struct arena_run *run;
-	unsigned int i;
+	unsigned int i, j;
 
 	for (pos = first; pos != end; pos = pos->next) {
 		run = list_entry(pos, struct arena_run, node);
 		for (i = 0; i < run->nr; i++) {
-			if (lock)
-				folio_lock(run->folios[i]);
-			else
-				folio_unlock(run->folios[i]);
+			struct arena_chunk *c = run->chunks[i];
+
+			for (j = 0; j < c->nr_folios; j++) {
+				if (lock)
+					folio_lock(c->folios[j]);
+				else
+					folio_unlock(c->folios[j]);
+			}
 		}
 	}
 }
@@ -326,12 +375,16 @@ static void arena_destroy(struct arena_space *space, struct arena *arena)
 
 	list_for_each_entry_safe(run, tmp, &arena->runs, node) {
 		for (i = 0; i < run->nr; i++) {
-			arena_chunk_release(run->folios[i]);
-			run->folios[i] = NULL;
+			arena_quarantine_put(run->chunks[i]);
+			run->chunks[i] = NULL;
 		}
 		list_move_tail(&run->node, &space->freed_fifo);
 		space->freed_slots += run->nr;
 	}
+	arena_uncharge(space, arena->nr_chunks);
+	/* Keep at most the budget of freed address space faulting. */
+	while (space->freed_slots > arena_va_budget_slots())
+		arena_recycle_oldest(space);
 	put_pid(pid);
 	atomic_long_dec(&arena_stats.arenas_live);
 	kfree(arena);
@@ -392,7 +445,8 @@ void arena_space_destroy(struct arena_space *space)
 	xa_destroy(&space->arenas);
 	iput(space->inode);
 	mmdrop(space->mm);
-	bitmap_free(space->used);
+	free_uid(space->user);
+	kvfree(space->used);
 	atomic_long_dec(&arena_stats.windows_open);
 	kfree(space);
 }
@@ -430,8 +484,10 @@ static vm_fault_t arena_fault(struct vm_fault *vmf)
 {
 	struct arena_space *space = vmf->vma->vm_file->private_data;
 	unsigned long slot = vmf->pgoff >> ARENA_CHUNK_ORDER;
+	struct arena_chunk *chunk;
 	struct arena_run *run;
 	struct folio *folio;
+	struct page *page;
 	vm_fault_t ret;
 
 	xa_lock(&space->slots);
@@ -441,7 +497,9 @@ static vm_fault_t arena_fault(struct vm_fault *vmf)
 		xa_unlock(&space->slots);
 		return ret;
 	}
-	folio = run->folios[slot - run->start];
+	chunk = run->chunks[slot - run->start];
+	page = arena_chunk_page(chunk, vmf->pgoff & (ARENA_CHUNK_PAGES - 1));
+	folio = page_folio(page);
 	/* The mapping's reference; the PMD or PTE keeps it. */
 	folio_get(folio);
 	xa_unlock(&space->slots);
@@ -450,7 +508,7 @@ static vm_fault_t arena_fault(struct vm_fault *vmf)
 	xa_lock(&space->slots);
 	run = xa_load(&space->slots, slot);
 	if (!run || run->state != ARENA_RUN_LIVE ||
-	    run->folios[slot - run->start] != folio) {
+	    run->chunks[slot - run->start] != chunk) {
 		/* Freed while we waited for the lock. */
 		ret = arena_fault_fail(vmf, run);
 		xa_unlock(&space->slots);
@@ -460,7 +518,7 @@ static vm_fault_t arena_fault(struct vm_fault *vmf)
 	}
 	xa_unlock(&space->slots);
 
-	vmf->page = folio_page(folio, vmf->pgoff & (folio_nr_pages(folio) - 1));
+	vmf->page = page;
 	return VM_FAULT_LOCKED;
 }
 

@@ -301,33 +301,4 @@ TEST_F(map, freed_slots_are_not_reused_soon)
 	EXPECT_TRUE(faults_at(self->base + first));
 }
 
-TEST_F_TIMEOUT(map, window_recycles_oldest_when_full, 300)
-{
-	size_t slots = self->info.out_max_chunks, i;
-	uint64_t off, first = UINT64_MAX;
-	struct arena_lookup lk;
-	long id;
-
-	/* Walk the whole window once; then the oldest freed slot comes back. */
-	for (i = 0; i <= slots; i++) {
-		id = arena_create_id(self->fd);
-		ASSERT_GT(id, 0);
-		ASSERT_EQ(0, arena_chunks(self->fd, id, 1, &off));
-		if (i == 0)
-			first = off;
-		if (i == slots) {
-			EXPECT_EQ(first, off);
-			/* Recycled: zero, live and this arena's alone. */
-			ASSERT_EQ(0, arena_lookup_off(self->fd, off, &lk));
-			EXPECT_EQ(ARENA_SLOT_LIVE, lk.out_state);
-			EXPECT_EQ(id, lk.out_arena_id);
-			EXPECT_EQ(0, self->base[off]);
-			EXPECT_EQ(0, self->base[off + self->cs - 1]);
-		} else {
-			self->base[off] = 1;
-		}
-		ASSERT_EQ(0, arena_free_id(self->fd, id));
-	}
-}
-
 TEST_HARNESS_MAIN

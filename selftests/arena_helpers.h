@@ -103,6 +103,65 @@ static inline long arena_counter(const char *name)
 	return v;
 }
 
+/* Module parameters under /sys/module/arena/parameters/. */
+static inline long arena_param(const char *name)
+{
+	char path[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/arena/parameters/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* Returns 0 or -errno. */
+static inline int arena_param_set(const char *name, long v)
+{
+	char path[128];
+	int fd, n, err = 0;
+	char buf[32];
+
+	snprintf(path, sizeof(path), "/sys/module/arena/parameters/%s", name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%ld", v);
+	if (write(fd, buf, n) != n)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* Write 1 to /sys/kernel/arena/drain; 0 or -errno. */
+static inline int arena_drain(void)
+{
+	int fd = open("/sys/kernel/arena/drain", O_WRONLY), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "1", 1) != 1)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* Poll a counter until it equals @want, for up to @ms; true on success. */
+static inline bool arena_counter_wait(const char *name, long want, int ms)
+{
+	for (int t = 0; t <= ms; t += 10) {
+		if (arena_counter(name) == want)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 /*
  * Fault probes. A SIGSEGV or SIGBUS inside a probe jumps back out of it and
  * records the faulting address; each thread has its own jump buffer.
@@ -209,6 +268,55 @@ static inline long smaps_field_kb(void *addr, const char *field)
 	}
 	fclose(f);
 	return kb;
+}
+
+/*
+ * The scratch disk of the test VM (scripts/vm-run.sh attaches it on
+ * virtio-blk, scripts/guest-init.sh exports its path): $ARENA_TEST_DISK, a
+ * block device the tests only read. Its first ARENA_DISK_PATTERN_SIZE bytes
+ * hold a pattern: 4 KiB block i starts with i as a 64-bit little-endian
+ * number, and its other 4088 bytes are the byte i & 0xff. The rest of the
+ * disk is zero. Tests that need it SKIP when the variable is unset.
+ */
+#define ARENA_DISK_ENV		"ARENA_TEST_DISK"
+#define ARENA_DISK_BLOCK	4096UL
+#define ARENA_DISK_PATTERN_SIZE	(8UL << 20)
+
+/* One block of the pattern. */
+static inline void disk_pattern_block(uint64_t i, unsigned char *blk)
+{
+	uint64_t le = i;
+	int b;
+
+	for (b = 0; b < 8; b++, le >>= 8)
+		blk[b] = le & 0xff;
+	memset(blk + 8, i & 0xff, ARENA_DISK_BLOCK - 8);
+}
+
+/*
+ * Check @len bytes read from disk offset @pos into @buf against the pattern;
+ * both must be multiples of ARENA_DISK_BLOCK and within the pattern. Returns
+ * the offset in @buf of the first wrong byte, or -1 if all are right.
+ */
+static inline long disk_pattern_mismatch(const void *buf, uint64_t pos,
+					 size_t len)
+{
+	unsigned char want[ARENA_DISK_BLOCK];
+	const unsigned char *p = buf;
+	size_t done, b;
+
+	if (pos % ARENA_DISK_BLOCK || len % ARENA_DISK_BLOCK ||
+	    pos + len > ARENA_DISK_PATTERN_SIZE)
+		return 0;
+	for (done = 0; done < len; done += ARENA_DISK_BLOCK) {
+		disk_pattern_block((pos + done) / ARENA_DISK_BLOCK, want);
+		if (!memcmp(p + done, want, ARENA_DISK_BLOCK))
+			continue;
+		for (b = 0; b < ARENA_DISK_BLOCK; b++)
+			if (p[done + b] != want[b])
+				return done + b;
+	}
+	return -1;
 }
 
 #endif /* ARENA_HELPERS_H */

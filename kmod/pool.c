@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The chunk pool: per NUMA node lists of ready (zeroed) and dirty (freed,
+ * unreferenced, not yet zeroed) chunks, after the page heap Go keeps for its
+ * arenas (runtime/mheap.go).
+ *
+ * An arena's chunk comes from the caller's node's ready list first, then
+ * another node's, so the ioctl normally neither zeroes nor allocates. When
+ * no chunk is ready a dirty one is zeroed inline, and only then is a new one
+ * allocated (the page allocator zeroes it). The worker, a kernel thread at
+ * the lowest priority, zeroes dirty chunks into ready ones up to the high
+ * watermark (dirty chunks beyond it go back to the page allocator unzeroed),
+ * and refills the ready lists to the low watermark once the pool has been
+ * used. Under memory pressure the shrinker hands dirty, then ready chunks
+ * back to the page allocator; so does arena_pool_drain() (sysfs "drain").
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kthread.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/nodemask.h>
+#include <linux/sched.h>
+#include <linux/shrinker.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+
+#include "arena_priv.h"
+#include "compat.h"
+
+/**
+ * struct arena_node_pool - the chunks of one NUMA node
+ * @lock: protects @ready, @dirty, @nr_ready and @nr_dirty
+ * @ready: zeroed chunks, most recently zeroed first
+ * @dirty: unreferenced chunks waiting for the worker, oldest first
+ * @nr_ready: chunks in @ready
+ * @nr_dirty: chunks in @dirty
+ */
+struct arena_node_pool {
+	spinlock_t lock;
+	struct list_head ready;
+	struct list_head dirty;
+	unsigned long nr_ready;
+	unsigned long nr_dirty;
+};
+
+static struct arena_node_pool **arena_pools;	/* [nr_node_ids] */
+static struct task_struct *arena_worker;
+static DECLARE_WAIT_QUEUE_HEAD(arena_worker_wq);
+/* The pool has handed out chunks: keep the low watermark from now on. */
+static bool arena_refill_wanted;
+static struct shrinker *arena_shrinker;
+
+static struct arena_node_pool *arena_pool_of(int nid)
+{
+	return arena_pools[nid];
+}
+
+static void arena_pool_add_ready(struct arena_chunk *c)
+{
+	struct arena_node_pool *np = arena_pool_of(c->nid);
+
+	c->since_ns = ktime_get_ns();
+	spin_lock(&np->lock);
+	list_add(&c->node, &np->ready);
+	np->nr_ready++;
+	atomic_long_inc(&arena_stats.chunks_ready);
+	spin_unlock(&np->lock);
+}
+
+void arena_pool_add_dirty(struct arena_chunk *c)
+{
+	struct arena_node_pool *np = arena_pool_of(c->nid);
+
+	c->since_ns = ktime_get_ns();
+	spin_lock(&np->lock);
+	list_add_tail(&c->node, &np->dirty);
+	np->nr_dirty++;
+	atomic_long_inc(&arena_stats.chunks_dirty);
+	spin_unlock(&np->lock);
+	wake_up(&arena_worker_wq);
+}
+
+static struct arena_chunk *arena_pool_take_ready(int nid)
+{
+	struct arena_node_pool *np = arena_pool_of(nid);
+	struct arena_chunk *c = NULL;
+
+	if (!READ_ONCE(np->nr_ready))
+		return NULL;
+	spin_lock(&np->lock);
+	if (np->nr_ready) {
+		c = list_first_entry(&np->ready, struct arena_chunk, node);
+		list_del_init(&c->node);
+		np->nr_ready--;
+		atomic_long_dec(&arena_stats.chunks_ready);
+	}
+	spin_unlock(&np->lock);
+	return c;
+}
+
+static struct arena_chunk *arena_pool_take_dirty(int nid)
+{
+	struct arena_node_pool *np = arena_pool_of(nid);
+	struct arena_chunk *c = NULL;
+
+	if (!READ_ONCE(np->nr_dirty))
+		return NULL;
+	spin_lock(&np->lock);
+	if (np->nr_dirty) {
+		c = list_first_entry(&np->dirty, struct arena_chunk, node);
+		list_del_init(&c->node);
+		np->nr_dirty--;
+		atomic_long_dec(&arena_stats.chunks_dirty);
+	}
+	spin_unlock(&np->lock);
+	return c;
+}
+
+/* Take from @nid first, then from the other nodes in order. */
+static struct arena_chunk *
+arena_pool_take(int nid, struct arena_chunk *(*take)(int nid))
+{
+	struct arena_chunk *c = take(nid);
+	int n;
+
+	if (c)
+		return c;
+	for_each_node_state(n, N_MEMORY) {
+		if (n == nid)
+			continue;
+		c = take(n);
+		if (c)
+			return c;
+	}
+	return NULL;
+}
+
+/*
+ * A zeroed chunk for an arena: ready, else dirty zeroed here, else new.
+ * Returns ERR_PTR(-ENOMEM) when none can be had within the global cap.
+ */
+struct arena_chunk *arena_pool_get(void)
+{
+	int nid = numa_node_id();
+	struct arena_chunk *c;
+
+	c = arena_pool_take(nid, arena_pool_take_ready);
+	if (c) {
+		atomic_long_inc(&arena_stats.chunks_reused);
+	} else {
+		c = arena_pool_take(nid, arena_pool_take_dirty);
+		if (c) {
+			arena_chunk_zero(c);
+			atomic_long_inc(&arena_stats.chunks_zeroed_inline);
+		} else {
+			c = arena_chunk_new(nid);
+			if (IS_ERR(c))
+				return c;
+		}
+	}
+	atomic_long_inc(&arena_stats.chunks_in_use);
+	if (!READ_ONCE(arena_refill_wanted))
+		WRITE_ONCE(arena_refill_wanted, true);
+	if (atomic_long_read(&arena_stats.chunks_ready) <
+	    READ_ONCE(arena_pool_low))
+		wake_up(&arena_worker_wq);
+	return c;
+}
+
+static bool arena_pool_needs_refill(void)
+{
+	return READ_ONCE(arena_refill_wanted) &&
+	       atomic_long_read(&arena_stats.chunks_ready) <
+	       READ_ONCE(arena_pool_low);
+}
+
+static bool arena_worker_has_work(void)
+{
+	return atomic_long_read(&arena_stats.chunks_dirty) ||
+	       atomic_long_read(&arena_stats.chunks_ready) >
+	       READ_ONCE(arena_pool_high) ||
+	       arena_pool_needs_refill();
+}
+
+/* One pass of the worker over every node; returns true if it did work. */
+static bool arena_worker_pass(void)
+{
+	struct arena_chunk *c;
+	bool busy = false;
+	int nid;
+
+	for_each_node_state(nid, N_MEMORY) {
+		/* Dirty chunks: zero them while the pool wants more ready. */
+		while ((c = arena_pool_take_dirty(nid))) {
+			busy = true;
+			if (atomic_long_read(&arena_stats.chunks_ready) >=
+			    READ_ONCE(arena_pool_high)) {
+				arena_chunk_release(c);
+			} else {
+				arena_chunk_zero(c);
+				atomic_long_inc(&arena_stats.chunks_zeroed);
+				arena_pool_add_ready(c);
+			}
+			cond_resched();
+			if (kthread_should_stop())
+				return false;
+		}
+		/* Over the high watermark: give the excess back. */
+		while (atomic_long_read(&arena_stats.chunks_ready) >
+		       READ_ONCE(arena_pool_high) &&
+		       (c = arena_pool_take_ready(nid))) {
+			busy = true;
+			arena_chunk_release(c);
+		}
+	}
+	/* Under the low watermark: allocate, on the worker's node. */
+	while (arena_pool_needs_refill() && !kthread_should_stop()) {
+		c = arena_chunk_new(numa_node_id());
+		if (IS_ERR(c))
+			break;
+		busy = true;
+		arena_pool_add_ready(c);
+		cond_resched();
+	}
+	return busy;
+}
+
+static int arena_worker_fn(void *unused)
+{
+	/* Zeroing is background work: it yields to everything else. */
+	set_user_nice(current, MAX_NICE);
+	while (!kthread_should_stop()) {
+		wait_event_interruptible(arena_worker_wq,
+					 arena_worker_has_work() ||
+					 kthread_should_stop());
+		if (!arena_worker_pass())
+			/* Refill failed (cap or no memory): do not spin. */
+			schedule_timeout_interruptible(HZ / 10);
+	}
+	return 0;
+}
+
+/* Release up to @pages pages of dirty, then ready chunks. */
+static unsigned long arena_pool_release(unsigned long pages)
+{
+	unsigned long freed = 0;
+	struct arena_chunk *c;
+	int nid;
+
+	for_each_node_state(nid, N_MEMORY) {
+		while (freed < pages && (c = arena_pool_take_dirty(nid))) {
+			arena_chunk_release(c);
+			freed += ARENA_CHUNK_PAGES;
+		}
+	}
+	for_each_node_state(nid, N_MEMORY) {
+		while (freed < pages && (c = arena_pool_take_ready(nid))) {
+			arena_chunk_release(c);
+			freed += ARENA_CHUNK_PAGES;
+		}
+	}
+	return freed;
+}
+
+void arena_pool_drain(void)
+{
+	/* Until the pool is used again, do not refill it. */
+	WRITE_ONCE(arena_refill_wanted, false);
+	arena_pool_release(ULONG_MAX);
+}
+
+static unsigned long arena_shrink_count(struct shrinker *s,
+					struct shrink_control *sc)
+{
+	unsigned long n = atomic_long_read(&arena_stats.chunks_ready) +
+			  atomic_long_read(&arena_stats.chunks_dirty);
+
+	return n ? n * ARENA_CHUNK_PAGES : SHRINK_EMPTY;
+}
+
+static unsigned long arena_shrink_scan(struct shrinker *s,
+				       struct shrink_control *sc)
+{
+	unsigned long freed;
+
+	/* Memory is short: refill only when arenas ask again. */
+	WRITE_ONCE(arena_refill_wanted, false);
+	freed = arena_pool_release(sc->nr_to_scan);
+	if (freed)
+		atomic_long_add(freed >> ARENA_CHUNK_ORDER,
+				&arena_stats.shrinker_released);
+	return freed ?: SHRINK_STOP;
+}
+
+int arena_pool_init(void)
+{
+	int nid, err = -ENOMEM;
+
+	arena_pools = kcalloc(nr_node_ids, sizeof(*arena_pools), GFP_KERNEL);
+	if (!arena_pools)
+		return -ENOMEM;
+	for_each_node(nid) {
+		struct arena_node_pool *np;
+
+		np = kzalloc_node(sizeof(*np), GFP_KERNEL, nid);
+		if (!np)
+			goto free_pools;
+		spin_lock_init(&np->lock);
+		INIT_LIST_HEAD(&np->ready);
+		INIT_LIST_HEAD(&np->dirty);
+		arena_pools[nid] = np;
+	}
+
+	arena_worker = kthread_run(arena_worker_fn, NULL, "arena_pool");
+	if (IS_ERR(arena_worker)) {
+		err = PTR_ERR(arena_worker);
+		goto free_pools;
+	}
+	arena_shrinker = arena_shrinker_create(arena_shrink_count,
+					       arena_shrink_scan, "arena-pool");
+	if (IS_ERR(arena_shrinker)) {
+		err = PTR_ERR(arena_shrinker);
+		goto stop_worker;
+	}
+	return 0;
+
+stop_worker:
+	kthread_stop(arena_worker);
+free_pools:
+	for_each_node(nid)
+		kfree(arena_pools[nid]);
+	kfree(arena_pools);
+	return err;
+}
+
+/* No file is open and the quarantine is gone: give everything back. */
+void arena_pool_exit(void)
+{
+	int nid;
+
+	/* The shrinker must not run on lists being freed. */
+	arena_shrinker_destroy(arena_shrinker);
+	kthread_stop(arena_worker);
+	arena_pool_release(ULONG_MAX);
+	for_each_node(nid)
+		kfree(arena_pools[nid]);
+	kfree(arena_pools);
+}
