@@ -19,6 +19,7 @@
 #include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
+#include <linux/mutex.h>
 #include <linux/nodemask.h>
 #include <linux/sched.h>
 #include <linux/shrinker.h>
@@ -47,6 +48,12 @@ struct arena_node_pool {
 
 static struct arena_node_pool **arena_pools;	/* [nr_node_ids] */
 static struct task_struct *arena_worker;
+/*
+ * Held by the worker for a pass and by drain, so that drain returns only
+ * after the chunk the worker had in hand is back in a list and released.
+ * Never taken by the shrinker: the worker allocates under it.
+ */
+static DEFINE_MUTEX(arena_worker_lock);
 static DECLARE_WAIT_QUEUE_HEAD(arena_worker_wq);
 /* The pool has handed out chunks: keep the low watermark from now on. */
 static bool arena_refill_wanted;
@@ -138,6 +145,31 @@ arena_pool_take(int nid, struct arena_chunk *(*take)(int nid))
 }
 
 /*
+ * No new chunk could be had (at the cap, or out of memory): the one the
+ * worker is zeroing right now may be the only one left. Wait for its pass to
+ * put it back, then look again.
+ */
+static struct arena_chunk *arena_pool_get_slow(int nid,
+					       struct arena_chunk *err)
+{
+	struct arena_chunk *c;
+
+	mutex_lock(&arena_worker_lock);
+	c = arena_pool_take(nid, arena_pool_take_ready);
+	if (c) {
+		atomic_long_inc(&arena_stats.chunks_reused);
+	} else {
+		c = arena_pool_take(nid, arena_pool_take_dirty);
+		if (c) {
+			arena_chunk_zero(c);
+			atomic_long_inc(&arena_stats.chunks_zeroed_inline);
+		}
+	}
+	mutex_unlock(&arena_worker_lock);
+	return c ?: err;
+}
+
+/*
  * A zeroed chunk for an arena: ready, else dirty zeroed here, else new.
  * Returns ERR_PTR(-ENOMEM) when none can be had within the global cap.
  */
@@ -156,6 +188,8 @@ struct arena_chunk *arena_pool_get(void)
 			atomic_long_inc(&arena_stats.chunks_zeroed_inline);
 		} else {
 			c = arena_chunk_new(nid);
+			if (IS_ERR(c))
+				c = arena_pool_get_slow(nid, c);
 			if (IS_ERR(c))
 				return c;
 		}
@@ -229,13 +263,18 @@ static bool arena_worker_pass(void)
 
 static int arena_worker_fn(void *unused)
 {
+	bool busy;
+
 	/* Zeroing is background work: it yields to everything else. */
 	set_user_nice(current, MAX_NICE);
 	while (!kthread_should_stop()) {
 		wait_event_interruptible(arena_worker_wq,
 					 arena_worker_has_work() ||
 					 kthread_should_stop());
-		if (!arena_worker_pass())
+		mutex_lock(&arena_worker_lock);
+		busy = arena_worker_pass();
+		mutex_unlock(&arena_worker_lock);
+		if (!busy)
 			/* Refill failed (cap or no memory): do not spin. */
 			schedule_timeout_interruptible(HZ / 10);
 	}
@@ -268,7 +307,9 @@ void arena_pool_drain(void)
 {
 	/* Until the pool is used again, do not refill it. */
 	WRITE_ONCE(arena_refill_wanted, false);
+	mutex_lock(&arena_worker_lock);
 	arena_pool_release(ULONG_MAX);
+	mutex_unlock(&arena_worker_lock);
 }
 
 static unsigned long arena_shrink_count(struct shrinker *s,

@@ -163,6 +163,27 @@ static inline bool arena_counter_wait(const char *name, long want, int ms)
 }
 
 /*
+ * Wait until the pool worker is idle: nothing dirty, and every chunk the
+ * module holds is in a list (a chunk the worker is zeroing is in none).
+ */
+static inline bool arena_pool_settle(int ms)
+{
+	for (int t = 0; t <= ms; t += 10) {
+		long total = arena_counter("chunks_total");
+		long sum = arena_counter("chunks_ready") +
+			   arena_counter("chunks_dirty") +
+			   arena_counter("chunks_in_use") +
+			   arena_counter("chunks_quarantined");
+
+		if (!arena_counter("chunks_dirty") && total == sum &&
+		    total == arena_counter("chunks_total"))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/*
  * Fault probes. A SIGSEGV or SIGBUS inside a probe jumps back out of it and
  * records the faulting address; each thread has its own jump buffer.
  */

@@ -93,13 +93,13 @@ TEST_F(pool, chunk_goes_in_use_dirty_ready)
 	ASSERT_EQ(0, arena_param_set("pool_high", 64));
 	/* No refill: only the freed chunks may become ready. */
 	ASSERT_EQ(0, arena_param_set("pool_low", 0));
-	ASSERT_TRUE(arena_counter_wait("chunks_dirty", 0, 5000));
+	ASSERT_TRUE(arena_pool_settle(5000));
 	in_use = arena_counter("chunks_in_use");
 	zeroed = arena_counter("chunks_zeroed");
 	id = arena_filled(self->fd, self->base, self->cs, 2, 0x5a, &off);
 	ASSERT_GT(id, 0);
 	EXPECT_EQ(in_use + 2, arena_counter("chunks_in_use"));
-	ASSERT_TRUE(arena_counter_wait("chunks_dirty", 0, 5000));
+	ASSERT_TRUE(arena_pool_settle(5000));
 	ready = arena_counter("chunks_ready");
 	total = arena_counter("chunks_total");
 
@@ -107,7 +107,8 @@ TEST_F(pool, chunk_goes_in_use_dirty_ready)
 	EXPECT_EQ(in_use, arena_counter("chunks_in_use"));
 	/* Unreferenced: no quarantine; the worker zeroes both. */
 	EXPECT_EQ(0, arena_counter("chunks_quarantined"));
-	EXPECT_TRUE(arena_counter_wait("chunks_ready", ready + 2, 5000));
+	EXPECT_TRUE(arena_pool_settle(5000));
+	EXPECT_EQ(ready + 2, arena_counter("chunks_ready"));
 	EXPECT_EQ(0, arena_counter("chunks_dirty"));
 	EXPECT_LE(zeroed + 2, arena_counter("chunks_zeroed"));
 	/* Nothing went back to the page allocator. */
@@ -133,6 +134,9 @@ TEST_F(pool, warm_pool_hands_out_ready_chunks)
 	for (int t = 0; t < 500 && arena_counter("chunks_ready") < 8; t++)
 		usleep(10000);
 	ASSERT_GE(arena_counter("chunks_ready"), 8);
+	/* Stop the refill, so that every counter below is the ioctl's. */
+	ASSERT_EQ(0, arena_param_set("pool_low", 0));
+	ASSERT_TRUE(arena_pool_settle(5000));
 
 	reused = arena_counter("chunks_reused");
 	allocated = arena_counter("chunks_allocated");
@@ -193,6 +197,7 @@ TEST_F(pool, drain_returns_ready_and_dirty_chunks)
 	long id, released;
 
 	ASSERT_EQ(0, arena_param_set("pool_high", 64));
+	ASSERT_EQ(0, arena_param_set("pool_low", 0));
 	id = arena_filled(self->fd, self->base, self->cs, 4, 3, &off);
 	ASSERT_GT(id, 0);
 	ASSERT_EQ(0, arena_free_id(self->fd, id));
@@ -233,10 +238,11 @@ TEST_F(pool, global_cap_gives_enomem)
 	struct arena *a;
 	void *p;
 
+	ASSERT_EQ(0, arena_param_set("pool_low", 0));
 	ASSERT_EQ(0, arena_drain());
+	ASSERT_TRUE(arena_pool_settle(5000));
 	/* Room for what is held now plus exactly 4 chunks. */
 	base_mb = arena_counter("chunks_total") * (self->cs >> 20);
-	ASSERT_EQ(0, arena_param_set("pool_low", 0));
 	ASSERT_EQ(0, arena_param_set("max_mb", base_mb + 4 * (self->cs >> 20)));
 	id = arena_create_id(self->fd);
 	ASSERT_GT(id, 0);
@@ -253,7 +259,8 @@ TEST_F(pool, global_cap_gives_enomem)
 	a = arena_new(0);
 	ASSERT_NE(NULL, a);
 	ASSERT_EQ(0, arena_drain());
-	ASSERT_EQ(0, arena_param_set("max_mb", base_mb));
+	/* 0 would mean the default; 1 MiB is less than one chunk. */
+	ASSERT_EQ(0, arena_param_set("max_mb", base_mb ?: 1));
 	errno = 0;
 	p = arena_alloc(a, 100);
 	EXPECT_EQ(NULL, p);
@@ -424,7 +431,7 @@ TEST_F_TIMEOUT(pool, shrinker_releases_chunks_under_pressure, 300)
 	id = arena_filled(self->fd, self->base, self->cs, n, 7, &off);
 	ASSERT_GT(id, 0);
 	ASSERT_EQ(0, arena_free_id(self->fd, id));
-	ASSERT_TRUE(arena_counter_wait("chunks_dirty", 0, 60000));
+	ASSERT_TRUE(arena_pool_settle(60000));
 	ready = arena_counter("chunks_ready");
 	ASSERT_GE(ready, n);
 	before = arena_counter("shrinker_released");
