@@ -22,6 +22,7 @@
 #define _ARENA_PRIV_H
 
 #include <linux/atomic.h>
+#include <linux/bits.h>
 #include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
@@ -31,9 +32,9 @@
 /* Chunk geometry, fixed at module load (module parameter chunk_kib). */
 extern unsigned int arena_chunk_shift;		/* log2 of the chunk size */
 #define ARENA_CHUNK_SHIFT	arena_chunk_shift
-#define ARENA_CHUNK_SIZE	(1UL << arena_chunk_shift)
+#define ARENA_CHUNK_SIZE	BIT(arena_chunk_shift)
 #define ARENA_CHUNK_ORDER	(arena_chunk_shift - PAGE_SHIFT)
-#define ARENA_CHUNK_PAGES	(1UL << ARENA_CHUNK_ORDER)
+#define ARENA_CHUNK_PAGES	BIT(ARENA_CHUNK_ORDER)
 
 /* Why a quarantined chunk is held (the first reason found). */
 enum arena_hold {
@@ -138,7 +139,7 @@ struct arena_space {
 	bool charge;
 	unsigned long nr_slots;
 
-	struct mutex lock;
+	struct mutex lock;		/* see above */
 	struct xarray slots;
 	struct xarray arenas;
 	u32 next_id;

@@ -3,12 +3,12 @@
  * The one place for API differences between the kernels arena.ko builds
  * against: Debian bookworm's 6.1 and the 6.12 LTS from bookworm-backports.
  * Everything else in kmod/ is written against the 6.1 API and uses these
- * helpers where the two differ.
+ * helpers where the two differ. kmod/Kbuild defines the ARENA_HAVE_* macros
+ * from the version of the kernel being built against.
  */
 #ifndef _ARENA_COMPAT_H
 #define _ARENA_COMPAT_H
 
-#include <linux/version.h>
 #include <linux/mm.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
@@ -17,7 +17,7 @@
 static inline void arena_vm_flags_set(struct vm_area_struct *vma,
 				      vm_flags_t flags)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#ifdef ARENA_HAVE_VM_FLAGS_SET
 	vm_flags_set(vma, flags);
 #else
 	vma->vm_flags |= flags;
@@ -27,7 +27,7 @@ static inline void arena_vm_flags_set(struct vm_area_struct *vma,
 static inline void arena_vm_flags_clear(struct vm_area_struct *vma,
 					vm_flags_t flags)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#ifdef ARENA_HAVE_VM_FLAGS_SET
 	vm_flags_clear(vma, flags);
 #else
 	vma->vm_flags &= ~flags;
@@ -46,7 +46,7 @@ static inline struct shrinker *arena_shrinker_create(arena_shrink_fn count,
 						     const char *name)
 {
 	struct shrinker *s;
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+#ifdef ARENA_HAVE_SHRINKER_ALLOC
 	s = shrinker_alloc(0, "%s", name);
 	if (!s)
 		return ERR_PTR(-ENOMEM);
@@ -73,7 +73,7 @@ static inline struct shrinker *arena_shrinker_create(arena_shrink_fn count,
 
 static inline void arena_shrinker_destroy(struct shrinker *s)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+#ifdef ARENA_HAVE_SHRINKER_ALLOC
 	shrinker_free(s);
 #else
 	unregister_shrinker(s);

@@ -39,7 +39,7 @@
  * @nr_dirty: chunks in @dirty
  */
 struct arena_node_pool {
-	spinlock_t lock;
+	spinlock_t lock;		/* see above */
 	struct list_head ready;
 	struct list_head dirty;
 	unsigned long nr_ready;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * /sys/kernel/arena/: counters, one decimal number a file, read-only; and
- * "drain", which root writes 1 to to return every ready and dirty chunk to
- * the page allocator. Documentation/arena.rst lists what each file counts.
+ * "drain": root writes 1 there to return every ready and dirty chunk to the
+ * page allocator. Documentation/arena.rst lists what each file counts.
  */
 #include <linux/capability.h>
 #include <linux/kobject.h>
@@ -12,14 +12,17 @@
 
 static struct kobject *arena_kobj;
 
-#define ARENA_COUNTER_ATTR(name)					\
-static ssize_t name##_show(struct kobject *kobj,			\
-			   struct kobj_attribute *attr, char *buf)	\
+#define ARENA_COUNTER_ATTR(ctr)						\
+static ssize_t ctr##_show(struct kobject *kobj,				\
+			  struct kobj_attribute *attr, char *buf)	\
 {									\
 	return sysfs_emit(buf, "%ld\n",					\
-			  atomic_long_read(&arena_stats.name));		\
+			  atomic_long_read(&arena_stats.ctr));		\
 }									\
-static struct kobj_attribute name##_attr = __ATTR_RO(name)
+static struct kobj_attribute ctr##_attr = {				\
+	.attr = { .name = #ctr, .mode = 0444 },				\
+	.show = ctr##_show,						\
+}
 
 ARENA_COUNTER_ATTR(chunks_ready);
 ARENA_COUNTER_ATTR(chunks_in_use);
@@ -46,6 +49,7 @@ static ssize_t chunk_size_show(struct kobject *kobj,
 {
 	return sysfs_emit(buf, "%lu\n", ARENA_CHUNK_SIZE);
 }
+
 static struct kobj_attribute chunk_size_attr = __ATTR_RO(chunk_size);
 
 static ssize_t drain_store(struct kobject *kobj, struct kobj_attribute *attr,
@@ -65,6 +69,7 @@ static ssize_t drain_store(struct kobject *kobj, struct kobj_attribute *attr,
 	arena_pool_drain();
 	return count;
 }
+
 static struct kobj_attribute drain_attr = __ATTR_WO(drain);
 
 static struct attribute *arena_attrs[] = {

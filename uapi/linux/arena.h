@@ -78,6 +78,7 @@ struct arena_info {
 	__aligned_u64 out_window_size;
 	__aligned_u64 out_max_chunks;
 };
+
 #define ARENA_IOC_GET_INFO _IO(ARENA_IOC_MAGIC, ARENA_CMD_GET_INFO)
 
 /**
@@ -97,6 +98,7 @@ struct arena_create {
 	__u32 out_arena_id;
 	__u32 __reserved;
 };
+
 #define ARENA_IOC_CREATE _IO(ARENA_IOC_MAGIC, ARENA_CMD_CREATE)
 
 /**
@@ -119,6 +121,7 @@ struct arena_alloc_chunks {
 	__u32 nr_chunks;
 	__aligned_u64 out_offset;
 };
+
 #define ARENA_IOC_ALLOC_CHUNKS _IO(ARENA_IOC_MAGIC, ARENA_CMD_ALLOC_CHUNKS)
 
 /**
@@ -139,6 +142,7 @@ struct arena_free {
 	__u32 arena_id;
 	__u32 __reserved;
 };
+
 #define ARENA_IOC_FREE _IO(ARENA_IOC_MAGIC, ARENA_CMD_FREE)
 
 /**
@@ -180,6 +184,7 @@ struct arena_lookup {
 	__u32 out_freed_by_pid;
 	__u32 __reserved;
 };
+
 #define ARENA_IOC_LOOKUP _IO(ARENA_IOC_MAGIC, ARENA_CMD_LOOKUP)
 
 #endif /* _UAPI_LINUX_ARENA_H */
