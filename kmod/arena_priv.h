@@ -211,6 +211,7 @@ struct page *arena_chunk_page(struct arena_chunk *c, unsigned long idx);
 /* pool.c: per-node ready and dirty lists, the worker, the shrinker */
 struct arena_chunk *arena_pool_get(void);
 void arena_pool_add_dirty(struct arena_chunk *c);
+void arena_pool_kick(void);
 void arena_pool_drain(void);
 int arena_pool_init(void);
 void arena_pool_exit(void);

@@ -133,12 +133,18 @@ unsigned int arena_chunk_hold(struct arena_chunk *c)
 	for (i = 0; i < c->nr_folios; i++) {
 		struct folio *folio = c->folios[i];
 
-		if (folio_mapped(folio))
-			return ARENA_HELD_MAPPED;
+		/*
+		 * Mappings and pins hold references too, so a count of 1 is
+		 * the common answer in O(1); folio_mapped() walks every
+		 * subpage's mapcount of a large folio on 6.1.
+		 */
+		if (folio_ref_count(folio) == 1)
+			continue;
 		if (folio_maybe_dma_pinned(folio))
 			return ARENA_HELD_PINNED;
-		if (folio_ref_count(folio) != 1)
-			return ARENA_HELD_REFERENCED;
+		if (folio_mapped(folio))
+			return ARENA_HELD_MAPPED;
+		return ARENA_HELD_REFERENCED;
 	}
 	return ARENA_HELD_NONE;
 }

@@ -86,6 +86,15 @@ void arena_pool_add_dirty(struct arena_chunk *c)
 	np->nr_dirty++;
 	atomic_long_inc(&arena_stats.chunks_dirty);
 	spin_unlock(&np->lock);
+}
+
+/*
+ * Tell the worker there are dirty chunks. Called once after a batch of
+ * arena_pool_add_dirty(), so that a free of many chunks finishes before
+ * the worker starts competing for the memory bus.
+ */
+void arena_pool_kick(void)
+{
 	wake_up(&arena_worker_wq);
 }
 

@@ -46,6 +46,7 @@ static void arena_sweep(struct work_struct *work)
 		list_del_init(&c->node);
 		arena_pool_add_dirty(c);
 	}
+	arena_pool_kick();
 	if (more)
 		schedule_delayed_work(&arena_sweep_work,
 				      msecs_to_jiffies(ARENA_SWEEP_MS));
@@ -53,8 +54,8 @@ static void arena_sweep(struct work_struct *work)
 
 /*
  * A chunk leaves its arena: the arena has been freed and the chunk unmapped
- * from the window. Unreferenced, it goes straight to dirty; otherwise it
- * waits here.
+ * from the window. Unreferenced, it goes straight to dirty (the caller kicks
+ * the pool worker when done with its batch); otherwise it waits here.
  */
 void arena_quarantine_put(struct arena_chunk *c)
 {

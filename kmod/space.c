@@ -292,6 +292,7 @@ release_chunks:
 	/* Never mapped (the run was not live), but let the pool re-zero. */
 	while (got--)
 		arena_quarantine_put(run->chunks[got]);
+	arena_pool_kick();
 	arena_uncharge(space, nr);
 unlock:
 	mutex_unlock(&space->lock);
@@ -381,6 +382,7 @@ static void arena_destroy(struct arena_space *space, struct arena *arena)
 		list_move_tail(&run->node, &space->freed_fifo);
 		space->freed_slots += run->nr;
 	}
+	arena_pool_kick();
 	arena_uncharge(space, arena->nr_chunks);
 	/* Keep at most the budget of freed address space faulting. */
 	while (space->freed_slots > arena_va_budget_slots())
