@@ -7,14 +7,18 @@
 #   make deps      install missing Debian packages (scripts/deps.sh)
 #   make check     build, boot the stock kernel in qemu (TCG), run all selftests
 #   make demo      build, boot, run /demo/arena-demo and show its output
+#   make bench     build, boot once, run build/bench/* (bench/), rewrite
+#                  bench/RESULTS.md (not part of check)
 #   make clean
 #
 # Variables: KVER (kernel version, default: what linux-headers-amd64 points
 # at), KDIR (headers), KERNEL_IMAGE (bzImage to boot), HARNESS_DIR (dir with
 # kselftest_harness.h), TESTS="a b" (only these selftests), VM_TIMEOUT,
 # TEST_TIMEOUT (per selftest binary, seconds), VM_APPEND (extra kernel args),
-# V=1 (verbose).  The machine's own kernel is never touched: modules are only
-# ever loaded inside the VM.
+# MODULES_DIR (modules of KERNEL_IMAGE, for the VM's disk driver; default
+# /lib/modules/<version from the image's name>), V=1 (verbose).  The
+# machine's own kernel is never touched: modules are only ever loaded inside
+# the VM.
 
 BUILD := $(CURDIR)/build
 .DEFAULT_GOAL := all
@@ -41,9 +45,11 @@ CHECKPATCH ?= $(LINUX_SRC_CACHE)/scripts/checkpatch.pl
 VM_DIR ?= $(BUILD)/vm/$(KVER)
 VM_TIMEOUT ?= 1200
 DEMO_TIMEOUT ?= 600
+BENCH_TIMEOUT ?= 900
 TEST_TIMEOUT ?= 300
 TESTS ?=
 VM_APPEND ?=
+MODULES_DIR ?=
 
 SUBMAKE := $(MAKE) --no-print-directory
 
@@ -51,9 +57,11 @@ VM_ARGS = --kernel $(KERNEL_IMAGE) --module $(CURDIR)/kmod/arena.ko \
 	  --tests $(BUILD)/selftests --demo $(BUILD)/examples \
 	  --test-timeout $(TEST_TIMEOUT) \
 	  $(if $(strip $(TESTS)),--only "$(strip $(TESTS))") \
+	  $(if $(strip $(MODULES_DIR)),--modules-dir "$(strip $(MODULES_DIR))") \
 	  $(if $(strip $(VM_APPEND)),--append "$(strip $(VM_APPEND))")
 
 .PHONY: all kmod lib selftests examples deps check demo clean help
+.PHONY: bench bench-progs
 
 all: kmod lib selftests examples
 
@@ -77,6 +85,19 @@ check: all
 
 demo: all
 	@scripts/vm-run.sh --mode demo --out $(VM_DIR)/demo --timeout $(DEMO_TIMEOUT) $(VM_ARGS)
+
+bench-progs: lib
+	@$(SUBMAKE) -C bench O=$(BUILD)/bench LIBDIR=$(BUILD)/lib
+
+# One VM boot runs every build/bench/* program; bench/report.sh turns the
+# output into the tables of bench/RESULTS.md (kept if the run failed).
+bench: kmod bench-progs
+	@mkdir -p $(VM_DIR)/bench; n=$$(pgrep -c -f '^qemu-system-' || true); \
+	echo "other_qemu=$${n:-0} loadavg=$$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)" > $(VM_DIR)/bench/host.txt; \
+	[ "$${n:-0}" = 0 ] || echo "# bench: warning: $$n other qemu-system process(es) running: timings will be distorted"
+	@scripts/vm-run.sh --mode bench --out $(VM_DIR)/bench --timeout $(BENCH_TIMEOUT) $(VM_ARGS) \
+		--test-timeout $(BENCH_TIMEOUT) --bench $(BUILD)/bench
+	@bench/report.sh $(VM_DIR)/bench/ktap.log bench/RESULTS.md
 
 clean:
 	@if [ -n "$(KVER)" ] && [ -d "$(KDIR)" ]; then \

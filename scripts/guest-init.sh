@@ -4,10 +4,13 @@
 # /init of the arena test VM (see scripts/vm-run.sh).  Kernel messages go to
 # ttyS0; everything the host parses goes to ttyS1 (test results, demo
 # output) and ttyS2 (dmesg at the end).  Kernel command line:
-#   arenatest=check|demo      what to run (not "arena.x=": that would be a
-#                             module parameter of arena.ko)
+#   arenatest=check|demo|bench  what to run (not "arena.x=": that would
+#                             be a module parameter of arena.ko)
 #   arenatest_timeout=SECS    per-program timeout
 #   arenatest_only="a b"      not used here: vm-run.sh only packs those tests
+#   arenatest_disk=vda        a scratch disk is attached: load the driver
+#                             modules listed in /lib/modules/arena-vm/order,
+#                             wait for /dev/vda, export ARENA_TEST_DISK
 
 /bin/busybox mkdir -p /proc /sys /dev /tmp /run /bin /sbin /usr/bin /usr/sbin
 /bin/busybox mount -t proc proc /proc
@@ -24,10 +27,12 @@ ulimit -c 0
 
 MODE=check
 TMO=300
+DISK=
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	arenatest=*) MODE=${arg#*=} ;;
 	arenatest_timeout=*) TMO=${arg#*=} ;;
+	arenatest_disk=*) DISK=${arg#*=} ;;
 	esac
 done
 
@@ -60,6 +65,39 @@ if [ -w $KMEMLEAK ]; then
 	echo clear > $KMEMLEAK	# forget whatever the boot leaked
 fi
 
+# The scratch disk for the O_DIRECT tests: its driver modules (dependencies
+# first, as vm-run.sh resolved them from the kernel's modules.dep), then the
+# device node, which devtmpfs creates when virtio_blk has probed.
+if [ -n "$DISK" ]; then
+	ok=0
+	MODS=/lib/modules/arena-vm
+	if [ -r $MODS/order ]; then
+		while read -r m; do
+			[ -n "$m" ] || continue
+			if [ -d "/sys/module/$m" ]; then
+				continue
+			elif out=$(insmod "$MODS/$m.ko" 2>&1); then
+				emit "# arena-guest: insmod $m"
+			else
+				emit "# arena-guest: insmod $m: $out"
+			fi
+		done < $MODS/order
+	fi
+	i=0
+	while [ $i -lt 50 ]; do
+		[ -b /dev/$DISK ] && { ok=1; break; }
+		i=$((i + 1))
+		sleep 0.1
+	done
+	if [ $ok = 1 ]; then
+		export ARENA_TEST_DISK=/dev/$DISK
+		result 0 "scratch disk /dev/$DISK"
+	else
+		emit "# arena-guest: no /dev/$DISK after 5s; tests that need it skip"
+		result 1 "scratch disk /dev/$DISK"
+	fi
+fi
+
 loaded=0
 if out=$(insmod /arena.ko 2>&1); then
 	loaded=1
@@ -81,6 +119,15 @@ demo)
 	else
 		result 1 "run /demo/arena-demo (missing)"
 	fi
+	;;
+bench)
+	nb=0
+	for b in /bench/*; do
+		[ -f "$b" ] && [ -x "$b" ] || continue
+		nb=$((nb + 1))
+		run_prog raw "$b"
+	done
+	[ $nb -gt 0 ] || result 1 "run /bench/* (none packed)"
 	;;
 *)
 	result 1 "unknown mode '$MODE'"

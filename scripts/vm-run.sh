@@ -6,28 +6,47 @@
 # Modules are only ever loaded inside the VM, never on this machine.
 #
 # scripts/vm-run.sh --kernel IMAGE --module arena.ko [options]
-#   --mode check|demo   check: run every selftest (default); demo: run
-#                       /demo/arena-demo and show its output
+#   --mode check|demo|bench
+#                       check: run every selftest (default); demo: run
+#                       /demo/arena-demo and show its output; bench: run
+#                       every /bench/* program and show its output
 #   --tests DIR         selftest programs (every executable file in DIR)
 #   --demo DIR          example programs, packed as /demo/*
+#   --bench DIR         benchmark programs, packed as /bench/* (bench mode)
 #   --only "a b"        only these selftests
 #   --out DIR           logs and initramfs (default build/vm/<kernel version>)
 #   --timeout SECS      whole VM run (default 1200)
 #   --test-timeout SECS per program inside the guest (default 300)
 #   --append ARGS       extra kernel command line
 #   --smp N, --mem SIZE guest CPUs (2) and memory (2G)
+#   --modules-dir DIR   the booted kernel's modules (default
+#                       /lib/modules/<kernel version>), for the disk driver
+#   --no-disk           do not attach the scratch disk (check mode only)
+#
+# In check mode the guest gets a scratch disk: DISK_MIB (64) MiB raw image
+# $OUT/disk.img on virtio-blk, /dev/vda in the guest, whose path the tests
+# find in $ARENA_TEST_DISK.  It is rewritten before every boot: the first
+# 8 MiB hold a pattern (4 KiB block i starts with i as a 64-bit
+# little-endian number, the rest of the block is the byte i & 0xff; see
+# selftests/arena_helpers.h), the rest is zero.  If virtio_pci/virtio_blk are
+# modules of the booted kernel, they and their dependencies (from that
+# kernel's modules.dep; .ko, .ko.xz, .ko.zst, .ko.gz) are unpacked into the
+# initramfs and loaded by /init, in dependency order, before the tests.
 #
 # Leaves in --out: console.log (kernel console, ttyS0), ktap.log (test output,
-# ttyS1), dmesg.log (ttyS2), summary.txt, initramfs.cpio.gz.  The test output
-# streams live to stdout; the last line printed is "N passed, N failed[, N
-# skipped]" from scripts/ktap-summary.sh, whose exit status is ours.
+# ttyS1), dmesg.log (ttyS2), summary.txt, initramfs.cpio.gz, disk.img.  The
+# test output streams live to stdout; the last line printed is "N passed, N
+# failed[, N skipped]" from scripts/ktap-summary.sh, whose exit status is ours.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/.." && pwd)
 
-MODE=check KERNEL="" MODULE="" TESTS_DIR="" DEMO_DIR="" ONLY="" OUT=""
-TIMEOUT=1200 TEST_TIMEOUT=300 APPEND="" SMP=2 MEM=2G
+MODE=check KERNEL="" MODULE="" TESTS_DIR="" DEMO_DIR="" BENCH_DIR="" ONLY="" OUT=""
+TIMEOUT=1200 TEST_TIMEOUT=300 APPEND="" SMP=2 MEM=2G MODDIR="" DISK=1
+DISK_MIB=${DISK_MIB:-64}
+DISK_PATTERN_MIB=8
+DISK_MODULES="virtio_pci virtio_blk"
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 QEMU=${QEMU:-qemu-system-x86_64}
 
@@ -39,6 +58,7 @@ while [ $# -gt 0 ]; do
 	--module) MODULE=${2-} ;;
 	--tests) TESTS_DIR=${2-} ;;
 	--demo) DEMO_DIR=${2-} ;;
+	--bench) BENCH_DIR=${2-} ;;
 	--only) ONLY=${2-} ;;
 	--out) OUT=${2-} ;;
 	--timeout) TIMEOUT=${2-} ;;
@@ -46,13 +66,15 @@ while [ $# -gt 0 ]; do
 	--append) APPEND=${2-} ;;
 	--smp) SMP=${2-} ;;
 	--mem) MEM=${2-} ;;
+	--modules-dir) MODDIR=${2-} ;;
+	--no-disk) DISK=0; shift; continue ;;
 	-h|--help) sed -n '3,/^set -e/{/^set -e/d;s/^# \{0,1\}//p}' "$0"; exit 0 ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
 	shift 2 || die "$1 needs a value"
 done
 
-case "$MODE" in check|demo) ;; *) die "--mode must be check or demo" ;; esac
+case "$MODE" in check|demo|bench) ;; *) die "--mode must be check, demo or bench" ;; esac
 [ -r "$KERNEL" ] || die "kernel image '$KERNEL' not readable"
 [ -r "$MODULE" ] || die "module '$MODULE' not found (build it first)"
 [ -x "$BUSYBOX" ] || die "$BUSYBOX missing (apt-get install busybox-static)"
@@ -64,11 +86,15 @@ KREL=${KREL#bzImage-}
 OUT=${OUT:-$TOP/build/vm/$KREL}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+[ "$MODE" = check ] || DISK=0
+if [ -z "$MODDIR" ] && [ -d "/lib/modules/$KREL" ]; then
+	MODDIR=/lib/modules/$KREL
+fi
 
 # ---- initramfs ------------------------------------------------------------
 STAGE=$OUT/initramfs
 rm -rf "$STAGE"
-mkdir -p "$STAGE"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,tests,demo}
+mkdir -p "$STAGE"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,tests,demo,bench}
 cp "$BUSYBOX" "$STAGE/bin/busybox"
 install -m 0755 "$HERE/guest-init.sh" "$STAGE/init"
 cp "$MODULE" "$STAGE/arena.ko"
@@ -90,8 +116,81 @@ pack() { # srcdir destdir [names]
 }
 [ "$MODE" = check ] && pack "$TESTS_DIR" tests "$ONLY"
 pack "$DEMO_DIR" demo
+[ "$MODE" = bench ] && pack "$BENCH_DIR" bench
 if [ "$MODE" = check ] && [ $ntests = 0 ]; then
 	echo "vm-run: warning: no selftest programs in '${TESTS_DIR:-}'${ONLY:+ matching '$ONLY'}" >&2
+fi
+
+# ---- scratch disk ---------------------------------------------------------
+# Kernel modules the disk needs, dependencies first, unpacked into
+# /lib/modules/arena-vm/ with their load order in /lib/modules/arena-vm/order.
+# A driver built into the kernel (modules.builtin) needs nothing.
+mod_name() { # path -> module name as the kernel spells it
+	local n=${1##*/}
+	n=${n%%.ko*}
+	echo "${n//-/_}"
+}
+declare -A mod_dep=() mod_done=()
+mod_order=()
+mod_visit() { # relative path in modules.dep
+	local d
+	[ -z "${mod_done[$1]:-}" ] || return 0
+	mod_done[$1]=1
+	for d in ${mod_dep[$1]-}; do
+		mod_visit "$d"
+	done
+	mod_order+=("$1")
+}
+mod_unpack() { # src dst.ko
+	case "$1" in
+	*.ko) cp "$1" "$2" ;;
+	*.ko.xz) xz -dc "$1" > "$2" ;;
+	*.ko.zst) command -v zstd >/dev/null ||
+			die "$1 is zstd-compressed: apt-get install zstd"
+		  zstd -qdc "$1" > "$2" ;;
+	*.ko.gz) gzip -dc "$1" > "$2" ;;
+	*) die "cannot unpack module $1" ;;
+	esac
+}
+if [ $DISK = 1 ]; then
+	nmods=0
+	if [ -n "$MODDIR" ] && [ -r "$MODDIR/modules.dep" ]; then
+		declare -A by_name=() builtin=()
+		while IFS=: read -r m deps; do
+			mod_dep[$m]=$deps
+			by_name[$(mod_name "$m")]=$m
+		done < "$MODDIR/modules.dep"
+		if [ -r "$MODDIR/modules.builtin" ]; then
+			while read -r m; do
+				builtin[$(mod_name "$m")]=1
+			done < "$MODDIR/modules.builtin"
+		fi
+		for n in $DISK_MODULES; do
+			if [ -n "${builtin[$n]:-}" ]; then
+				continue
+			elif [ -n "${by_name[$n]:-}" ]; then
+				mod_visit "${by_name[$n]}"
+			else
+				echo "vm-run: warning: $n is neither built into nor a module of $KREL ($MODDIR)" >&2
+			fi
+		done
+		mkdir -p "$STAGE/lib/modules/arena-vm"
+		: > "$STAGE/lib/modules/arena-vm/order"
+		for m in ${mod_order[@]+"${mod_order[@]}"}; do
+			n=$(mod_name "$m")
+			mod_unpack "$MODDIR/$m" "$STAGE/lib/modules/arena-vm/$n.ko"
+			echo "$n" >> "$STAGE/lib/modules/arena-vm/order"
+			nmods=$((nmods + 1))
+		done
+	else
+		echo "vm-run: warning: no modules.dep in '${MODDIR:-/lib/modules/$KREL}'; assuming $DISK_MODULES are built in (--modules-dir)" >&2
+	fi
+	# The pattern the selftests check (selftests/arena_helpers.h).
+	rm -f "$OUT/disk.img"
+	perl -e 'binmode STDOUT; for my $i (0 .. $ARGV[0] * 256 - 1) {
+		print pack("Q<", $i), chr($i & 0xff) x 4088 }' "$DISK_PATTERN_MIB" \
+		> "$OUT/disk.img"
+	truncate -s "${DISK_MIB}M" "$OUT/disk.img"
 fi
 
 # newc entry for a device node (GNU cpio cannot make one without root).
@@ -114,17 +213,28 @@ cpio_entry() { # name mode(octal) rdevmajor rdevminor
 ) | gzip -1 > "$OUT/initramfs.cpio.gz"
 
 # ---- boot -----------------------------------------------------------------
-CMDLINE="console=ttyS0 panic=-1 oops=panic loglevel=7 arenatest=$MODE arenatest_timeout=$TEST_TIMEOUT${APPEND:+ $APPEND}"
+CMDLINE="console=ttyS0 panic=-1 oops=panic loglevel=7 arenatest=$MODE arenatest_timeout=$TEST_TIMEOUT"
+DISK_ARGS=()
+if [ $DISK = 1 ]; then
+	CMDLINE="$CMDLINE arenatest_disk=vda"
+	# cache=unsafe: host page cache, no flushes; the guest's O_DIRECT still
+	# bypasses the guest's page cache, which is what the tests are about.
+	DISK_ARGS=(-drive "file=$OUT/disk.img,format=raw,if=none,id=d0,cache=unsafe"
+		   -device virtio-blk-pci,drive=d0)
+fi
+CMDLINE="$CMDLINE${APPEND:+ $APPEND}"
 for f in console ktap dmesg; do : > "$OUT/$f.log"; done
 rm -f "$OUT/summary.txt"
 
 echo "# vm-run: booting $KERNEL ($MODE$([ "$MODE" = check ] && echo ", $ntests selftest program(s)"), TCG, smp $SMP, timeout ${TIMEOUT}s)"
+[ $DISK = 0 ] || echo "# vm-run: scratch disk ${OUT#"$TOP"/}/disk.img (${DISK_MIB} MiB, virtio-blk), $nmods driver module(s) in the initramfs"
 echo "# vm-run: cmdline: $CMDLINE"
 start=$(date +%s)
 timeout -k 10 "$TIMEOUT" "$QEMU" \
 	-accel tcg,thread=multi -cpu max -smp "$SMP" -m "$MEM" \
 	-nodefaults -no-user-config -display none -monitor none -no-reboot \
 	-kernel "$KERNEL" -initrd "$OUT/initramfs.cpio.gz" -append "$CMDLINE" \
+	${DISK_ARGS[@]+"${DISK_ARGS[@]}"} \
 	-chardev file,id=s0,path="$OUT/console.log",append=on -serial chardev:s0 \
 	-chardev file,id=s1,path="$OUT/ktap.log",append=on -serial chardev:s1 \
 	-chardev file,id=s2,path="$OUT/dmesg.log",append=on -serial chardev:s2 \
@@ -132,8 +242,8 @@ timeout -k 10 "$TIMEOUT" "$QEMU" \
 qpid=$!
 trap 'kill $qpid 2>/dev/null; exit 130' INT TERM
 
-# Live view of ttyS1.  In demo mode, show only the programs' output.
-if [ "$MODE" = demo ]; then
+# Live view of ttyS1.  In demo and bench mode, show only the programs' output.
+if [ "$MODE" = demo ] || [ "$MODE" = bench ]; then
 	filter='/^# arena-runner: /d; /^ARENA-GUEST-DONE$/d; /^# arena-guest: /d'
 else
 	filter='/^ARENA-GUEST-DONE$/d'
