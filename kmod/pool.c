@@ -98,40 +98,41 @@ void arena_pool_kick(void)
 	wake_up(&arena_worker_wq);
 }
 
-static struct arena_chunk *arena_pool_take_ready(int nid)
+/* Unlink the first chunk of @list, counted by *@nr and @stat. */
+static struct arena_chunk *arena_pool_take_first(struct arena_node_pool *np,
+						 struct list_head *list,
+						 unsigned long *nr,
+						 atomic_long_t *stat)
 {
-	struct arena_node_pool *np = arena_pool_of(nid);
 	struct arena_chunk *c = NULL;
 
-	if (!READ_ONCE(np->nr_ready))
+	if (!READ_ONCE(*nr))
 		return NULL;
 	spin_lock(&np->lock);
-	if (np->nr_ready) {
-		c = list_first_entry(&np->ready, struct arena_chunk, node);
+	if (*nr) {
+		c = list_first_entry(list, struct arena_chunk, node);
 		list_del_init(&c->node);
-		np->nr_ready--;
-		atomic_long_dec(&arena_stats.chunks_ready);
+		(*nr)--;
+		atomic_long_dec(stat);
 	}
 	spin_unlock(&np->lock);
 	return c;
 }
 
+static struct arena_chunk *arena_pool_take_ready(int nid)
+{
+	struct arena_node_pool *np = arena_pool_of(nid);
+
+	return arena_pool_take_first(np, &np->ready, &np->nr_ready,
+				     &arena_stats.chunks_ready);
+}
+
 static struct arena_chunk *arena_pool_take_dirty(int nid)
 {
 	struct arena_node_pool *np = arena_pool_of(nid);
-	struct arena_chunk *c = NULL;
 
-	if (!READ_ONCE(np->nr_dirty))
-		return NULL;
-	spin_lock(&np->lock);
-	if (np->nr_dirty) {
-		c = list_first_entry(&np->dirty, struct arena_chunk, node);
-		list_del_init(&c->node);
-		np->nr_dirty--;
-		atomic_long_dec(&arena_stats.chunks_dirty);
-	}
-	spin_unlock(&np->lock);
-	return c;
+	return arena_pool_take_first(np, &np->dirty, &np->nr_dirty,
+				     &arena_stats.chunks_dirty);
 }
 
 /* Take from @nid first, then from the other nodes in order. */

@@ -86,14 +86,14 @@ static inline char *arena_map_window(int fd, size_t window)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-/* A counter from /sys/kernel/arena/, or -1 if it cannot be read. */
-static inline long arena_counter(const char *name)
+/* One decimal number from a file, or -1 if it cannot be read. */
+static inline long read_long_file(const char *dir, const char *name)
 {
-	char path[128];
+	char path[160];
 	long v = -1;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/sys/kernel/arena/%s", name);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -103,21 +103,16 @@ static inline long arena_counter(const char *name)
 	return v;
 }
 
+/* A counter from /sys/kernel/arena/, or -1 if it cannot be read. */
+static inline long arena_counter(const char *name)
+{
+	return read_long_file("/sys/kernel/arena", name);
+}
+
 /* Module parameters under /sys/module/arena/parameters/. */
 static inline long arena_param(const char *name)
 {
-	char path[128];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/arena/parameters/%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
+	return read_long_file("/sys/module/arena/parameters", name);
 }
 
 /* Returns 0 or -errno. */
