@@ -193,7 +193,7 @@ void arena_space_destroy(struct arena_space *space);
 int arena_space_mmap(struct arena_space *space, struct vm_area_struct *vma);
 int arena_create(struct arena_space *space, u32 *id);
 int arena_alloc_chunks(struct arena_space *space, u32 id, unsigned int nr,
-		       u64 *offset);
+		       u32 flags, u64 *offset);
 int arena_free(struct arena_space *space, u32 id);
 struct arena_lookup;
 int arena_lookup(struct arena_space *space, struct arena_lookup *lk);

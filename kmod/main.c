@@ -92,12 +92,12 @@ static int arena_ioctl_alloc_chunks(struct arena_space *space,
 	err = arena_copy_in(&ac, sizeof(ac), sizeof(ac), uarg, &usize);
 	if (err)
 		return err;
-	if (ac.flags)
+	if (ac.flags & ~ARENA_ALLOC_VALID_FLAGS)
 		return -EINVAL;
 	/* More than the window holds can never succeed. */
 	if (!ac.nr_chunks || ac.nr_chunks > space->nr_slots)
 		return -EINVAL;
-	err = arena_alloc_chunks(space, ac.arena_id, ac.nr_chunks,
+	err = arena_alloc_chunks(space, ac.arena_id, ac.nr_chunks, ac.flags,
 				 &ac.out_offset);
 	if (err)
 		return err;

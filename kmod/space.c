@@ -228,8 +228,16 @@ int arena_create(struct arena_space *space, u32 *id)
 	return 0;
 }
 
+static void arena_release_runs(struct arena_space *space,
+			       struct arena *arena);
+
+/*
+ * Add a run of @nr fresh chunks to arena @id. With ARENA_ALLOC_RESET, the
+ * arena's old runs are revoked in the same call, once the new run is ready:
+ * if the new chunks cannot be had, the arena is left as it was.
+ */
 int arena_alloc_chunks(struct arena_space *space, u32 id, unsigned int nr,
-		       u64 *offset)
+		       u32 flags, u64 *offset)
 {
 	struct arena *arena;
 	struct arena_run *run;
@@ -280,6 +288,8 @@ int arena_alloc_chunks(struct arena_space *space, u32 id, unsigned int nr,
 	run->state = ARENA_RUN_LIVE;
 	xa_unlock(&space->slots);
 
+	if (flags & ARENA_ALLOC_RESET)
+		arena_release_runs(space, arena);
 	list_add_tail(&run->node, &arena->runs);
 	arena->nr_chunks += nr;
 	mutex_unlock(&space->lock);
@@ -354,8 +364,12 @@ static void arena_revoke(struct arena_space *space, struct arena *arena)
 	}
 }
 
-/* Free @arena, already removed from space->arenas. */
-static void arena_destroy(struct arena_space *space, struct arena *arena)
+/*
+ * Revoke and release every run of @arena: its chunks leave for the pool (or
+ * the quarantine) and its slots keep faulting as freed runs. The arena
+ * itself stays, empty.
+ */
+static void arena_release_runs(struct arena_space *space, struct arena *arena)
 {
 	struct arena_run *run, *tmp;
 	struct pid *pid = get_task_pid(current, PIDTYPE_TGID);
@@ -384,10 +398,17 @@ static void arena_destroy(struct arena_space *space, struct arena *arena)
 	}
 	arena_pool_kick();
 	arena_uncharge(space, arena->nr_chunks);
+	arena->nr_chunks = 0;
 	/* Keep at most the budget of freed address space faulting. */
 	while (space->freed_slots > arena_va_budget_slots())
 		arena_recycle_oldest(space);
 	put_pid(pid);
+}
+
+/* Free @arena, already removed from space->arenas. */
+static void arena_destroy(struct arena_space *space, struct arena *arena)
+{
+	arena_release_runs(space, arena);
 	atomic_long_dec(&arena_stats.arenas_live);
 	kfree(arena);
 }

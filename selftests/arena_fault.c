@@ -301,4 +301,44 @@ TEST_F(map, freed_slots_are_not_reused_soon)
 	EXPECT_TRUE(faults_at(self->base + first));
 }
 
+TEST_F(map, reset_revokes_old_chunks_and_maps_new_ones)
+{
+	struct arena_alloc_chunks ac = { .size = sizeof(ac), .nr_chunks = 1 };
+	long id = arena_create_id(self->fd);
+	long in_use = arena_counter("chunks_in_use");
+	struct arena_lookup lk;
+	uint64_t a, b;
+
+	ASSERT_GT(id, 0);
+	ASSERT_EQ(0, arena_chunks(self->fd, id, 1, &a));
+	ASSERT_EQ(0, arena_chunks(self->fd, id, 2, &b));
+	memset(self->base + a, 1, self->cs);
+	memset(self->base + b, 2, 2 * self->cs);
+
+	/* An unknown flag beside RESET: refused, and nothing was freed. */
+	ac.arena_id = id;
+	ac.flags = ARENA_ALLOC_RESET | 2;
+	EXPECT_EQ(-EINVAL, arena_ioc(self->fd, ARENA_IOC_ALLOC_CHUNKS, &ac));
+	EXPECT_EQ(1, self->base[a + 5]);
+
+	ac.flags = ARENA_ALLOC_RESET;
+	ASSERT_EQ(0, arena_ioc(self->fd, ARENA_IOC_ALLOC_CHUNKS, &ac));
+	/* The old chunks fault; the new one is zero and the arena's. */
+	EXPECT_TRUE(faults_at(self->base + a));
+	EXPECT_TRUE(faults_at(self->base + b + 2 * self->cs - 1));
+	EXPECT_EQ(0, self->base[ac.out_offset]);
+	ASSERT_EQ(0, arena_lookup_off(self->fd, ac.out_offset, &lk));
+	EXPECT_EQ(ARENA_SLOT_LIVE, lk.out_state);
+	EXPECT_EQ(id, lk.out_arena_id);
+	ASSERT_EQ(0, arena_lookup_off(self->fd, b, &lk));
+	EXPECT_EQ(ARENA_SLOT_FREED, lk.out_state);
+	EXPECT_EQ(id, lk.out_arena_id);
+	EXPECT_EQ(in_use + 1, arena_counter("chunks_in_use"));
+	/* Still one arena: it frees once, with the new chunk. */
+	EXPECT_EQ(0, arena_free_id(self->fd, id));
+	EXPECT_TRUE(faults_at(self->base + ac.out_offset));
+	EXPECT_EQ(-ENOENT, arena_free_id(self->fd, id));
+	EXPECT_EQ(in_use, arena_counter("chunks_in_use"));
+}
+
 TEST_HARNESS_MAIN

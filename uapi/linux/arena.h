@@ -101,10 +101,19 @@ struct arena_create {
 
 #define ARENA_IOC_CREATE _IO(ARENA_IOC_MAGIC, ARENA_CMD_CREATE)
 
+/*
+ * ARENA_ALLOC_RESET: free everything the arena had before adding the new
+ * chunks, in the same call (the arena id stays valid). The old chunks are
+ * revoked only once the new ones are in place: on failure the arena is
+ * unchanged. The new chunks are charged before the old ones are uncharged.
+ */
+#define ARENA_ALLOC_RESET		0x1U
+#define ARENA_ALLOC_VALID_FLAGS		(ARENA_ALLOC_RESET)
+
 /**
  * struct arena_alloc_chunks - ioctl(ARENA_IOC_ALLOC_CHUNKS)
  * @size: sizeof(struct arena_alloc_chunks)
- * @flags: Must be 0
+ * @flags: 0 or ARENA_ALLOC_RESET
  * @arena_id: the arena the chunks join
  * @nr_chunks: number of chunks, 1 to out_max_chunks; they occupy
  *	consecutive slots, so the caller sees one contiguous range
@@ -112,7 +121,8 @@ struct arena_create {
  *
  * Adds @nr_chunks zeroed chunks to an arena. Nothing is mapped yet: the first
  * touch of each chunk faults it in, with a single PMD entry where the chunk is
- * a 2 MiB page.
+ * a 2 MiB page. With ARENA_ALLOC_RESET the arena's previous chunks are freed
+ * (and fault from then on) by the same call.
  */
 struct arena_alloc_chunks {
 	__u32 size;
