@@ -93,13 +93,13 @@ TEST_F(pool, chunk_goes_in_use_dirty_ready)
 	ASSERT_EQ(0, arena_param_set("pool_high", 64));
 	/* No refill: only the freed chunks may become ready. */
 	ASSERT_EQ(0, arena_param_set("pool_low", 0));
-	ASSERT_TRUE(arena_pool_settle(5000));
+	ASSERT_TRUE(arena_pool_settle(30000));
 	in_use = arena_counter("chunks_in_use");
 	zeroed = arena_counter("chunks_zeroed");
 	id = arena_filled(self->fd, self->base, self->cs, 2, 0x5a, &off);
 	ASSERT_GT(id, 0);
 	EXPECT_EQ(in_use + 2, arena_counter("chunks_in_use"));
-	ASSERT_TRUE(arena_pool_settle(5000));
+	ASSERT_TRUE(arena_pool_settle(30000));
 	ready = arena_counter("chunks_ready");
 	total = arena_counter("chunks_total");
 
@@ -107,7 +107,7 @@ TEST_F(pool, chunk_goes_in_use_dirty_ready)
 	EXPECT_EQ(in_use, arena_counter("chunks_in_use"));
 	/* Unreferenced: no quarantine; the worker zeroes both. */
 	EXPECT_EQ(0, arena_counter("chunks_quarantined"));
-	EXPECT_TRUE(arena_pool_settle(5000));
+	EXPECT_TRUE(arena_pool_settle(30000));
 	EXPECT_EQ(ready + 2, arena_counter("chunks_ready"));
 	EXPECT_EQ(0, arena_counter("chunks_dirty"));
 	EXPECT_LE(zeroed + 2, arena_counter("chunks_zeroed"));
@@ -136,7 +136,7 @@ TEST_F(pool, warm_pool_hands_out_ready_chunks)
 	ASSERT_GE(arena_counter("chunks_ready"), 8);
 	/* Stop the refill, so that every counter below is the ioctl's. */
 	ASSERT_EQ(0, arena_param_set("pool_low", 0));
-	ASSERT_TRUE(arena_pool_settle(5000));
+	ASSERT_TRUE(arena_pool_settle(30000));
 
 	reused = arena_counter("chunks_reused");
 	allocated = arena_counter("chunks_allocated");
@@ -167,7 +167,7 @@ TEST_F(pool, recycled_chunks_are_zero_across_processes)
 		ASSERT_EQ(0, arena_free_id(self->fd, id));
 		/* ...half the rounds racing the worker, half after it. */
 		if (round & 1)
-			ASSERT_TRUE(arena_counter_wait("chunks_dirty", 0, 5000));
+			ASSERT_TRUE(arena_counter_wait("chunks_dirty", 0, 30000));
 
 		/* ...and another process must get them back zeroed. */
 		pid = fork();
@@ -240,7 +240,7 @@ TEST_F(pool, global_cap_gives_enomem)
 
 	ASSERT_EQ(0, arena_param_set("pool_low", 0));
 	ASSERT_EQ(0, arena_drain());
-	ASSERT_TRUE(arena_pool_settle(5000));
+	ASSERT_TRUE(arena_pool_settle(30000));
 	/* Room for what is held now plus exactly 4 chunks. */
 	base_mb = arena_counter("chunks_total") * (self->cs >> 20);
 	ASSERT_EQ(0, arena_param_set("max_mb", base_mb + 4 * (self->cs >> 20)));
