@@ -26,6 +26,8 @@
 #include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/uidgid.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
 
@@ -47,11 +49,13 @@ enum arena_hold {
 /**
  * struct arena_chunk - one chunk of physical memory
  * @node: in a node pool's ready or dirty list, or in the quarantine
+ * @id: serial number, as the netlink quarantine dump shows it
  * @nid: NUMA node of the memory
  * @order: order of each folio; ARENA_CHUNK_ORDER unless the page allocator
  *	was fragmented when the chunk was made
  * @nr_folios: 1 << (ARENA_CHUNK_ORDER - @order)
  * @hold: in quarantine, an enum arena_hold
+ * @warned: in quarantine, the long-held event has been sent
  * @since_ns: when the chunk entered its current pool state
  * @folios: the memory; the module holds one reference on each
  *
@@ -62,10 +66,12 @@ enum arena_hold {
  */
 struct arena_chunk {
 	struct list_head node;
+	u64 id;
 	int nid;
 	unsigned int order;
 	unsigned int nr_folios;
 	unsigned int hold;
+	bool warned;
 	u64 since_ns;
 	struct folio *folios[];
 };
@@ -131,6 +137,9 @@ struct arena {
  *	@freed_slots exceeds the va_quarantine_mb budget or nothing else fits
  * @freed_slots: slots in @freed_fifo
  * @mapped: 1 once the window has been mmapped (it can be only once)
+ * @owner: the opener's thread group, for the netlink arena dump
+ * @uid: the opener's euid: unprivileged dumps show only their own
+ * @entry: in the registry of open windows (space.c)
  */
 struct arena_space {
 	struct inode *inode;
@@ -147,6 +156,9 @@ struct arena_space {
 	struct list_head freed_fifo;
 	unsigned long freed_slots;
 	atomic_t mapped;
+	struct pid *owner;
+	kuid_t uid;
+	struct list_head entry;
 };
 
 /*
@@ -168,6 +180,10 @@ struct arena_stats {
 	atomic_long_t chunks_zeroed;	/* by the background worker */
 	atomic_long_t chunks_zeroed_inline; /* by an ioctl: pool was cold */
 	atomic_long_t chunks_held;	/* entered quarantine still referenced */
+	atomic_long_t chunks_mapped;	/* handed to arenas */
+	atomic_long_t pages_zeroed;	/* by the worker and inline */
+	atomic_long_t arenas_created;
+	atomic_long_t arenas_freed;
 	atomic_long_t shrinker_released;
 	atomic_long_t limit_hits;	/* ENOMEM from the global cap */
 	atomic_long_t memlock_hits;	/* ENOMEM from RLIMIT_MEMLOCK */
@@ -178,6 +194,15 @@ struct arena_stats {
 };
 
 extern struct arena_stats arena_stats;
+
+/* Chunk counts of one NUMA node, by state (pool.c). */
+struct arena_node_stats {
+	unsigned long ready, in_use, quarantined, dirty;
+};
+
+void arena_node_stats(int nid, struct arena_node_stats *st);
+void arena_node_in_use_add(int nid, long delta);
+void arena_node_quarantined_add(int nid, long delta);
 extern unsigned long arena_window_size;
 
 /* params.c: tunables, read with READ_ONCE() */
@@ -219,6 +244,36 @@ void arena_pool_exit(void);
 /* quarantine.c */
 void arena_quarantine_put(struct arena_chunk *c);
 void arena_quarantine_exit(void);
+struct sk_buff;
+struct netlink_callback;
+int arena_quarantine_dump(struct sk_buff *skb, struct netlink_callback *cb);
+extern unsigned int arena_held_warn_ms;
+
+/* netlink.c */
+struct arena_uaf_report {
+	pid_t pid;			/* init pid namespace */
+	char comm[TASK_COMM_LEN];
+	unsigned long addr;
+	u32 arena_id;
+	u64 offset;
+	u64 freed_ns_ago;
+	pid_t freed_by;			/* init pid namespace */
+};
+
+int arena_netlink_init(void);
+void arena_netlink_exit(void);
+void arena_netlink_uaf(const struct arena_uaf_report *r);
+void arena_netlink_held(const struct arena_chunk *c, u64 held_ms);
+int arena_netlink_fill_arena(struct sk_buff *skb, struct netlink_callback *cb,
+			     pid_t pid, const char *comm, u32 id,
+			     unsigned long chunks);
+int arena_netlink_fill_qchunk(struct sk_buff *skb, u32 portid, u32 seq,
+			      int flags, u8 cmd, const struct arena_chunk *c,
+			      u64 held_ms);
+
+/* space.c: the registry of open windows, for the netlink dumps */
+int arena_spaces_dump(struct sk_buff *skb, struct netlink_callback *cb,
+		      pid_t only_pid, bool all_users, kuid_t uid);
 
 /* sysfs.c */
 int arena_sysfs_init(void);

@@ -22,6 +22,7 @@
 #include <linux/slab.h>
 
 #include "arena_priv.h"
+#include "trace.h"
 
 /*
  * User pages, not movable (nothing here can migrate them). The first try at
@@ -34,6 +35,8 @@
 
 /* The order fallen back to under fragmentation: 64 KiB folios. */
 #define ARENA_FALLBACK_ORDER	4
+
+static atomic64_t arena_chunk_serial;
 
 static struct arena_chunk *arena_chunk_try(int nid, unsigned int order,
 					   gfp_t gfp)
@@ -54,6 +57,7 @@ static struct arena_chunk *arena_chunk_try(int nid, unsigned int order,
 	}
 	/* The allocator may have fallen back to another node. */
 	c->nid = folio_nid(c->folios[0]);
+	c->id = atomic64_inc_return(&arena_chunk_serial);
 	return c;
 
 free_folios:
@@ -107,6 +111,8 @@ void arena_chunk_zero(struct arena_chunk *c)
 			clear_highpage(folio_page(c->folios[i], j));
 		cond_resched();
 	}
+	atomic_long_add(ARENA_CHUNK_PAGES, &arena_stats.pages_zeroed);
+	trace_arena_chunk_zero(c);
 }
 
 /* Back to the page allocator: the caller owns @c and nothing maps it. */
@@ -114,6 +120,7 @@ void arena_chunk_release(struct arena_chunk *c)
 {
 	unsigned int i;
 
+	trace_arena_chunk_release(c);
 	for (i = 0; i < c->nr_folios; i++)
 		folio_put(c->folios[i]);
 	kfree(c);

@@ -237,11 +237,16 @@ static int __init arena_init(void)
 	err = arena_sysfs_init();
 	if (err)
 		goto pool_exit;
-	err = misc_register(&arena_misc);
+	err = arena_netlink_init();
 	if (err)
 		goto sysfs_exit;
+	err = misc_register(&arena_misc);
+	if (err)
+		goto netlink_exit;
 	return 0;
 
+netlink_exit:
+	arena_netlink_exit();
 sysfs_exit:
 	arena_sysfs_exit();
 pool_exit:
@@ -255,6 +260,7 @@ fs_exit:
 static void __exit arena_exit(void)
 {
 	misc_deregister(&arena_misc);
+	arena_netlink_exit();
 	arena_sysfs_exit();
 	arena_quarantine_exit();
 	arena_pool_exit();

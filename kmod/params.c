@@ -90,6 +90,11 @@ module_param_cb(pool_high, &pool_mark_ops, &arena_pool_high, 0644);
 MODULE_PARM_DESC(pool_high,
 		 "Most ready chunks the pool keeps; beyond, freed chunks go back to the page allocator (default 32)");
 
+unsigned int arena_held_warn_ms = 10000;
+module_param_named(held_warn_ms, arena_held_warn_ms, uint, 0644);
+MODULE_PARM_DESC(held_warn_ms,
+		 "Send a netlink event for a chunk held in quarantine longer than this, in ms; 0: never (default 10000)");
+
 unsigned long arena_va_quarantine_mb = 4096;
 module_param_named(va_quarantine_mb, arena_va_quarantine_mb, ulong, 0644);
 MODULE_PARM_DESC(va_quarantine_mb,

@@ -37,6 +37,8 @@
  * @dirty: unreferenced chunks waiting for the worker, oldest first
  * @nr_ready: chunks in @ready
  * @nr_dirty: chunks in @dirty
+ * @in_use: chunks of this node in live arenas
+ * @quarantined: chunks of this node in the quarantine
  */
 struct arena_node_pool {
 	spinlock_t lock;		/* see above */
@@ -44,6 +46,8 @@ struct arena_node_pool {
 	struct list_head dirty;
 	unsigned long nr_ready;
 	unsigned long nr_dirty;
+	atomic_long_t in_use;
+	atomic_long_t quarantined;
 };
 
 static struct arena_node_pool **arena_pools;	/* [nr_node_ids] */
@@ -62,6 +66,28 @@ static struct shrinker *arena_shrinker;
 static struct arena_node_pool *arena_pool_of(int nid)
 {
 	return arena_pools[nid];
+}
+
+void arena_node_stats(int nid, struct arena_node_stats *st)
+{
+	struct arena_node_pool *np = arena_pool_of(nid);
+
+	st->ready = READ_ONCE(np->nr_ready);
+	st->dirty = READ_ONCE(np->nr_dirty);
+	st->in_use = atomic_long_read(&np->in_use);
+	st->quarantined = atomic_long_read(&np->quarantined);
+}
+
+void arena_node_in_use_add(int nid, long delta)
+{
+	atomic_long_add(delta, &arena_pool_of(nid)->in_use);
+	atomic_long_add(delta, &arena_stats.chunks_in_use);
+}
+
+void arena_node_quarantined_add(int nid, long delta)
+{
+	atomic_long_add(delta, &arena_pool_of(nid)->quarantined);
+	atomic_long_add(delta, &arena_stats.chunks_quarantined);
 }
 
 static void arena_pool_add_ready(struct arena_chunk *c)
@@ -204,7 +230,8 @@ struct arena_chunk *arena_pool_get(void)
 				return c;
 		}
 	}
-	atomic_long_inc(&arena_stats.chunks_in_use);
+	arena_node_in_use_add(c->nid, 1);
+	atomic_long_inc(&arena_stats.chunks_mapped);
 	if (!READ_ONCE(arena_refill_wanted))
 		WRITE_ONCE(arena_refill_wanted, true);
 	if (atomic_long_read(&arena_stats.chunks_ready) <

@@ -13,8 +13,12 @@
 #include <linux/list.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
+#include <net/netlink.h>
+
+#include <uapi/linux/arena_nl.h>
 
 #include "arena_priv.h"
+#include "trace.h"
 
 #define ARENA_SWEEP_MS	100
 
@@ -31,13 +35,23 @@ static void arena_sweep(struct work_struct *work)
 	LIST_HEAD(released);
 	bool more;
 
+	u64 now = ktime_get_ns(), warn_ns;
+
+	warn_ns = (u64)READ_ONCE(arena_held_warn_ms) * NSEC_PER_MSEC;
 	spin_lock(&arena_quarantine_lock);
 	list_for_each_entry_safe(c, tmp, &arena_quarantine, node) {
 		c->hold = arena_chunk_hold(c);
-		if (c->hold != ARENA_HELD_NONE)
+		if (c->hold != ARENA_HELD_NONE) {
+			/* Tell the events group once about a long hold. */
+			if (!c->warned && warn_ns && now - c->since_ns > warn_ns) {
+				c->warned = true;
+				arena_netlink_held(c, div_u64(now - c->since_ns,
+							      NSEC_PER_MSEC));
+			}
 			continue;
+		}
 		list_move_tail(&c->node, &released);
-		atomic_long_dec(&arena_stats.chunks_quarantined);
+		arena_node_quarantined_add(c->nid, -1);
 	}
 	more = !list_empty(&arena_quarantine);
 	spin_unlock(&arena_quarantine_lock);
@@ -53,6 +67,35 @@ static void arena_sweep(struct work_struct *work)
 }
 
 /*
+ * Netlink: one message per quarantined chunk, oldest first, resuming after
+ * the cb->args[0] already sent.
+ */
+int arena_quarantine_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	u64 now = ktime_get_ns();
+	long n = 0, skip = cb->args[0];
+	struct arena_chunk *c;
+
+	spin_lock(&arena_quarantine_lock);
+	list_for_each_entry(c, &arena_quarantine, node) {
+		if (n < skip) {
+			n++;
+			continue;
+		}
+		if (arena_netlink_fill_qchunk(skb, NETLINK_CB(cb->skb).portid,
+					      cb->nlh->nlmsg_seq, NLM_F_MULTI,
+					      ARENA_NL_CMD_QUARANTINE_GET, c,
+					      div_u64(now - c->since_ns,
+						      NSEC_PER_MSEC)))
+			break;
+		n++;
+	}
+	spin_unlock(&arena_quarantine_lock);
+	cb->args[0] = n;
+	return skb->len;
+}
+
+/*
  * A chunk leaves its arena: the arena has been freed and the chunk unmapped
  * from the window. Unreferenced, it goes straight to dirty (the caller kicks
  * the pool worker when done with its batch); otherwise it waits here.
@@ -61,17 +104,19 @@ void arena_quarantine_put(struct arena_chunk *c)
 {
 	unsigned int hold = arena_chunk_hold(c);
 
-	atomic_long_dec(&arena_stats.chunks_in_use);
+	arena_node_in_use_add(c->nid, -1);
 	if (hold == ARENA_HELD_NONE) {
 		arena_pool_add_dirty(c);
 		return;
 	}
 	c->hold = hold;
+	c->warned = false;
 	c->since_ns = ktime_get_ns();
 	atomic_long_inc(&arena_stats.chunks_held);
+	trace_arena_chunk_quarantine(c);
 	spin_lock(&arena_quarantine_lock);
 	list_add_tail(&c->node, &arena_quarantine);
-	atomic_long_inc(&arena_stats.chunks_quarantined);
+	arena_node_quarantined_add(c->nid, 1);
 	spin_unlock(&arena_quarantine_lock);
 	schedule_delayed_work(&arena_sweep_work,
 			      msecs_to_jiffies(ARENA_SWEEP_MS));
@@ -90,7 +135,7 @@ void arena_quarantine_exit(void)
 	cancel_delayed_work_sync(&arena_sweep_work);
 	list_for_each_entry_safe(c, tmp, &arena_quarantine, node) {
 		list_del(&c->node);
-		atomic_long_dec(&arena_stats.chunks_quarantined);
+		arena_node_quarantined_add(c->nid, -1);
 		arena_chunk_release(c);
 	}
 }

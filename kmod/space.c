@@ -30,6 +30,9 @@
 #include <linux/mount.h>
 #include <linux/pagemap.h>
 #include <linux/pid.h>
+#include <linux/pid_namespace.h>
+#include <linux/sched/task.h>
+#include <net/netlink.h>
 #include <linux/pseudo_fs.h>
 #include <linux/capability.h>
 #include <linux/sched/mm.h>
@@ -41,10 +44,15 @@
 
 #include "arena_priv.h"
 #include "compat.h"
+#include "trace.h"
 
 #define ARENA_FS_MAGIC	0x6172656e	/* "aren" */
 
 static struct vfsmount *arena_mnt;
+
+/* Every open window, for the netlink dumps; taken before a space's lock. */
+static DEFINE_MUTEX(arena_spaces_lock);
+static LIST_HEAD(arena_spaces);
 
 static int arena_fs_init_fs_context(struct fs_context *fc)
 {
@@ -96,9 +104,14 @@ struct arena_space *arena_space_create(void)
 	space->mm = current->mm;
 	mmgrab(space->mm);
 	space->user = get_current_user();
+	space->owner = get_task_pid(current, PIDTYPE_TGID);
+	space->uid = current_euid();
 	/* As io_uring: CAP_IPC_LOCK may lock memory beyond RLIMIT_MEMLOCK. */
 	space->charge = !capable(CAP_IPC_LOCK);
 	atomic_long_inc(&arena_stats.windows_open);
+	mutex_lock(&arena_spaces_lock);
+	list_add_tail(&space->entry, &arena_spaces);
+	mutex_unlock(&arena_spaces_lock);
 	return space;
 
 free_bitmap:
@@ -224,6 +237,8 @@ int arena_create(struct arena_space *space, u32 *id)
 		return err == -EBUSY ? -ENOSPC : err;
 	}
 	atomic_long_inc(&arena_stats.arenas_live);
+	atomic_long_inc(&arena_stats.arenas_created);
+	trace_arena_create(arena->id);
 	*id = arena->id;
 	return 0;
 }
@@ -278,6 +293,7 @@ int arena_alloc_chunks(struct arena_space *space, u32 id, unsigned int nr,
 	for (i = 0; i < nr; i++) {
 		arena_chunk_set_index(run->chunks[i],
 				      (start + i) << ARENA_CHUNK_ORDER);
+		trace_arena_chunk_map(id, start + i, run->chunks[i]);
 		err = xa_err(xa_store(&space->slots, start + i, run,
 				      GFP_KERNEL_ACCOUNT));
 		if (err)
@@ -408,8 +424,10 @@ static void arena_release_runs(struct arena_space *space, struct arena *arena)
 /* Free @arena, already removed from space->arenas. */
 static void arena_destroy(struct arena_space *space, struct arena *arena)
 {
+	trace_arena_free(arena->id, arena->nr_chunks);
 	arena_release_runs(space, arena);
 	atomic_long_dec(&arena_stats.arenas_live);
+	atomic_long_inc(&arena_stats.arenas_freed);
 	kfree(arena);
 }
 
@@ -455,6 +473,10 @@ void arena_space_destroy(struct arena_space *space)
 	struct arena *arena;
 	unsigned long id;
 
+	mutex_lock(&arena_spaces_lock);
+	list_del(&space->entry);
+	mutex_unlock(&arena_spaces_lock);
+
 	mutex_lock(&space->lock);
 	xa_for_each(&space->arenas, id, arena) {
 		xa_erase(&space->arenas, id);
@@ -469,31 +491,35 @@ void arena_space_destroy(struct arena_space *space)
 	iput(space->inode);
 	mmdrop(space->mm);
 	free_uid(space->user);
+	put_pid(space->owner);
 	kvfree(space->used);
 	atomic_long_dec(&arena_stats.windows_open);
 	kfree(space);
 }
 
 /*
- * A fault on a slot that is not live: count it, and say what the address was
- * (rate limited), so a use-after-free can be told from a wild pointer.
+ * A fault on a slot that is not live: count it, fill @r if it was a
+ * use-after-free (r->arena_id != 0), else log the wild access. Called with
+ * the slots' xa_lock held; arena_fault_report() says the rest after it.
  */
 static vm_fault_t arena_fault_fail(struct vm_fault *vmf,
-				   struct arena_run *run)
+				   struct arena_run *run,
+				   struct arena_uaf_report *r)
 {
 	/* real_address: vmf->address is rounded down to the page. */
 	unsigned long addr = vmf->real_address;
 	unsigned long off = vmf->pgoff << PAGE_SHIFT | (addr & ~PAGE_MASK);
 
+	r->arena_id = 0;
 	if (run && run->state == ARENA_RUN_FREED) {
 		atomic_long_inc(&arena_stats.uaf_faults);
-		pr_notice_ratelimited("use-after-free: pid %d (%s) address %#lx: arena %u offset %#lx, freed %llu us ago by pid %d\n",
-				      task_tgid_vnr(current), current->comm,
-				      addr, run->arena_id,
-				      off - (run->start << ARENA_CHUNK_SHIFT),
-				      div_u64(ktime_get_ns() - run->freed_ns,
-					      NSEC_PER_USEC),
-				      pid_vnr(run->freed_by));
+		r->pid = task_tgid_nr(current);
+		get_task_comm(r->comm, current);
+		r->addr = addr;
+		r->arena_id = run->arena_id;
+		r->offset = off - (run->start << ARENA_CHUNK_SHIFT);
+		r->freed_ns_ago = ktime_get_ns() - run->freed_ns;
+		r->freed_by = pid_nr(run->freed_by);
 	} else {
 		atomic_long_inc(&arena_stats.wild_faults);
 		pr_notice_ratelimited("fault outside any arena: pid %d (%s) address %#lx (window offset %#lx)\n",
@@ -503,10 +529,24 @@ static vm_fault_t arena_fault_fail(struct vm_fault *vmf,
 	return VM_FAULT_SIGSEGV;
 }
 
+/* The log line, the tracepoint and the netlink event of a use-after-free. */
+static void arena_fault_report(const struct arena_uaf_report *r)
+{
+	if (!r->arena_id)
+		return;
+	pr_notice_ratelimited("use-after-free: pid %d (%s) address %#lx: arena %u offset %#llx, freed %llu us ago by pid %d\n",
+			      r->pid, r->comm, r->addr, r->arena_id,
+			      r->offset, div_u64(r->freed_ns_ago, NSEC_PER_USEC),
+			      r->freed_by);
+	trace_arena_uaf_fault(r);
+	arena_netlink_uaf(r);
+}
+
 static vm_fault_t arena_fault(struct vm_fault *vmf)
 {
 	struct arena_space *space = vmf->vma->vm_file->private_data;
 	unsigned long slot = vmf->pgoff >> ARENA_CHUNK_ORDER;
+	struct arena_uaf_report report;
 	struct arena_chunk *chunk;
 	struct arena_run *run;
 	struct folio *folio;
@@ -516,8 +556,9 @@ static vm_fault_t arena_fault(struct vm_fault *vmf)
 	xa_lock(&space->slots);
 	run = xa_load(&space->slots, slot);
 	if (!run || run->state != ARENA_RUN_LIVE) {
-		ret = arena_fault_fail(vmf, run);
+		ret = arena_fault_fail(vmf, run, &report);
 		xa_unlock(&space->slots);
+		arena_fault_report(&report);
 		return ret;
 	}
 	chunk = run->chunks[slot - run->start];
@@ -533,10 +574,11 @@ static vm_fault_t arena_fault(struct vm_fault *vmf)
 	if (!run || run->state != ARENA_RUN_LIVE ||
 	    run->chunks[slot - run->start] != chunk) {
 		/* Freed while we waited for the lock. */
-		ret = arena_fault_fail(vmf, run);
+		ret = arena_fault_fail(vmf, run, &report);
 		xa_unlock(&space->slots);
 		folio_unlock(folio);
 		folio_put(folio);
+		arena_fault_report(&report);
 		return ret;
 	}
 	xa_unlock(&space->slots);
@@ -583,4 +625,57 @@ int arena_space_mmap(struct arena_space *space, struct vm_area_struct *vma)
 	arena_vm_flags_clear(vma, VM_MAYEXEC);
 	vma->vm_ops = &arena_vm_ops;
 	return 0;
+}
+
+/*
+ * Netlink: one message per live arena of the windows the caller may see,
+ * resuming after the cb->args[0] arenas already sent.
+ */
+int arena_spaces_dump(struct sk_buff *skb, struct netlink_callback *cb,
+		      pid_t only_pid, bool all_users, kuid_t uid)
+{
+	struct pid_namespace *ns = task_active_pid_ns(current);
+	long n = 0, skip = cb->args[0];
+	char comm[TASK_COMM_LEN];
+	struct arena_space *space;
+	struct task_struct *task;
+	struct arena *arena;
+	unsigned long id;
+	pid_t pid;
+	int err = 0;
+
+	mutex_lock(&arena_spaces_lock);
+	list_for_each_entry(space, &arena_spaces, entry) {
+		pid = pid_nr_ns(space->owner, ns);
+		if (!pid || (only_pid && pid != only_pid))
+			continue;
+		if (!all_users && !uid_eq(space->uid, uid))
+			continue;
+		comm[0] = '\0';
+		task = get_pid_task(space->owner, PIDTYPE_TGID);
+		if (task) {
+			get_task_comm(comm, task);
+			put_task_struct(task);
+		}
+		mutex_lock(&space->lock);
+		xa_for_each(&space->arenas, id, arena) {
+			if (n < skip) {
+				n++;
+				continue;
+			}
+			err = arena_netlink_fill_arena(skb, cb, pid, comm,
+						       arena->id,
+						       arena->nr_chunks);
+			if (err)
+				break;
+			n++;
+		}
+		mutex_unlock(&space->lock);
+		if (err)
+			break;
+	}
+	mutex_unlock(&arena_spaces_lock);
+	cb->args[0] = n;
+	/* A full skb ends this round; the next resumes at arena n. */
+	return err && !skb->len ? err : skb->len;
 }
