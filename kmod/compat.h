@@ -12,6 +12,7 @@
 #include <linux/mm.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
+#include <net/genetlink.h>
 
 /* 6.3 made vma->vm_flags read-only and added vm_flags_set()/clear(). */
 static inline void arena_vm_flags_set(struct vm_area_struct *vma,
@@ -78,6 +79,16 @@ static inline void arena_shrinker_destroy(struct shrinker *s)
 #else
 	unregister_shrinker(s);
 	kfree(s);
+#endif
+}
+
+/* 6.2 moved a dump's parsed attributes into genl_dumpit_info.info. */
+static inline struct nlattr **arena_genl_dump_attrs(struct netlink_callback *cb)
+{
+#ifdef ARENA_HAVE_GENL_DUMPIT_INFO_INFO
+	return genl_dumpit_info(cb)->info.attrs;
+#else
+	return genl_dumpit_info(cb)->attrs;
 #endif
 }
 

@@ -18,6 +18,7 @@
 #include <uapi/linux/arena_nl.h>
 
 #include "arena_priv.h"
+#include "compat.h"
 
 static struct genl_family arena_genl_family;
 
@@ -128,9 +129,8 @@ static int arena_nl_pool_dumpit(struct sk_buff *skb,
  */
 static int arena_nl_arena_start(struct netlink_callback *cb)
 {
-	const struct genl_dumpit_info *info = genl_dumpit_info(cb);
-	struct nlattr *pid = info->attrs ? info->attrs[ARENA_NL_ARENA_PID] :
-					   NULL;
+	struct nlattr **attrs = arena_genl_dump_attrs(cb);
+	struct nlattr *pid = attrs ? attrs[ARENA_NL_ARENA_PID] : NULL;
 
 	cb->args[0] = 0;
 	cb->args[1] = pid ? nla_get_u32(pid) : 0;
