@@ -260,9 +260,10 @@ fs_exit:
 static void __exit arena_exit(void)
 {
 	misc_deregister(&arena_misc);
+	/* The sweeper sends netlink events: stop it before the family goes. */
+	arena_quarantine_exit();
 	arena_netlink_exit();
 	arena_sysfs_exit();
-	arena_quarantine_exit();
 	arena_pool_exit();
 	arena_fs_exit();
 }
