@@ -267,9 +267,9 @@ void arena_netlink_held(const struct arena_chunk *c, u64 held_ms);
 int arena_netlink_fill_arena(struct sk_buff *skb, struct netlink_callback *cb,
 			     pid_t pid, const char *comm, u32 id,
 			     unsigned long chunks);
-int arena_netlink_fill_qchunk(struct sk_buff *skb, u32 portid, u32 seq,
-			      int flags, u8 cmd, const struct arena_chunk *c,
-			      u64 held_ms);
+int arena_netlink_fill_qchunk(struct sk_buff *skb, struct netlink_callback *cb,
+			      const struct arena_chunk *c, u64 held_ms);
+void arena_netlink_changed(void);
 
 /* space.c: the registry of open windows, for the netlink dumps */
 int arena_spaces_dump(struct sk_buff *skb, struct netlink_callback *cb,

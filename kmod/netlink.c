@@ -22,6 +22,19 @@
 
 static struct genl_family arena_genl_family;
 
+/*
+ * Bumped whenever an arena, a window or a quarantined chunk comes or goes.
+ * A dump that spans several recvmsg() rounds records it in cb->seq, and a
+ * change between rounds marks the next message NLM_F_DUMP_INTR, so the
+ * reader knows to dump again (it may have missed or repeated entries).
+ */
+static atomic_t arena_nl_gen = ATOMIC_INIT(1);
+
+void arena_netlink_changed(void)
+{
+	atomic_inc(&arena_nl_gen);
+}
+
 enum arena_nl_mcgrp {
 	ARENA_NL_MCGRP_EVENTS_ID,
 };
@@ -29,7 +42,7 @@ enum arena_nl_mcgrp {
 static const struct genl_multicast_group arena_nl_mcgrps[] = {
 	[ARENA_NL_MCGRP_EVENTS_ID] = {
 		.name = ARENA_NL_MCGRP_EVENTS,
-		.flags = GENL_UNS_ADMIN_PERM,
+		.flags = GENL_MCAST_CAP_NET_ADMIN,
 	},
 };
 
@@ -89,6 +102,13 @@ static int arena_nl_fill_pool_node(struct sk_buff *skb, int nid)
 /*
  * cb->args[0]: 0 before the totals, then 1 + the next node to send.
  */
+static int arena_nl_quarantine_dumpit(struct sk_buff *skb,
+				      struct netlink_callback *cb)
+{
+	cb->seq = atomic_read(&arena_nl_gen);
+	return arena_quarantine_dump(skb, cb);
+}
+
 static int arena_nl_pool_dumpit(struct sk_buff *skb,
 				struct netlink_callback *cb)
 {
@@ -150,6 +170,7 @@ int arena_netlink_fill_arena(struct sk_buff *skb, struct netlink_callback *cb,
 			  ARENA_NL_CMD_ARENA_GET);
 	if (!hdr)
 		return -EMSGSIZE;
+	genl_dump_check_consistent(cb, hdr);
 	if (nla_put_u32(skb, ARENA_NL_ARENA_PID, pid) ||
 	    nla_put_u32(skb, ARENA_NL_ARENA_ID, id) ||
 	    arena_put_u64(skb, ARENA_NL_ARENA_CHUNKS, chunks,
@@ -169,6 +190,7 @@ int arena_netlink_fill_arena(struct sk_buff *skb, struct netlink_callback *cb,
 static int arena_nl_arena_dumpit(struct sk_buff *skb,
 				 struct netlink_callback *cb)
 {
+	cb->seq = atomic_read(&arena_nl_gen);
 	return arena_spaces_dump(skb, cb, cb->args[1], cb->args[2],
 				 make_kuid(&init_user_ns, cb->args[3]));
 }
@@ -185,13 +207,22 @@ static u32 arena_nl_hold(unsigned int hold)
 	}
 }
 
-int arena_netlink_fill_qchunk(struct sk_buff *skb, u32 portid, u32 seq,
-			      int flags, u8 cmd, const struct arena_chunk *c,
-			      u64 held_ms)
+/* A quarantine dump message if @cb is set, else the held-ntf event. */
+int arena_netlink_fill_qchunk(struct sk_buff *skb, struct netlink_callback *cb,
+			      const struct arena_chunk *c, u64 held_ms)
 {
 	void *hdr;
 
-	hdr = genlmsg_put(skb, portid, seq, &arena_genl_family, flags, cmd);
+	if (cb) {
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &arena_genl_family,
+				  NLM_F_MULTI, ARENA_NL_CMD_QUARANTINE_GET);
+		if (hdr)
+			genl_dump_check_consistent(cb, hdr);
+	} else {
+		hdr = genlmsg_put(skb, 0, 0, &arena_genl_family, 0,
+				  ARENA_NL_CMD_HELD_NTF);
+	}
 	if (!hdr)
 		return -EMSGSIZE;
 	if (arena_put_u64(skb, ARENA_NL_QCHUNK_ID, c->id,
@@ -210,7 +241,8 @@ int arena_netlink_fill_qchunk(struct sk_buff *skb, u32 portid, u32 seq,
 }
 
 static const struct nla_policy arena_nl_arena_policy[ARENA_NL_ARENA_MAX + 1] = {
-	[ARENA_NL_ARENA_PID] = { .type = NLA_U32 },
+	/* 0 would read as "no filter": refuse it. */
+	[ARENA_NL_ARENA_PID] = NLA_POLICY_MIN(NLA_U32, 1),
 };
 
 /* Requests that take no attributes: every attribute is refused. */
@@ -234,7 +266,7 @@ static const struct genl_ops arena_nl_ops[] = {
 	},
 	{
 		.cmd = ARENA_NL_CMD_QUARANTINE_GET,
-		.dumpit = arena_quarantine_dump,
+		.dumpit = arena_nl_quarantine_dumpit,
 		.policy = arena_nl_none_policy,
 		.maxattr = ARENA_NL_ARENA_MAX,
 	},
@@ -247,8 +279,6 @@ static struct genl_family arena_genl_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.ops = arena_nl_ops,
 	.n_ops = ARRAY_SIZE(arena_nl_ops),
-	/* Strict validation for every command. */
-	.resv_start_op = ARENA_NL_CMD_MAX + 1,
 	.mcgrps = arena_nl_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(arena_nl_mcgrps),
 };
@@ -307,8 +337,7 @@ void arena_netlink_held(const struct arena_chunk *c, u64 held_ms)
 	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_ATOMIC);
 	if (!skb)
 		return;
-	if (arena_netlink_fill_qchunk(skb, 0, 0, 0, ARENA_NL_CMD_HELD_NTF, c,
-				      held_ms)) {
+	if (arena_netlink_fill_qchunk(skb, NULL, c, held_ms)) {
 		nlmsg_free(skb);
 		return;
 	}

@@ -52,6 +52,7 @@ static void arena_sweep(struct work_struct *work)
 		}
 		list_move_tail(&c->node, &released);
 		arena_node_quarantined_add(c->nid, -1);
+		arena_netlink_changed();
 	}
 	more = !list_empty(&arena_quarantine);
 	spin_unlock(&arena_quarantine_lock);
@@ -82,9 +83,7 @@ int arena_quarantine_dump(struct sk_buff *skb, struct netlink_callback *cb)
 			n++;
 			continue;
 		}
-		if (arena_netlink_fill_qchunk(skb, NETLINK_CB(cb->skb).portid,
-					      cb->nlh->nlmsg_seq, NLM_F_MULTI,
-					      ARENA_NL_CMD_QUARANTINE_GET, c,
+		if (arena_netlink_fill_qchunk(skb, cb, c,
 					      div_u64(now - c->since_ns,
 						      NSEC_PER_MSEC)))
 			break;
@@ -117,6 +116,7 @@ void arena_quarantine_put(struct arena_chunk *c)
 	spin_lock(&arena_quarantine_lock);
 	list_add_tail(&c->node, &arena_quarantine);
 	arena_node_quarantined_add(c->nid, 1);
+	arena_netlink_changed();
 	spin_unlock(&arena_quarantine_lock);
 	schedule_delayed_work(&arena_sweep_work,
 			      msecs_to_jiffies(ARENA_SWEEP_MS));

@@ -112,6 +112,7 @@ struct arena_space *arena_space_create(void)
 	mutex_lock(&arena_spaces_lock);
 	list_add_tail(&space->entry, &arena_spaces);
 	mutex_unlock(&arena_spaces_lock);
+	arena_netlink_changed();
 	return space;
 
 free_bitmap:
@@ -238,6 +239,7 @@ int arena_create(struct arena_space *space, u32 *id)
 	}
 	atomic_long_inc(&arena_stats.arenas_live);
 	atomic_long_inc(&arena_stats.arenas_created);
+	arena_netlink_changed();
 	trace_arena_create(arena->id);
 	*id = arena->id;
 	return 0;
@@ -428,6 +430,7 @@ static void arena_destroy(struct arena_space *space, struct arena *arena)
 	arena_release_runs(space, arena);
 	atomic_long_dec(&arena_stats.arenas_live);
 	atomic_long_inc(&arena_stats.arenas_freed);
+	arena_netlink_changed();
 	kfree(arena);
 }
 
@@ -476,6 +479,7 @@ void arena_space_destroy(struct arena_space *space)
 	mutex_lock(&arena_spaces_lock);
 	list_del(&space->entry);
 	mutex_unlock(&arena_spaces_lock);
+	arena_netlink_changed();
 
 	mutex_lock(&space->lock);
 	xa_for_each(&space->arenas, id, arena) {
