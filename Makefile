@@ -1,14 +1,18 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# arena: kernel module (kmod/ -> kmod/arena.ko), library (lib/), selftests
-# and examples.  Non-kbuild outputs go to build/.
+# arena: kernel module (kmod/ -> kmod/arena.ko), library (lib/), selftests,
+# examples and tools.  Non-kbuild outputs go to build/.
 #
-#   make [all]     build kmod/arena.ko, build/lib, build/selftests, build/examples
+#   make [all]     build kmod/arena.ko, build/lib, build/selftests, build/examples,
+#                  build/tools (arenastat)
 #   make deps      install missing Debian packages (scripts/deps.sh)
 #   make check     build, boot the stock kernel in qemu (TCG), run all selftests
 #   make demo      build, boot, run /demo/arena-demo and show its output
-#   make bench     build, boot once, run build/bench/* (bench/), rewrite
+#   make bench     build, boot once, run build/bench/* (bench/), count the
+#                  allocation hit path with callgrind on the host, rewrite
 #                  bench/RESULTS.md (not part of check)
+#   make install   install libarena (PREFIX=/usr/local, DESTDIR=; lib/Makefile)
+#   make uninstall remove exactly what install installed
 #   make clean
 #
 # Variables: KVER (kernel version, default: what linux-headers-amd64 points
@@ -16,7 +20,10 @@
 # kselftest_harness.h), TESTS="a b" (only these selftests), VM_TIMEOUT,
 # TEST_TIMEOUT (per selftest binary, seconds), VM_APPEND (extra kernel args),
 # MODULES_DIR (modules of KERNEL_IMAGE, for the VM's disk driver; default
-# /lib/modules/<version from the image's name>), V=1 (verbose).  The
+# /lib/modules/<version from the image's name>), VM_TOOLS (programs packed
+# into the VM's /tools, on its PATH; default build/tools/arenastat; dynamic
+# ones get their shared libraries), HOST_TESTS=0 (no host lane), V=1
+# (verbose).  The
 # machine's own kernel is never touched: modules are only ever loaded inside
 # the VM.
 
@@ -26,7 +33,7 @@ BUILD := $(CURDIR)/build
 # build/config.mk is made by scripts/deps.sh, which installs anything missing
 # first.  Make re-reads itself after (re)making an included makefile, so the
 # variables below see the installed kernel even on a fresh machine.
-NEED_CONFIG := $(if $(MAKECMDGOALS),$(filter-out clean help,$(MAKECMDGOALS)),all)
+NEED_CONFIG := $(if $(MAKECMDGOALS),$(filter-out clean help install uninstall,$(MAKECMDGOALS)),all)
 ifneq ($(NEED_CONFIG),)
 include $(BUILD)/config.mk
 $(BUILD)/config.mk: scripts/deps.sh $(wildcard /var/lib/dpkg/status)
@@ -45,25 +52,35 @@ CHECKPATCH ?= $(LINUX_SRC_CACHE)/scripts/checkpatch.pl
 VM_DIR ?= $(BUILD)/vm/$(KVER)
 VM_TIMEOUT ?= 1200
 DEMO_TIMEOUT ?= 600
-BENCH_TIMEOUT ?= 900
+BENCH_TIMEOUT ?= 1800
 TEST_TIMEOUT ?= 300
 TESTS ?=
+VM_TOOLS ?= $(BUILD)/tools/arenastat
 VM_APPEND ?=
 MODULES_DIR ?=
 
 SUBMAKE := $(MAKE) --no-print-directory
 
-VM_ARGS = --kernel $(KERNEL_IMAGE) --module $(CURDIR)/kmod/arena.ko \
-	  --tests $(BUILD)/selftests --demo $(BUILD)/examples \
+# The kernels `make check` runs on: the stock 6.1 and the 6.12 LTS from
+# bookworm-backports (scripts/deps.sh installs it). LANES="$(KVER)" runs
+# only the first.
+KVER_BPO ?= $(ARENA_KVER_BPO)
+LANES ?= $(KVER) $(KVER_BPO)
+# arena.ko for each lane: kmod/ for the stock kernel, a copy for the others.
+lane_module = $(if $(filter $(KVER),$(1)),$(CURDIR)/kmod/arena.ko,$(BUILD)/kbuild-$(1)/kmod/arena.ko)
+
+VM_ARGS = --kernel $(KERNEL_IMAGE) --module $(CURDIR)/kmod/arena.ko $(VM_COMMON)
+VM_COMMON = --tests $(BUILD)/selftests --demo $(BUILD)/examples \
+	  $(if $(strip $(VM_TOOLS)),--tools "$(strip $(VM_TOOLS))") \
 	  --test-timeout $(TEST_TIMEOUT) \
 	  $(if $(strip $(TESTS)),--only "$(strip $(TESTS))") \
 	  $(if $(strip $(MODULES_DIR)),--modules-dir "$(strip $(MODULES_DIR))") \
 	  $(if $(strip $(VM_APPEND)),--append "$(strip $(VM_APPEND))")
 
-.PHONY: all kmod lib selftests examples deps check demo clean help
-.PHONY: bench bench-progs
+.PHONY: all kmod kmod-lanes lib selftests examples tools deps check demo clean help
+.PHONY: bench bench-progs install uninstall
 
-all: kmod lib selftests examples
+all: kmod lib selftests examples tools
 
 kmod:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
@@ -77,16 +94,42 @@ selftests: lib
 examples: lib
 	@$(SUBMAKE) -C examples O=$(BUILD)/examples LIBDIR=$(BUILD)/lib
 
+# arenastat links libmnl dynamically (Debian has no static libmnl).
+tools:
+	@$(SUBMAKE) -C tools/arenastat O=$(BUILD)/tools
+
 deps:
 	@scripts/deps.sh
 
-check: all
-	@scripts/vm-run.sh --mode check --out $(VM_DIR) --timeout $(VM_TIMEOUT) $(VM_ARGS)
+# arena.ko built against another lane's headers, in a copy of the sources.
+kmod-lanes:
+	@set -e; for k in $(filter-out $(KVER),$(LANES)); do \
+		d=$(BUILD)/kbuild-$$k; mkdir -p $$d; \
+		cp -a Kbuild $$d/; rm -rf $$d/kmod $$d/uapi; cp -a kmod uapi $$d/; \
+		$(MAKE) -C /usr/src/linux-headers-$$k M=$$d modules >/dev/null; \
+		echo "  KMOD     build/kbuild-$$k/kmod/arena.ko"; \
+	done
+
+# Lane logs in build/vm/<kver>/, or in $(VM_DIR)/<kver>/ if VM_DIR is given.
+CHECK_OUT ?= $(if $(filter command line environment,$(origin VM_DIR)),$(VM_DIR),$(BUILD)/vm)
+
+# HOST_TESTS=0 leaves out the host lane: libarena on its mmap backend and
+# the installed library through pkg-config, on this machine (no module).
+HOST_TESTS ?= 1
+
+check: all kmod-lanes
+	@mkdir -p $(CHECK_OUT)
+	@scripts/check-lanes.sh $(CHECK_OUT) \
+		$(if $(filter 1,$(HOST_TESTS)),host:$(CURDIR)/scripts/host-tests.sh) \
+		$(foreach k,$(LANES),$(k):$(call lane_module,$(k))) \
+		-- --timeout $(VM_TIMEOUT) $(VM_COMMON)
 
 demo: all
 	@scripts/vm-run.sh --mode demo --out $(VM_DIR)/demo --timeout $(DEMO_TIMEOUT) $(VM_ARGS)
 
+# The allocators bench/alloc/ compares with, and valgrind (never for check).
 bench-progs: lib
+	@scripts/deps.sh --bench
 	@$(SUBMAKE) -C bench O=$(BUILD)/bench LIBDIR=$(BUILD)/lib
 
 # One VM boot runs every build/bench/* program; bench/report.sh turns the
@@ -95,9 +138,14 @@ bench: kmod bench-progs
 	@mkdir -p $(VM_DIR)/bench; n=$$(pgrep -c -f '^qemu-system-' || true); \
 	echo "other_qemu=$${n:-0} loadavg=$$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)" > $(VM_DIR)/bench/host.txt; \
 	[ "$${n:-0}" = 0 ] || echo "# bench: warning: $$n other qemu-system process(es) running: timings will be distorted"
+	@bench/alloc/hitpath.sh $(BUILD)/bench/host/hitpath > $(VM_DIR)/bench/hitpath.log
 	@scripts/vm-run.sh --mode bench --out $(VM_DIR)/bench --timeout $(BENCH_TIMEOUT) $(VM_ARGS) \
 		--test-timeout $(BENCH_TIMEOUT) --bench $(BUILD)/bench
 	@bench/report.sh $(VM_DIR)/bench/ktap.log bench/RESULTS.md
+	@bench/alloc/report.sh $(VM_DIR)/bench/ktap.log $(VM_DIR)/bench/hitpath.log bench/RESULTS.md
+
+install uninstall:
+	@$(SUBMAKE) -C lib O=$(BUILD)/lib $@
 
 clean:
 	@if [ -n "$(KVER)" ] && [ -d "$(KDIR)" ]; then \

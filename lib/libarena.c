@@ -1,56 +1,50 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libarena: the slow paths.
+ * libarena: arenas, the slow paths and the process-wide state.
  *
- * The process opens /dev/arena once, on the first arena_new(), and maps its
- * whole window. Each arena is a kernel arena id plus the bump range of its
- * current chunk; a miss asks the kernel for one more chunk, and a request
- * larger than a quarter chunk gets its own run of consecutive chunks so the
- * current chunk's remainder is not thrown away for it.
+ * The first arena_new() (or arena_backend()) picks the backend: the kernel's
+ * /dev/arena unless ARENA_BACKEND=mmap is set or the device cannot be
+ * opened, and then plain mmap (backend_mmap.c). Either backend maps one
+ * window of address space per process and hands out chunk-size aligned
+ * runs of chunks in it; everything above that (bump ranges, large
+ * requests, thread-safe cursors, accounting, fork) is here and common.
+ *
+ * A request larger than a quarter chunk gets its own run of consecutive
+ * chunks, so the current chunk's remainder is not thrown away for it; a run
+ * is freed and faults with its arena like any chunk.
  */
-#define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <linux/arena.h>
+#include "libarena_priv.h"
 
-#include "libarena.h"
-
-#define ARENA_EXPORT __attribute__((visibility("default")))
-
-struct __arena {
-	struct arena pub;		/* the fast path's part, first */
-	unsigned int id;		/* kernel arena id */
-	int dead;			/* inherited across fork: unusable */
-	struct __arena *prev, *next;	/* the process's arenas, for fork */
-};
-
-/* Process-wide state; @lock protects it and the arena list. */
-static struct {
-	pthread_mutex_t lock;
-	pthread_once_t atfork_once;
-	int fd;
-	char *base;
-	size_t chunk_size;
-	size_t window_size;
-	struct __arena *arenas;
-} g = {
+struct arena_global __arena_g = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.atfork_once = PTHREAD_ONCE_INIT,
 	.fd = -1,
 };
+#define g __arena_g
 
-static struct __arena *to_impl(struct arena *a)
+static const char *const backend_names[] = {
+	[BACKEND_KERNEL] = "kernel",
+	[BACKEND_MMAP] = "mmap",
+};
+
+static inline size_t round_align(size_t size)
 {
-	return (struct __arena *)a;
+	return (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
 }
+
+/* End of the chunk holding the byte before @cur; 0 for a cursor of 0. */
+static inline uintptr_t chunk_end_of(uintptr_t cur)
+{
+	return ((cur - 1) | (g.chunk_size - 1)) + 1;
+}
+
+/* ---- fork ------------------------------------------------------------- */
 
 static void atfork_prepare(void)
 {
@@ -63,10 +57,12 @@ static void atfork_parent(void)
 }
 
 /*
- * The child has no window (the kernel maps it VM_DONTCOPY and refuses the
- * inherited file to any other process): kill the inherited arenas so the
- * fast path misses and the slow path says ECHILD, and let the child open its
- * own window if it creates arenas.
+ * The child has no window: the kernel maps it VM_DONTCOPY (and refuses the
+ * inherited file to any other process), the mmap backend marks it
+ * MADV_DONTFORK. Kill the inherited arenas so the fast path misses and the
+ * slow path says ECHILD, keep their old addresses faulting with a PROT_NONE
+ * reservation (so a new window cannot land there and give a stale pointer a
+ * meaning), and let the child pick a backend afresh if it creates arenas.
  */
 static void atfork_child(void)
 {
@@ -78,10 +74,23 @@ static void atfork_child(void)
 		ai->pub.__end = NULL;
 	}
 	g.arenas = NULL;
-	if (g.fd >= 0)
-		close(g.fd);
-	g.fd = -1;
+	if (g.base) {
+		void *p = mmap(g.base, g.window_size, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+			       MAP_FIXED_NOREPLACE, -1, 0);
+
+		/* Pre-4.17 kernels take the address as a hint only. */
+		if (p != MAP_FAILED && p != g.base)
+			munmap(p, g.window_size);
+	}
+	if (g.backend == BACKEND_KERNEL)
+		__arena_kernel_forget();
+	else if (g.backend == BACKEND_MMAP)
+		__arena_mmap_forget();
+	g.backend = BACKEND_NONE;
 	g.base = NULL;
+	g.window_size = 0;
+	g.chunk_size = 0;
 	pthread_mutex_unlock(&g.lock);
 }
 
@@ -90,69 +99,91 @@ static void atfork_register(void)
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
-/* Open and map the window once per process. Called with g.lock held. */
-static int window_open(void)
+/* ---- backend choice ---------------------------------------------------- */
+
+/* Pick and set up the backend once. Called with g.lock held; 0 or -errno. */
+static int backend_init(void)
 {
-	struct arena_info info = { .size = sizeof(info) };
-	void *base;
-	int fd, err;
+	const char *env;
+	int err;
 
-	if (g.fd >= 0)
+	if (g.backend != BACKEND_NONE)
 		return 0;
-	fd = open("/dev/arena", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (ioctl(fd, ARENA_IOC_GET_INFO, &info) < 0) {
-		err = -errno;
-		goto close_fd;
+	pthread_once(&g.atfork_once, atfork_register);
+	env = getenv("ARENA_BACKEND");
+	if (!env || !*env || !strcmp(env, "auto")) {
+		err = __arena_kernel_init();
+		/* No usable device (absent, no module, no permission). */
+		if (err == -ENOENT || err == -ENODEV || err == -ENXIO ||
+		    err == -EACCES || err == -EPERM)
+			err = __arena_mmap_init();
+	} else if (!strcmp(env, "kernel")) {
+		err = __arena_kernel_init();
+	} else if (!strcmp(env, "mmap")) {
+		err = __arena_mmap_init();
+	} else {
+		err = -EINVAL;
 	}
-	if (info.out_abi_version != ARENA_ABI_VERSION) {
-		err = -EPROTO;
-		goto close_fd;
-	}
-	base = mmap(NULL, info.out_window_size, PROT_READ | PROT_WRITE,
-		    MAP_SHARED, fd, 0);
-	if (base == MAP_FAILED) {
-		err = -errno;
-		goto close_fd;
-	}
-	g.fd = fd;
-	g.base = base;
-	g.chunk_size = info.out_chunk_size;
-	g.window_size = info.out_window_size;
-	return 0;
-
-close_fd:
-	close(fd);
 	return err;
 }
 
+ARENA_EXPORT const char *arena_backend(void)
+{
+	int err;
+
+	pthread_mutex_lock(&g.lock);
+	err = backend_init();
+	pthread_mutex_unlock(&g.lock);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	return backend_names[g.backend];
+}
+
+ARENA_EXPORT size_t arena_chunk_size(void)
+{
+	size_t cs;
+
+	pthread_mutex_lock(&g.lock);
+	cs = backend_init() ? 0 : g.chunk_size;
+	pthread_mutex_unlock(&g.lock);
+	return cs;
+}
+
+/* ---- arenas ------------------------------------------------------------ */
+
 ARENA_EXPORT struct arena *arena_new(unsigned int flags)
 {
-	struct arena_create cr = { .size = sizeof(cr) };
 	struct __arena *ai;
 	int err;
 
-	if (flags) {
+	if (flags & ~ARENA_VALID_FLAGS) {
 		errno = EINVAL;
 		return NULL;
 	}
-	pthread_once(&g.atfork_once, atfork_register);
-	ai = calloc(1, sizeof(*ai));
-	if (!ai)
-		return NULL;
+	if (posix_memalign((void **)&ai, 64, sizeof(*ai)))
+		return NULL;	/* errno is ENOMEM */
+	memset(ai, 0, sizeof(*ai));
+	ai->flags = flags;
+	atomic_init(&ai->ts_cur, 0);
+	atomic_init(&ai->pad, 0);
+	if (flags & ARENA_THREADSAFE)
+		pthread_mutex_init(&ai->lock, NULL);
 
 	pthread_mutex_lock(&g.lock);
-	err = window_open();
-	if (!err && ioctl(g.fd, ARENA_IOC_CREATE, &cr) < 0)
-		err = -errno;
+	err = backend_init();
+	if (!err)
+		err = g.backend == BACKEND_KERNEL ? __arena_kernel_create(ai) :
+						    __arena_mmap_create(ai);
 	if (err) {
 		pthread_mutex_unlock(&g.lock);
+		if (flags & ARENA_THREADSAFE)
+			pthread_mutex_destroy(&ai->lock);
 		free(ai);
 		errno = -err;
 		return NULL;
 	}
-	ai->id = cr.out_arena_id;
 	ai->next = g.arenas;
 	if (g.arenas)
 		g.arenas->prev = ai;
@@ -161,20 +192,31 @@ ARENA_EXPORT struct arena *arena_new(unsigned int flags)
 	return &ai->pub;
 }
 
+/* Forget the runs and the counters (after a free or a reset). */
+static void arena_clear(struct __arena *ai)
+{
+	ai->pub.__cur = NULL;
+	ai->pub.__end = NULL;
+	ai->chunk = NULL;
+	atomic_store(&ai->ts_cur, 0);
+	ai->spare = NULL;
+	ai->handed = 0;
+	ai->tails = 0;
+	atomic_store(&ai->pad, 0);
+	ai->nr_chunks = 0;
+	ai->nr_runs = 0;
+}
+
 ARENA_EXPORT void arena_free(struct arena *a)
 {
-	struct arena_free fr = { .size = sizeof(fr) };
 	struct __arena *ai;
 	int saved_errno = errno;
 
 	if (!a)
 		return;
-	ai = to_impl(a);
+	ai = __arena_impl(a);
 	pthread_mutex_lock(&g.lock);
 	if (!ai->dead) {
-		fr.arena_id = ai->id;
-		/* Cannot fail for an arena this process created and holds. */
-		ioctl(g.fd, ARENA_IOC_FREE, &fr);
 		if (ai->prev)
 			ai->prev->next = ai->next;
 		else
@@ -183,103 +225,395 @@ ARENA_EXPORT void arena_free(struct arena *a)
 			ai->next->prev = ai->prev;
 	}
 	pthread_mutex_unlock(&g.lock);
+	if (!ai->dead) {
+		/* Cannot fail for an arena this process created and holds. */
+		if (g.backend == BACKEND_KERNEL)
+			__arena_kernel_free(ai);
+		else
+			__arena_mmap_release(ai);
+	}
+	if (ai->flags & ARENA_THREADSAFE)
+		pthread_mutex_destroy(&ai->lock);
+	free(ai->runs);
 	free(ai);
 	errno = saved_errno;
 }
 
-/* Map @nr consecutive chunks for @ai; returns their address or NULL. */
-static char *chunks_alloc(struct __arena *ai, size_t nr)
+/* Room for one more run record, before the chunks are mapped. */
+static int runs_reserve(struct __arena *ai)
 {
-	struct arena_alloc_chunks ac = { .size = sizeof(ac) };
+	struct arena_run *r;
+	size_t cap;
 
-	if (nr > UINT32_MAX) {
+	if (ai->nr_runs < ai->runs_cap)
+		return 0;
+	cap = ai->runs_cap ? ai->runs_cap * 2 : 8;
+	r = realloc(ai->runs, cap * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	ai->runs = r;
+	ai->runs_cap = cap;
+	return 0;
+}
+
+/*
+ * Map @nr consecutive chunks for @ai and record them. Returns their address
+ * or NULL with errno set. Thread-safe arenas call it with ai->lock held.
+ */
+static char *chunks_map(struct __arena *ai, size_t nr)
+{
+	char *p;
+
+	if (runs_reserve(ai)) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	ac.arena_id = ai->id;
-	ac.nr_chunks = nr;
-	/* g.fd and g.base only change in a fork child, where ai is dead. */
-	if (ioctl(g.fd, ARENA_IOC_ALLOC_CHUNKS, &ac) < 0) {
-		/* EINVAL here means more chunks than the window holds. */
-		if (errno == EINVAL || errno == ENOSPC)
-			errno = ENOMEM;
+	if (g.backend == BACKEND_KERNEL)
+		p = __arena_kernel_chunks(ai, nr, 0);
+	else
+		p = __arena_mmap_chunks(ai, nr);
+	if (!p)
 		return NULL;
+	ai->runs[ai->nr_runs].base = p;
+	ai->runs[ai->nr_runs].nr = nr;
+	ai->nr_runs++;
+	ai->nr_chunks += nr;
+	return p;
+}
+
+/* A request of @need bytes (rounded, > a quarter chunk): its own run. */
+static void *large_alloc(struct __arena *ai, size_t need)
+{
+	size_t cs = g.chunk_size, nr = need / cs + !!(need % cs);
+	char *p = chunks_map(ai, nr);
+
+	if (p) {
+		ai->handed += need;
+		ai->tails += nr * cs - need;
 	}
-	return g.base + ac.out_offset;
+	return p;
+}
+
+/* The bytes to take for a request of @size; 0 (errno set) if impossible. */
+static size_t request_size(size_t size)
+{
+	size_t need;
+
+	/* Also keeps the chunk count of a large request from overflowing. */
+	if (size > SIZE_MAX - g.chunk_size) {
+		errno = ENOMEM;
+		return 0;
+	}
+	need = round_align(size);
+	/* A zero-byte request still gets an address inside a chunk. */
+	return need ? need : ARENA_ALIGN;
+}
+
+/* Single-threaded arenas: the exact fit, aligned requests and misses. */
+static void *st_alloc(struct __arena *ai, size_t size, size_t align)
+{
+	struct arena *a = &ai->pub;
+	uintptr_t cur = (uintptr_t)a->__cur, end = (uintptr_t)a->__end, p;
+	size_t need = request_size(size);
+	char *c;
+
+	if (!need)
+		return NULL;
+	p = (cur + align - 1) & ~(uintptr_t)(align - 1);
+	if (cur && p <= end && need <= end - p) {
+		if (p != cur)
+			atomic_fetch_add_explicit(&ai->pad, p - cur,
+						  memory_order_relaxed);
+		a->__cur = (char *)(p + need);
+		return (void *)p;
+	}
+	/* Runs are chunk aligned: any alignment up to a chunk is met. */
+	if (need > g.chunk_size / 4)
+		return large_alloc(ai, need);
+
+	c = chunks_map(ai, 1);
+	if (!c)
+		return NULL;
+	if (cur) {
+		ai->handed += cur - (uintptr_t)ai->chunk;
+		ai->tails += end - cur;
+	}
+	ai->chunk = c;
+	a->__cur = c + need;
+	a->__end = c + g.chunk_size;
+	return c;
+}
+
+/*
+ * Thread-safe arenas. The hit path is lock-free: a compare-and-swap moves
+ * the cursor past the request. A miss takes the lock, makes sure no other
+ * thread has installed a chunk meanwhile, maps one, and installs it with
+ * the request already taken from it: the exchange retires the old cursor
+ * (whatever other threads took from the old chunk in between included)
+ * and makes every CAS still aiming at the old chunk fail and retry.
+ */
+static void *ts_alloc(struct __arena *ai, size_t size, size_t align)
+{
+	size_t need = request_size(size);
+	uintptr_t cur, end, p, old;
+	char *c;
+
+	if (!need)
+		return NULL;
+	if (need > g.chunk_size / 4) {
+		pthread_mutex_lock(&ai->lock);
+		c = large_alloc(ai, need);
+		pthread_mutex_unlock(&ai->lock);
+		return c;
+	}
+	for (;;) {
+		cur = atomic_load_explicit(&ai->ts_cur, memory_order_acquire);
+		end = chunk_end_of(cur);
+		p = (cur + align - 1) & ~(uintptr_t)(align - 1);
+		if (p >= cur && p <= end && need <= end - p) {
+			if (!atomic_compare_exchange_weak_explicit(&ai->ts_cur,
+					&cur, p + need, memory_order_acq_rel,
+					memory_order_relaxed))
+				continue;
+			if (p != cur)
+				atomic_fetch_add_explicit(&ai->pad, p - cur,
+							  memory_order_relaxed);
+			return (void *)p;
+		}
+
+		pthread_mutex_lock(&ai->lock);
+		if (atomic_load_explicit(&ai->ts_cur,
+					 memory_order_relaxed) != cur) {
+			pthread_mutex_unlock(&ai->lock);
+			continue;
+		}
+		if (ai->spare) {
+			c = ai->spare;
+			ai->spare = NULL;
+		} else {
+			c = chunks_map(ai, 1);
+		}
+		if (!c) {
+			pthread_mutex_unlock(&ai->lock);
+			return NULL;
+		}
+		old = atomic_exchange_explicit(&ai->ts_cur,
+					       (uintptr_t)c + need,
+					       memory_order_acq_rel);
+		if (old) {
+			end = chunk_end_of(old);
+			ai->handed += old - (end - g.chunk_size);
+			ai->tails += end - old;
+		}
+		pthread_mutex_unlock(&ai->lock);
+		return c;
+	}
 }
 
 ARENA_EXPORT void *__arena_alloc_slow(struct arena *a, size_t size)
 {
-	struct __arena *ai = to_impl(a);
-	size_t need, chunk = g.chunk_size;
-	char *p;
+	struct __arena *ai = __arena_impl(a);
 
 	if (ai->dead) {
 		errno = ECHILD;
 		return NULL;
 	}
-	if (size > SIZE_MAX - chunk) {
+	if (ai->flags & ARENA_THREADSAFE)
+		return ts_alloc(ai, size, ARENA_ALIGN);
+	return st_alloc(ai, size, ARENA_ALIGN);
+}
+
+ARENA_EXPORT void *arena_alloc_aligned(struct arena *a, size_t size,
+				       size_t align)
+{
+	struct __arena *ai = __arena_impl(a);
+
+	if (!a || !align || (align & (align - 1))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (ai->dead) {
+		errno = ECHILD;
+		return NULL;
+	}
+	/* The chunk size is set: @a exists. A chunk is the most we can do. */
+	if (align > g.chunk_size) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (align <= ARENA_ALIGN)
+		return arena_alloc(a, size);
+	if (ai->flags & ARENA_THREADSAFE)
+		return ts_alloc(ai, size, align);
+	return st_alloc(ai, size, align);
+}
+
+ARENA_EXPORT void *arena_calloc(struct arena *a, size_t n, size_t size)
+{
+	size_t total;
+
+	if (!a) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (__builtin_mul_overflow(n, size, &total)) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-	/* A zero-byte request still gets an address inside a chunk. */
-	if (!need)
-		need = ARENA_ALIGN;
-	/* The exact fit, which the inline compare leaves to us. */
-	if (need <= (size_t)(a->__end - a->__cur)) {
-		p = a->__cur;
-		a->__cur += need;
-		return p;
-	}
-	/* Large: a run of its own, freed and faulted with the arena. */
-	if (need > chunk / 4)
-		return chunks_alloc(ai, (need + chunk - 1) / chunk);
+	/* Arena memory is zero when handed out: fresh chunks, never reused. */
+	return arena_alloc(a, total);
+}
 
-	p = chunks_alloc(ai, 1);
-	if (!p)
+ARENA_EXPORT char *arena_strndup(struct arena *a, const char *s, size_t n)
+{
+	size_t len;
+	char *p;
+
+	if (!a || !s) {
+		errno = EINVAL;
 		return NULL;
-	a->__cur = p + need;
-	a->__end = p + chunk;
+	}
+	len = strnlen(s, n);
+	p = arena_alloc(a, len + 1);
+	if (p) {
+		memcpy(p, s, len);
+		p[len] = '\0';
+	}
 	return p;
+}
+
+ARENA_EXPORT char *arena_strdup(struct arena *a, const char *s)
+{
+	return arena_strndup(a, s, SIZE_MAX);
+}
+
+ARENA_EXPORT int arena_reset(struct arena *a)
+{
+	struct __arena *ai = __arena_impl(a);
+	int ts, err = 0;
+	char *c;
+
+	if (!a)
+		return -EINVAL;
+	if (ai->dead)
+		return -ECHILD;
+	ts = ai->flags & ARENA_THREADSAFE;
+	if (ts)
+		pthread_mutex_lock(&ai->lock);
+	if (!ai->nr_runs) {
+		/* Nothing to revoke; a pending spare chunk is still fresh. */
+	} else if (g.backend == BACKEND_KERNEL) {
+		/*
+		 * One ioctl revokes every chunk and maps a fresh one, which
+		 * becomes the current chunk. On failure nothing changed.
+		 */
+		c = __arena_kernel_chunks(ai, 1, 1);
+		if (!c) {
+			err = -errno;
+		} else {
+			arena_clear(ai);
+			ai->runs[0].base = c;
+			ai->runs[0].nr = 1;
+			ai->nr_runs = 1;
+			ai->nr_chunks = 1;
+			if (ts) {
+				ai->spare = c;
+			} else {
+				ai->chunk = c;
+				ai->pub.__cur = c;
+				ai->pub.__end = c + g.chunk_size;
+			}
+		}
+	} else {
+		/*
+		 * The runs leave the arena even if one could not be made
+		 * inaccessible (-ENOMEM: no memory map left for the split).
+		 */
+		err = __arena_mmap_release(ai);
+		arena_clear(ai);
+	}
+	if (ts)
+		pthread_mutex_unlock(&ai->lock);
+	return err;
+}
+
+ARENA_EXPORT int arena_contains(const struct arena *a, const void *p)
+{
+	struct __arena *ai = __arena_impl(a);
+	uintptr_t x = (uintptr_t)p;
+	int found = 0;
+	size_t i;
+
+	if (!a || ai->dead)
+		return 0;
+	if (ai->flags & ARENA_THREADSAFE)
+		pthread_mutex_lock(&ai->lock);
+	for (i = 0; i < ai->nr_runs && !found; i++) {
+		uintptr_t b = (uintptr_t)ai->runs[i].base;
+
+		found = x >= b && x - b < ai->runs[i].nr * g.chunk_size;
+	}
+	if (ai->flags & ARENA_THREADSAFE)
+		pthread_mutex_unlock(&ai->lock);
+	return found;
+}
+
+ARENA_EXPORT int arena_stats(const struct arena *a, struct arena_stats *st)
+{
+	struct __arena *ai = __arena_impl(a);
+	size_t used = 0, avail = 0, pad;
+
+	if (!a || !st)
+		return -EINVAL;
+	if (ai->dead)
+		return -ECHILD;
+	memset(st, 0, sizeof(*st));
+	if (ai->flags & ARENA_THREADSAFE) {
+		uintptr_t cur, end;
+
+		pthread_mutex_lock(&ai->lock);
+		cur = atomic_load(&ai->ts_cur);
+		if (cur) {
+			end = chunk_end_of(cur);
+			used = cur - (end - g.chunk_size);
+			avail = end - cur;
+		}
+		if (ai->spare)
+			avail += g.chunk_size;
+	} else if (ai->pub.__cur) {
+		used = ai->pub.__cur - ai->chunk;
+		avail = ai->pub.__end - ai->pub.__cur;
+	}
+	pad = atomic_load(&ai->pad);
+	st->requested = ai->handed + used - pad;
+	st->waste = ai->tails + pad;
+	st->available = avail;
+	st->chunks = ai->nr_chunks;
+	st->mapped = ai->nr_chunks * g.chunk_size;
+	if (ai->flags & ARENA_THREADSAFE)
+		pthread_mutex_unlock(&ai->lock);
+	return 0;
 }
 
 ARENA_EXPORT int arena_lookup(const void *addr, struct arena_addr_info *info)
 {
-	struct arena_lookup lk = { .size = sizeof(lk) };
-	uintptr_t p = (uintptr_t)addr, base;
-	int err = 0;
+	int err;
 
+	if (!info)
+		return -EINVAL;
 	memset(info, 0, sizeof(*info));
 	pthread_mutex_lock(&g.lock);
-	if (g.fd < 0) {
+	if (g.backend == BACKEND_KERNEL)
+		err = __arena_kernel_lookup((uintptr_t)addr, info);
+	else if (g.backend == BACKEND_MMAP)
+		err = __arena_mmap_lookup((uintptr_t)addr, info);
+	else
 		err = -ENOENT;
-		goto out;
-	}
-	base = (uintptr_t)g.base;
-	if (p < base || p - base >= g.window_size)
-		goto out;
-	lk.offset = p - base;
-	if (ioctl(g.fd, ARENA_IOC_LOOKUP, &lk) < 0) {
-		err = -errno;
-		goto out;
-	}
-	info->state = (enum arena_addr_state)lk.out_state;
-	info->arena_id = lk.out_arena_id;
-	info->offset = lk.out_arena_offset;
-	info->freed_ns_ago = lk.out_freed_ns_ago;
-	info->freed_by_pid = (int)lk.out_freed_by_pid;
-out:
 	pthread_mutex_unlock(&g.lock);
 	return err;
 }
 
 ARENA_EXPORT unsigned int arena_id(const struct arena *a)
 {
-	return ((const struct __arena *)a)->id;
-}
-
-ARENA_EXPORT size_t arena_chunk_size(void)
-{
-	return g.chunk_size;
+	return a ? __arena_impl(a)->id : 0;
 }

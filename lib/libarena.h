@@ -1,16 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libarena: arena allocation on kernel-backed memory (/dev/arena).
+ * libarena: arena allocation on kernel-backed memory (/dev/arena), with a
+ * plain mmap fallback.
  *
- * An arena hands out memory by bumping a pointer through chunks the kernel
- * maps for it, and frees everything at once. After arena_free() every byte
- * the arena had faults (SIGSEGV at the exact address), so a use-after-free
- * is caught where it happens instead of corrupting the next owner's data.
+ * An arena hands out memory by bumping a pointer through chunks mapped for
+ * it, and frees everything at once. After arena_free() (or arena_reset())
+ * every byte the arena had faults (SIGSEGV at the exact address), so a
+ * use-after-free is caught where it happens instead of corrupting the next
+ * owner's data.
  *
- * Threads: an arena belongs to one thread at a time; different arenas may be
- * used by different threads at once. After fork() the child's inherited
- * arenas fail with ECHILD (the window is not inherited); the child can create
- * new ones.
+ * Backends: the kernel's /dev/arena (2 MiB chunks, one page-table entry per
+ * chunk, use-after-free reported by the kernel), or, where it is absent or
+ * ARENA_BACKEND=mmap is set, plain anonymous memory that is made
+ * inaccessible with mprotect(PROT_NONE) and dropped with MADV_DONTNEED on
+ * free. arena_backend() says which one runs.
+ *
+ * Threads: an arena made without ARENA_THREADSAFE belongs to one thread at
+ * a time (as Go's arenas do); different arenas may be used by different
+ * threads at once. An ARENA_THREADSAFE arena may be allocated from by any
+ * number of threads at once; freeing or resetting it must not race with its
+ * use. After fork() the child's inherited arenas fail with ECHILD and their
+ * memory faults in the child; the child can create new arenas.
+ *
+ * Errors: functions returning a pointer return NULL with errno set; those
+ * returning int return 0 or -errno (and leave errno alone). Nothing aborts.
+ * The full guide is Documentation/libarena.rst; each function has a man page.
  */
 #ifndef LIBARENA_H
 #define LIBARENA_H
@@ -24,34 +38,57 @@ extern "C" {
 /* Every allocation is aligned to this many bytes. */
 #define ARENA_ALIGN 16
 
+/* arena_new() flag: the arena may be allocated from by many threads. */
+#define ARENA_THREADSAFE	0x1U
+#define ARENA_VALID_FLAGS	(ARENA_THREADSAFE)
+
 /*
  * The part of an arena the inline fast path reads. Arenas are created by
  * arena_new() (the library's object is larger); do not touch the fields.
+ * A thread-safe or dead (inherited across fork) arena keeps both NULL, so
+ * its every allocation takes the out-of-line path.
  */
 struct arena {
 	char *__cur;	/* next free byte in the current chunk */
 	char *__end;	/* end of the current chunk */
 };
 
-/* Where an address is, as the kernel sees it: see arena_lookup(). */
+/* Where an address is: see arena_lookup(). */
 enum arena_addr_state {
 	ARENA_ADDR_UNKNOWN = 0,	/* not in an arena, or never handed out */
 	ARENA_ADDR_LIVE = 1,	/* in a live arena */
-	ARENA_ADDR_FREED = 2,	/* in an arena that has been freed */
+	ARENA_ADDR_FREED = 2,	/* in an arena that has been freed or reset */
 };
 
 struct arena_addr_info {
 	enum arena_addr_state state;
-	unsigned int arena_id;		/* the kernel's arena id */
+	unsigned int arena_id;		/* the arena's id, as arena_id() */
 	size_t offset;			/* offset in that arena's run of chunks */
 	unsigned long long freed_ns_ago;	/* FREED: time since the free */
 	int freed_by_pid;		/* FREED: process that freed it */
 };
 
 /*
- * Create an arena. @flags must be 0. Returns NULL with errno set on failure
- * (ENOENT or EACCES when /dev/arena cannot be opened, EINVAL for unknown
- * flags, ENOMEM).
+ * What an arena holds, from arena_stats(). Always
+ * mapped == requested + waste + available.
+ */
+struct arena_stats {
+	size_t requested;	/* bytes handed out, each request rounded up to
+				 * ARENA_ALIGN (zero-byte requests may count 0) */
+	size_t mapped;		/* bytes of the chunks the arena holds */
+	size_t chunks;		/* chunks the arena holds */
+	size_t waste;		/* bytes never to be handed out: chunk tails
+				 * left on a miss, tails of large runs,
+				 * alignment padding */
+	size_t available;	/* bytes left to hand out without a new chunk */
+	size_t __reserved[3];	/* zero */
+};
+
+/*
+ * Create an arena. @flags is 0 or ARENA_THREADSAFE. The first call picks
+ * the backend. Returns NULL with errno set on failure: EINVAL (unknown
+ * flags, bad ARENA_BACKEND), ENOENT/EACCES (ARENA_BACKEND=kernel without a
+ * usable /dev/arena), ENOMEM.
  */
 struct arena *arena_new(unsigned int flags);
 
@@ -61,22 +98,20 @@ struct arena *arena_new(unsigned int flags);
  */
 void arena_free(struct arena *a);
 
-/* Where @addr is: 0 or -errno (-ENOENT if no arena was ever created). */
-int arena_lookup(const void *addr, struct arena_addr_info *info);
+/*
+ * Free everything allocated from @a so far (it faults, as after
+ * arena_free()), keeping @a usable. Returns 0 or -errno (-ECHILD in a
+ * forked child, -ENOMEM; on failure @a is unchanged).
+ */
+int arena_reset(struct arena *a);
 
-/* The kernel's id of @a, as arena_lookup() and the kernel log report it. */
-unsigned int arena_id(const struct arena *a);
-
-/* Size of the kernel's chunks, 0 before the first arena_new(). */
-size_t arena_chunk_size(void);
-
-/* Out of line: maps a new chunk, or a run of chunks for a large request. */
+/* Out of line: a new chunk, a run of chunks, or a shared arena's bump. */
 void *__arena_alloc_slow(struct arena *a, size_t size);
 
 /*
- * Allocate @size bytes, ARENA_ALIGN aligned, zeroed the first time the
- * memory is used. Returns NULL with errno set on failure (ENOMEM, ECHILD in
- * a forked child). A size of 0 returns a valid pointer to no bytes.
+ * Allocate @size bytes, ARENA_ALIGN aligned, zero when handed out. Returns
+ * NULL with errno set on failure (ENOMEM, ECHILD in a forked child). A size
+ * of 0 returns a valid pointer to no bytes. @a must be an arena.
  *
  * The hit path: one compare and one store. __cur and __end are ARENA_ALIGN
  * aligned, so when @size is below the room left its rounded-up size fits
@@ -93,6 +128,40 @@ static inline void *arena_alloc(struct arena *a, size_t size)
 	}
 	return __arena_alloc_slow(a, size);
 }
+
+/*
+ * Allocate @size bytes aligned to @align, a power of two up to
+ * arena_chunk_size() (EINVAL otherwise).
+ */
+void *arena_alloc_aligned(struct arena *a, size_t size, size_t align);
+
+/* Allocate @n * @size zero bytes; ENOMEM if the product overflows. */
+void *arena_calloc(struct arena *a, size_t n, size_t size);
+
+/* Copy the string @s (at most @n bytes of it) into @a, NUL-terminated. */
+char *arena_strdup(struct arena *a, const char *s);
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+
+/* 1 if @p is inside one of the chunks @a holds, else 0. */
+int arena_contains(const struct arena *a, const void *p);
+
+/* Fill @st for @a: 0 or -errno (-EINVAL, -ECHILD). */
+int arena_stats(const struct arena *a, struct arena_stats *st);
+
+/*
+ * The backend in use, "kernel" or "mmap", choosing it if no arena exists
+ * yet; NULL with errno set if none can be used.
+ */
+const char *arena_backend(void);
+
+/* Where @addr is: 0 or -errno (-ENOENT if no arena was ever created). */
+int arena_lookup(const void *addr, struct arena_addr_info *info);
+
+/* The id of @a, as arena_lookup() and the kernel log report it. */
+unsigned int arena_id(const struct arena *a);
+
+/* Size of the backend's chunks (choosing the backend); 0 if none. */
+size_t arena_chunk_size(void);
 
 #ifdef __cplusplus
 }

@@ -8,7 +8,9 @@
 #   scripts/check-lanes.sh OUTDIR KVER:MODULE [KVER:MODULE ...] -- VM-RUN-ARGS
 #
 # Each lane boots /boot/vmlinuz-KVER with MODULE (arena.ko built against
-# that kernel's headers); its logs go to OUTDIR/KVER/.
+# that kernel's headers); its logs go to OUTDIR/KVER/. A lane host:PROGRAM
+# runs PROGRAM OUTDIR/host on this machine instead (scripts/host-tests.sh:
+# the tests that need no module), summed the same way from its last line.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -26,9 +28,13 @@ for lane in "${lanes[@]}"; do
 	kver=${lane%%:*}
 	module=${lane#*:}
 	echo "# check: lane $kver"
-	"$HERE/vm-run.sh" --mode check --out "$out/$kver" \
-		--kernel "/boot/vmlinuz-$kver" --module "$module" "$@" |
-		tee "$out/lane-$kver.log"
+	if [ "$kver" = host ]; then
+		"$module" "$out/host" | tee "$out/lane-$kver.log"
+	else
+		"$HERE/vm-run.sh" --mode check --out "$out/$kver" \
+			--kernel "/boot/vmlinuz-$kver" --module "$module" "$@" |
+			tee "$out/lane-$kver.log"
+	fi
 	lrc=${PIPESTATUS[0]}
 	[ "$lrc" = 0 ] || rc=1
 	last=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out/lane-$kver.log" | tail -n1)

@@ -9,6 +9,8 @@
 #   scripts/deps.sh            install/unpack, report on stderr
 #   scripts/deps.sh --config   same, then print make variables on stdout
 #                              (used by the top-level Makefile: build/config.mk)
+#   scripts/deps.sh --bench    also what `make bench` compares against
+#                              (jemalloc, mimalloc, APR) and valgrind
 #
 # Environment: ARENA_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/arena),
 #              ARENA_SRC_PKG (default linux-source-6.1),
@@ -20,7 +22,10 @@ SRC_PKG=${ARENA_SRC_PKG:-linux-source-6.1}
 CACHE=${ARENA_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/arena}
 
 PKGS=(build-essential qemu-system-x86 linux-image-amd64 linux-headers-amd64
-      busybox-static kmod cpio libmnl-dev "$SRC_PKG" sparse xz-utils)
+      busybox-static kmod cpio libmnl-dev "$SRC_PKG" sparse xz-utils pkgconf)
+# Only for `make bench` (bench/alloc/), never for `make check`.
+BENCH_PKGS=(libjemalloc-dev libmimalloc-dev libapr1-dev uuid-dev valgrind)
+case " $* " in *" --bench "*) PKGS+=("${BENCH_PKGS[@]}") ;; esac
 
 log() { echo "deps: $*" >&2; }
 die() { echo "deps: error: $*" >&2; exit 1; }

@@ -15,7 +15,8 @@
 /bin/busybox mkdir -p /proc /sys /dev /tmp /run /bin /sbin /usr/bin /usr/sbin
 /bin/busybox mount -t proc proc /proc
 /bin/busybox --install -s
-export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/tmp TERM=dumb
+# /tools: programs vm-run.sh packed with --tools (arenastat, ...).
+export PATH=/tools:/bin:/sbin:/usr/bin:/usr/sbin HOME=/tmp TERM=dumb
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm

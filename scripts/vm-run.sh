@@ -13,6 +13,8 @@
 #   --tests DIR         selftest programs (every executable file in DIR)
 #   --demo DIR          example programs, packed as /demo/*
 #   --bench DIR         benchmark programs, packed as /bench/* (bench mode)
+#   --tools "A B"       tools (files, or directories of executables), packed
+#                       as /tools/*, which is on the guest's PATH; repeatable
 #   --only "a b"        only these selftests
 #   --out DIR           logs and initramfs (default build/vm/<kernel version>)
 #   --timeout SECS      whole VM run (default 1200)
@@ -33,6 +35,14 @@
 # kernel's modules.dep; .ko, .ko.xz, .ko.zst, .ko.gz) are unpacked into the
 # initramfs and loaded by /init, in dependency order, before the tests.
 #
+# Dynamically linked programs work too: for every program packed (tests,
+# demo, bench, tools), the shared libraries `ldd` resolves on this machine
+# and the ELF interpreter are copied into the initramfs at the same paths
+# (/lib/x86_64-linux-gnu/..., /lib64/ld-linux-x86-64.so.2), once each. The
+# host's userspace stands in for the guest's: both are Debian 12, and the
+# guest kernel only needs to run it. A library `ldd` cannot find is an error.
+# The list is left in $OUT/initramfs-libs.txt.
+#
 # Leaves in --out: console.log (kernel console, ttyS0), ktap.log (test output,
 # ttyS1), dmesg.log (ttyS2), summary.txt, initramfs.cpio.gz, disk.img.  The
 # test output streams live to stdout; the last line printed is "N passed, N
@@ -42,7 +52,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/.." && pwd)
 
-MODE=check KERNEL="" MODULE="" TESTS_DIR="" DEMO_DIR="" BENCH_DIR="" ONLY="" OUT=""
+MODE=check KERNEL="" MODULE="" TESTS_DIR="" DEMO_DIR="" BENCH_DIR="" ONLY="" OUT="" TOOLS=""
 TIMEOUT=1200 TEST_TIMEOUT=300 APPEND="" SMP=2 MEM=2G MODDIR="" DISK=1
 DISK_MIB=${DISK_MIB:-64}
 DISK_PATTERN_MIB=8
@@ -59,6 +69,7 @@ while [ $# -gt 0 ]; do
 	--tests) TESTS_DIR=${2-} ;;
 	--demo) DEMO_DIR=${2-} ;;
 	--bench) BENCH_DIR=${2-} ;;
+	--tools) TOOLS="$TOOLS ${2-}" ;;
 	--only) ONLY=${2-} ;;
 	--out) OUT=${2-} ;;
 	--timeout) TIMEOUT=${2-} ;;
@@ -94,12 +105,49 @@ fi
 # ---- initramfs ------------------------------------------------------------
 STAGE=$OUT/initramfs
 rm -rf "$STAGE"
-mkdir -p "$STAGE"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,tests,demo,bench}
+mkdir -p "$STAGE"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,tests,demo,bench,tools}
 cp "$BUSYBOX" "$STAGE/bin/busybox"
 install -m 0755 "$HERE/guest-init.sh" "$STAGE/init"
 cp "$MODULE" "$STAGE/arena.ko"
 
+# The shared libraries of a dynamically linked program (see above).
+declare -A lib_done=()
+nlibs=0 ndyn=0
+: > "$OUT/initramfs-libs.txt"
+pack_libs() { # program
+	local out line lib
+	# "not a dynamic executable" (exit 1) or "statically linked": none.
+	out=$(LC_ALL=C ldd "$1" 2>/dev/null) || return 0
+	case "$out" in *"=>"*|*/ld-*) ;; *) return 0 ;; esac
+	ndyn=$((ndyn + 1))
+	while read -r line; do
+		case "$line" in
+		*"=> not found"*)
+			die "${1#"$TOP"/}: shared library ${line%% *} not found on this machine" ;;
+		*"=> /"*) lib=${line#*=> } ;;	# libmnl.so.0 => /lib/...so.0 (0x...)
+		/*) lib=$line ;;		# /lib64/ld-linux-x86-64.so.2 (0x...)
+		*) continue ;;			# linux-vdso.so.1 (0x...)
+		esac
+		lib=${lib%% (0x*}
+		[ -z "${lib_done[$lib]:-}" ] || continue
+		lib_done[$lib]=1
+		[ -r "$lib" ] || die "${1#"$TOP"/}: $lib not readable"
+		mkdir -p "$STAGE${lib%/*}"
+		cp -L "$lib" "$STAGE$lib"
+		echo "$lib" >> "$OUT/initramfs-libs.txt"
+		nlibs=$((nlibs + 1))
+	done <<< "$out"
+}
+
 ntests=0
+pack_one() { # file destdir
+	local n=${1##*/}
+
+	cp "$1" "$STAGE/$2/$n"
+	pack_libs "$1"
+	[ "$2" = tests ] && ntests=$((ntests + 1))
+	return 0
+}
 pack() { # srcdir destdir [names]
 	local f n
 	[ -n "$1" ] && [ -d "$1" ] || return 0
@@ -109,14 +157,22 @@ pack() { # srcdir destdir [names]
 		if [ -n "${3:-}" ]; then
 			case " $3 " in *" $n "*) ;; *) continue ;; esac
 		fi
-		cp "$f" "$STAGE/$2/$n"
-		[ "$2" = tests ] && ntests=$((ntests + 1))
+		pack_one "$f" "$2"
 	done
 	return 0
 }
 [ "$MODE" = check ] && pack "$TESTS_DIR" tests "$ONLY"
 pack "$DEMO_DIR" demo
 [ "$MODE" = bench ] && pack "$BENCH_DIR" bench
+for t in $TOOLS; do
+	if [ -d "$t" ]; then
+		pack "$t" tools
+	elif [ -f "$t" ] && [ -x "$t" ]; then
+		pack_one "$t" tools
+	else
+		echo "vm-run: warning: tool '$t' is not an executable file or a directory (not built?)" >&2
+	fi
+done
 if [ "$MODE" = check ] && [ $ntests = 0 ]; then
 	echo "vm-run: warning: no selftest programs in '${TESTS_DIR:-}'${ONLY:+ matching '$ONLY'}" >&2
 fi
@@ -227,6 +283,7 @@ for f in console ktap dmesg; do : > "$OUT/$f.log"; done
 rm -f "$OUT/summary.txt"
 
 echo "# vm-run: booting $KERNEL ($MODE$([ "$MODE" = check ] && echo ", $ntests selftest program(s)"), TCG, smp $SMP, timeout ${TIMEOUT}s)"
+[ $ndyn = 0 ] || echo "# vm-run: $nlibs shared libraries for $ndyn dynamically linked program(s) in the initramfs"
 [ $DISK = 0 ] || echo "# vm-run: scratch disk ${OUT#"$TOP"/}/disk.img (${DISK_MIB} MiB, virtio-blk), $nmods driver module(s) in the initramfs"
 echo "# vm-run: cmdline: $CMDLINE"
 start=$(date +%s)

@@ -1,0 +1,275 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# bench/alloc/report.sh LOG HITLOG [RESULTS.md]
+#
+# Turn the "@alloc" and "@bt" lines the bench/alloc programs printed in the
+# VM (LOG, build/vm/<kernel>/bench/ktap.log) and the "@hit" lines of
+# bench/alloc/hitpath.sh on the host (HITLOG) into markdown tables: the
+# libarena section of bench/RESULTS.md. Without RESULTS.md they go to
+# stdout. With it, the section between the lines
+#     <!-- bench/alloc/report.sh: begin -->
+#     <!-- bench/alloc/report.sh: end -->
+# is replaced, or appended at the end if there is none (bench/report.sh
+# rewrites everything below its own marker first, so after `make bench`
+# the section follows its tables). Needs only bash and awk.
+#
+# Exit status: 0, or 1 (nothing written) if neither log has results.
+set -euo pipefail
+
+BEGIN='<!-- bench/alloc/report.sh: begin -->'
+END='<!-- bench/alloc/report.sh: end -->'
+
+[ $# -ge 2 ] && [ $# -le 3 ] || { sed -n '3,/^set -e/{/^set -e/d;s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
+LOG=$1
+HITLOG=$2
+RESULTS=${3-}
+
+lines=$( { [ -r "$LOG" ] && tr -d '\r' < "$LOG" | grep -aE '^@(alloc|bt) ' || true
+	   [ -r "$HITLOG" ] && grep -aE '^@hit(meta)? ' "$HITLOG" || true; } )
+if [ -z "$lines" ]; then
+	echo "alloc/report.sh: no @alloc, @bt or @hit lines in $LOG or $HITLOG" >&2
+	exit 1
+fi
+qemu_v=$("${QEMU:-qemu-system-x86_64}" --version 2>/dev/null | head -n1 | sed 's/^QEMU emulator version //')
+
+tables=$(printf '%s\n' "$lines" | awk -v qemu_v="${qemu_v:-unknown}" '
+function kv(   i, k, v) {	# key=value fields of $0 into F[]
+	delete F
+	for (i = 2; i <= NF; i++) {
+		k = $i; sub(/=.*/, "", k)
+		v = $i; sub(/^[^=]*=/, "", v); gsub(/"/, "", v)
+		if (v ~ /^-?[0-9]+(\.[0-9]+)?$/) v += 0	# compare as numbers
+		F[k] = v
+	}
+}
+function num(v, d) {	# about 3 significant digits; d: an instruction count
+	if (v == "") return "n/a"
+	if (d != "") return sprintf("%.0f", v)
+	if (v >= 100) return sprintf("%.0f", v)
+	if (v >= 10) return sprintf("%.1f", v)
+	return sprintf("%.2f", v)
+}
+function x(r) {
+	if (r == "") return "n/a"
+	if (r < 10) return sprintf("%.2f×", r)
+	return sprintf("%.1f×", r)
+}
+function ratio(a, b) { return (a != "" && b != "" && b > 0) ? a / b : "" }
+function verdict(ok) { return ok ? "PASS" : "**MISS**" }
+/^@hitmeta / {	# one "key=value with spaces" a line
+	k = $2; sub(/=.*/, "", k); v = $0; sub(/^@hitmeta [^=]*=/, "", v); HM[k] = v; next
+}
+/^@hit / { kv(); H[F["op"], F["size"]] = F["per_call"]; next }
+/^@bt / { kv(); k = F["impl"] (F["backend"] == "mmap" ? "_mmap" : ""); BT[k] = F["secs"]; BTD[k] = F["depth"]; BTB[k] = F["backend"]; next }
+/^@alloc / {
+	kv()
+	key = F["impl"] ((F["backend"] == "mmap") ? "@mmap" : "")
+	if (F["test"] == "meta") { if (F["impl"] == "arena" && F["backend"] == "kernel") { KMETA = F["kernel"]; KDATE = F["date"] }; if (F["quick"]) QUICK = 1; next }
+	if (F["test"] == "throughput") { TP[key, F["size"]] = F["ns_per_obj"]; seen[key] = 1; next }
+	if (F["test"] == "churn") { CH[key] = F["us_per_request"]; CHS[key] = F["secs"]; CHN[key] = F["requests"]; if (CHN0 < F["requests"]) CHN0 = F["requests"]; CHB0 = F["bytes_per_request"]; seen[key] = 1; next }
+	if (F["test"] == "reset") { b = F["bytes"]; bk = F["backend"]; RSV[bk, b] = F["reset_us"]; RC[bk, b] = F["reset_cycle_us"]; MM[bk, b] = F["munmap_mmap_us"]; MC[bk, b] = F["munmap_mmap_cycle_us"]; RN[bk, b] = F["iters"]; if (!(b in rseen)) { rseen[b] = 1; rsz[++nrs] = b }; next }
+	if (F["test"] == "error") { ERR[++nerr] = $0 }
+}
+END {
+	print "## 4. libarena: allocation"
+	print ""
+	print "What each program does is in [README.md](README.md) (bench/alloc/). Two"
+	print "places, stated in every table: the **hit path in instructions** is counted"
+	print "on the host with callgrind (the mmap backend: the inline hit path is the"
+	print "same code on both backends, and the host has no /dev/arena); **times** come"
+	print "from the same VM boot as the tables above, every allocator side by side:"
+	print "libarena on the kernel backend and on its mmap backend, glibc malloc/free,"
+	print "jemalloc, mimalloc and APR pools. TCG times compare programs within this run"
+	print "only (see the notes at the top). Static binaries, except mimalloc (Debian"
+	print "ships no static library: dynamic, its libraries copied into the initramfs)."
+	if (QUICK) { print ""; print "**Quick run (ARENA_BENCH_QUICK): fewer requests, smaller trees, short budgets.**" }
+	print ""
+	print "| | |"
+	print "|---|---|"
+	printf "| hit path counted on | host kernel %s, %s, valgrind %s (callgrind), %s, %s |\n", HM["kernel"], HM["cpu"], HM["valgrind"], HM["cc"], HM["date"]
+	if (KMETA != "")
+		printf "| times measured in | guest kernel %s, QEMU %s TCG, 2 vCPUs; guest clock %s |\n", KMETA, qemu_v, strftime("%Y-%m-%dT%H:%M:%SZ", KDATE, 1)
+	print "| command | `make bench` |"
+	print ""
+
+	# ---- 4.1 hit path ----
+	print "### 4.1 The allocation hit path, in x86-64 instructions (host, callgrind)"
+	print ""
+	print "Instructions per call of a noinline function doing one allocation, every"
+	print "call a hit (100,000 calls, `--toggle-collect`); each count includes the"
+	print "function'"'"'s `ret` and the few instructions of the wrapper, which an empty"
+	print "wrapper measures. malloc + free: glibc'"'"'s best case, `free()` right after"
+	print "`malloc()` (a tcache hit), and batches of 100 mallocs then 100 frees."
+	print ""
+	print "| size | empty wrapper | arena_alloc | malloc + free | malloc + free, batch of 100 | malloc + free / arena_alloc |"
+	print "|---|---:|---:|---:|---:|---:|"
+	ns = split("16 64 256 1024 4096 mixed", hs, " ")
+	worst_arena = 0; worst_ratio = ""
+	for (i = 1; i <= ns; i++) {
+		s = hs[i]
+		if (!(("arena", s) in H)) continue
+		r = ratio(H["malloc", s], H["arena", s])
+		printf "| %s | %s | %s | %s | %s | %s |\n", s == "mixed" ? "mixed 16–4096" : s, num(H["empty", s], 0), num(H["arena", s], 0), num(H["malloc", s], 0), num(H["malloc_batch", s], 0), x(r)
+		if (H["arena", s] > worst_arena) worst_arena = H["arena", s]
+		if (worst_ratio == "" || r < worst_ratio) worst_ratio = r
+	}
+	if (("arena_const", 32) in H)
+		printf "| 32, size known at compile time | | %s | | | |\n", num(H["arena_const", 32], 0)
+	if (("arena_ts", "mixed") in H)
+		printf "| mixed, `ARENA_THREADSAFE` arena (call + CAS) | | %s | | | |\n", num(H["arena_ts", "mixed"], 0)
+	print ""
+
+	# ---- 4.2 throughput ----
+	nimpl = split("arena arena@mmap arena_reset arena_ts glibc jemalloc mimalloc apr", im, " ")
+	lab["arena"] = "arena, kernel"; lab["arena@mmap"] = "arena, mmap"
+	lab["arena_reset"] = "arena_reset, kernel"; lab["arena_reset@mmap"] = "arena_reset, mmap"
+	lab["arena_ts"] = "arena THREADSAFE, kernel"; lab["arena_ts@mmap"] = "arena THREADSAFE, mmap"
+	lab["glibc"] = "glibc"; lab["jemalloc"] = "jemalloc"; lab["mimalloc"] = "mimalloc heap"; lab["apr"] = "APR pool"
+	print "### 4.2 Allocation throughput (VM, TCG)"
+	print ""
+	print "Rounds of 4 MiB of same-size objects, one byte written in each, then"
+	print "everything freed: `arena_new` … `arena_free` (or one arena and"
+	print "`arena_reset`), `mi_heap_new` … `mi_heap_destroy`, `apr_pool_create` …"
+	print "`apr_pool_destroy`, or `free()` of every object. Median ns per object over"
+	print "the rounds, the free included; in brackets, against arena on the kernel"
+	print "backend (above 1×: the kernel-backed arena is faster)."
+	print ""
+	hdr = "| size |"; sep = "|---|"
+	for (j = 1; j <= nimpl; j++) if (seen[im[j]]) { hdr = hdr " " lab[im[j]] " |"; sep = sep "---:|" }
+	print hdr; print sep
+	nz = split("16 64 256 1024 4096", zs, " ")
+	for (i = 1; i <= nz; i++) {
+		line = "| " zs[i] " |"
+		for (j = 1; j <= nimpl; j++) {
+			k = im[j]
+			if (!seen[k]) continue
+			v = TP[k, zs[i]]
+			line = line " " num(v) (k == "arena" ? "" : " (" x(ratio(v, TP["arena", zs[i]])) ")") " |"
+		}
+		print line
+	}
+	print ""
+
+	# ---- 4.3 churn ----
+	print "### 4.3 Request churn (VM, TCG)"
+	print ""
+	printf "%s requests, each %s objects of mixed sizes (90%% 16–128 bytes, 9%% to 1 KiB,\n", CHN0, 200
+	printf "1%% to 4 KiB: about %s bytes a request), each object written whole, in a\n", CHB0
+	print "fresh arena / pool / heap freed at the end of the request (malloc: each"
+	print "object freed). With libarena every freed byte faults afterwards;"
+	print "`arena_reset` keeps one arena and resets it after each request (a tenth of"
+	print "the requests: information)."
+	print ""
+	print "| allocator | requests | µs per request | total s | vs APR | vs glibc |"
+	print "|---|---:|---:|---:|---:|---:|"
+	nc = split("arena arena_reset arena@mmap arena_reset@mmap glibc jemalloc mimalloc apr", cs, " ")
+	for (i = 1; i <= nc; i++) {
+		k = cs[i]
+		if (!(k in CH)) continue
+		printf "| %s | %d | %s | %s | %s | %s |\n", lab[k], CHN[k], num(CH[k]), num(CHS[k]), x(ratio(CH[k], CH["apr"])), x(ratio(CH[k], CH["glibc"]))
+	}
+	print ""
+
+	# ---- 4.4 binary trees ----
+	print "### 4.4 binary-trees (VM, TCG)"
+	print ""
+	print "The Benchmarks Game program, single-threaded: a stretch tree, a long-lived"
+	print "tree, and for each depth from 4 up, 2^(max−depth+4) trees built, checked and"
+	print "freed one by one (malloc: `free()` of each node; APR: `apr_pool_clear`;"
+	print "arena: `arena_reset`, so each tree'"'"'s nodes fault once freed)."
+	d = BTD["malloc"] != "" ? BTD["malloc"] : BTD["arena"]
+	printf "Depth %s, chosen for TCG: the game uses 21, TCG runs such code about 13\n", d
+	print "times slower than the host, and arena on the kernel backend takes a fresh"
+	print "2 MiB chunk for each of the 87,380 trees of depth 16, so deeper runs would"
+	print "take far more than a few minutes."
+	print ""
+	print "| version | seconds | vs APR | vs malloc |"
+	print "|---|---:|---:|---:|"
+	nb = split("arena arena_mmap malloc apr", bs, " ")
+	blab["arena"] = "arena, kernel"; blab["arena_mmap"] = "arena, mmap"; blab["malloc"] = "malloc/free"; blab["apr"] = "APR pools"
+	for (i = 1; i <= nb; i++) {
+		k = bs[i]
+		if (!(k in BT)) continue
+		printf "| %s | %s | %s | %s |\n", blab[k], num(BT[k]), x(ratio(BT[k], BT["apr"])), x(ratio(BT[k], BT["malloc"]))
+	}
+	print ""
+
+	# ---- 4.5 reset ----
+	print "### 4.5 arena_reset against munmap + mmap (VM, TCG)"
+	print ""
+	print "N bytes written (one byte per 4 KiB page; the arena in 64 KiB allocations),"
+	print "then dropped and got again: `arena_reset` of the arena, against `munmap` +"
+	print "`mmap` of an anonymous mapping of N bytes. \"cycle\" adds the writing (and so"
+	print "the page faults of the fresh memory). Median µs."
+	print ""
+	print "| N | backend | iters | arena_reset | munmap + mmap | reset / (munmap + mmap) | cycle: arena | cycle: munmap + mmap | cycle ratio |"
+	print "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+	for (i = 1; i <= nrs; i++) {
+		b = rsz[i]
+		for (q = 1; q <= 2; q++) {
+			bk = q == 1 ? "kernel" : "mmap"
+			if (!((bk, b) in RSV)) continue
+			printf "| %s KiB | %s | %d | %s | %s | %s | %s | %s | %s |\n", b / 1024, bk, RN[bk, b], num(RSV[bk, b]), num(MM[bk, b]), x(ratio(RSV[bk, b], MM[bk, b])), num(RC[bk, b]), num(MC[bk, b]), x(ratio(RC[bk, b], MC[bk, b]))
+		}
+	}
+	print ""
+
+	# ---- targets ----
+	print "### 4.6 Targets"
+	print ""
+	print "| target | needed | measured | result |"
+	print "|---|---:|---:|---|"
+	if (worst_arena > 0) {
+		printf "| arena_alloc hit path (host, callgrind, worst size, with ret) | ≤ 15 instructions | %s | %s |\n", num(worst_arena, 0), verdict(worst_arena <= 15)
+		printf "| malloc + free against arena_alloc, same sizes (worst size) | ≥ 10× | %s | %s |\n", x(worst_ratio), verdict(worst_ratio >= 10)
+	}
+	for (q = 1; q <= 2; q++) {
+		k = q == 1 ? "arena" : "arena@mmap"
+		if (!(k in CH)) continue
+		printf "| churn, %s: within 2× of APR pools | ≤ 2.00× | %s | %s |\n", lab[k], x(ratio(CH[k], CH["apr"])), verdict(ratio(CH[k], CH["apr"]) <= 2)
+		printf "| churn, %s: faster than malloc/free | < 1.00× | %s | %s |\n", lab[k], x(ratio(CH[k], CH["glibc"])), verdict(ratio(CH[k], CH["glibc"]) < 1)
+	}
+	for (q = 1; q <= 2; q++) {
+		k = q == 1 ? "arena_reset" : "arena_reset@mmap"
+		if (!(k in CH)) continue
+		printf "| churn, %s (information) | ≤ 2.00× of APR | %s | %s |\n", lab[k], x(ratio(CH[k], CH["apr"])), verdict(ratio(CH[k], CH["apr"]) <= 2)
+	}
+	print ""
+	print "Why churn and binary-trees miss: libarena never reuses freed memory, so"
+	print "every request (or tree) costs fresh memory and a revocation. On the kernel"
+	print "backend that is a whole 2 MiB chunk, zeroed, however little of it was used"
+	print "(zeroing 2 MiB is most of a request'"'"'s time under TCG, and back to back the"
+	print "pool'"'"'s worker cannot keep up, so the ioctl zeroes inline), plus three ioctls"
+	print "(`CREATE`, `ALLOC_CHUNKS`, `FREE`; one `ALLOC_CHUNKS` with"
+	print "`ARENA_ALLOC_RESET` for `arena_reset`) and a fault; on the mmap backend an"
+	print "`mprotect`, a fault per 4 KiB page and `mprotect` + `madvise` to revoke. APR"
+	print "reuses the same memory with no system call at all: under TCG one ioctl"
+	print "already costs about twice APR'"'"'s whole request. Closing the gap needs the"
+	print "kernel to let small arenas share a chunk with page-granular revocation"
+	print "(the next step in DESIGN.md), so that a request costs the pages it touched"
+	print "and not a 2 MiB chunk; the library would then give an arena such pages"
+	print "first and whole chunks once it grows."
+	for (i = 1; i <= nerr; i++) printf "\nError in the run: `%s`\n", ERR[i]
+}')
+
+section=$(printf '%s\n%s\n%s\n' "$BEGIN" "$tables" "$END")
+if [ -z "$RESULTS" ]; then
+	printf '%s\n' "$tables"
+	exit 0
+fi
+tmp=$(mktemp "$RESULTS.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+if [ -f "$RESULTS" ] && grep -qF "$BEGIN" "$RESULTS"; then
+	awk -v b="$BEGIN" -v e="$END" -v sfile=/dev/stdin '
+		BEGIN { while ((getline l < sfile) > 0) sec = sec l "\n" }
+		$0 == b { printf "%s", sec; skip = 1; next }
+		skip && $0 == e { skip = 0; next }
+		!skip { print }' "$RESULTS" <<< "$section" > "$tmp"
+else
+	{ [ -f "$RESULTS" ] && cat "$RESULTS"; echo; printf '%s\n' "$section"; } > "$tmp"
+fi
+mv "$tmp" "$RESULTS"
+trap - EXIT
+printf '%s\n' "$tables"
+echo "# alloc/report.sh: wrote ${RESULTS}"

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libarena internals shared by the API (libarena.c) and the two backends
+ * (backend_kernel.c, backend_mmap.c). Nothing here is exported: the version
+ * script makes every symbol not in libarena.map local, and the files are
+ * built with -fvisibility=hidden.
+ *
+ * An arena is a list of runs (consecutive chunks mapped together) plus a
+ * bump range in its current chunk. A single-threaded arena keeps the range
+ * in the public struct arena, where the inline arena_alloc() bumps it; a
+ * thread-safe one keeps only a cursor, ts_cur, that threads advance with a
+ * compare-and-swap, and leaves the public range empty so that every
+ * allocation comes here. Chunks are chunk-size aligned on both backends, so
+ * the chunk of a cursor is implied by it: the cursor never rests on a
+ * chunk's first byte (a new chunk is installed with its first allocation
+ * already made), so cur - 1 is always inside the chunk.
+ */
+#ifndef LIBARENA_PRIV_H
+#define LIBARENA_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "libarena.h"
+
+#define ARENA_EXPORT __attribute__((visibility("default")))
+
+enum arena_backend_kind {
+	BACKEND_NONE = 0,
+	BACKEND_KERNEL,
+	BACKEND_MMAP,
+};
+
+/* Consecutive chunks mapped together for an arena. */
+struct arena_run {
+	char *base;
+	size_t nr;
+};
+
+struct __arena {
+	struct arena pub;		/* the fast path's part, first */
+	unsigned int flags;		/* ARENA_THREADSAFE */
+	unsigned int id;		/* kernel arena id, or the library's */
+	int dead;			/* inherited across fork: unusable */
+
+	/* Single-threaded arenas: start of the chunk pub.__cur is in. */
+	char *chunk;
+
+	/*
+	 * Thread-safe arenas: the bump cursor, 0 before the first chunk.
+	 * Advanced lock-free; replaced (exchange) under @lock on a miss.
+	 */
+	_Atomic uintptr_t ts_cur __attribute__((aligned(64)));
+	/* A fresh chunk from a kernel reset, not in use yet (under @lock). */
+	char *spare;
+
+	/*
+	 * Serialises a thread-safe arena's slow path: mapping chunks, the run
+	 * list and the counters below. Unused by single-threaded arenas.
+	 */
+	pthread_mutex_t lock __attribute__((aligned(64)));
+
+	/* Accounting (see struct arena_stats), excluding the current chunk. */
+	size_t handed;			/* bytes handed out in retired chunks
+					 * and large runs, padding included */
+	size_t tails;			/* bytes left unused in retired chunks
+					 * and large runs */
+	_Atomic size_t pad;		/* alignment padding, all chunks */
+	size_t nr_chunks;
+
+	struct arena_run *runs;
+	size_t nr_runs, runs_cap;
+
+	/* The process's arenas, for fork (under g.lock). */
+	struct __arena *prev, *next;
+};
+
+/* Process-wide state; @lock protects it and the arena list. */
+struct arena_global {
+	pthread_mutex_t lock;
+	pthread_once_t atfork_once;
+	enum arena_backend_kind backend;
+	size_t chunk_size;
+	size_t chunk_shift;
+	char *base;			/* the window */
+	size_t window_size;
+	struct __arena *arenas;
+
+	/* kernel backend */
+	int fd;
+
+	/* mmap backend (all under @lock) */
+	unsigned int next_id;
+	size_t nr_slots;
+	struct arena_mslot *slots;	/* per-slot state, for lookups */
+	size_t slots_bytes;
+	unsigned long *used;		/* bitmap: slot live or quarantined */
+	size_t first_free;		/* no free slot below this one */
+	struct arena_qrun *quar;	/* freed runs, oldest first (ring) */
+	size_t quar_head, quar_len, quar_cap;
+	size_t quar_slots;		/* slots in the quarantine */
+	size_t quar_budget;		/* most slots kept faulting */
+};
+
+extern struct arena_global __arena_g;
+
+static inline struct __arena *__arena_impl(const struct arena *a)
+{
+	return (struct __arena *)a;
+}
+
+/* kernel backend: 0 or -errno; -ENOENT etc. when /dev/arena is unusable. */
+int __arena_kernel_init(void);
+int __arena_kernel_create(struct __arena *ai);
+char *__arena_kernel_chunks(struct __arena *ai, size_t nr, int reset);
+void __arena_kernel_free(struct __arena *ai);
+int __arena_kernel_lookup(uintptr_t p, struct arena_addr_info *info);
+void __arena_kernel_forget(void);
+
+/* mmap backend: the same, plus revoking all of an arena's runs. */
+int __arena_mmap_init(void);
+int __arena_mmap_create(struct __arena *ai);
+char *__arena_mmap_chunks(struct __arena *ai, size_t nr);
+int __arena_mmap_release(struct __arena *ai);
+int __arena_mmap_lookup(uintptr_t p, struct arena_addr_info *info);
+void __arena_mmap_forget(void);
+
+#endif /* LIBARENA_PRIV_H */

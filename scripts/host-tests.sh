@@ -1,0 +1,49 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# scripts/host-tests.sh OUTDIR
+#
+# The host lane of `make check`: the tests that need no kernel module, run
+# on this machine (where /dev/arena is absent: nothing is ever loaded here).
+#
+#   host:libarena_test       build/selftests/libarena_test: libarena falls
+#                            back to its mmap backend by itself
+#   host:libarena_mmap_test  the same tests with ARENA_BACKEND=mmap
+#   host:libarena_install    selftests/libarena_install.sh: make install
+#                            into a scratch DESTDIR, build programs with
+#                            pkg-config against it and run them
+#
+# Writes OUTDIR/ktap.log in the format scripts/guest-init.sh uses ("#
+# arena-runner: begin/end" around each program's KTAP), streams it to
+# stdout, and ends with scripts/ktap-summary.sh --host's line "N passed, N
+# failed[, N skipped]", whose exit status is ours. Needs the build
+# (build/selftests, build/lib) done.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/.." && pwd)
+OUT=${1:?usage: $0 OUTDIR}
+TMO=${HOST_TEST_TIMEOUT:-300}
+mkdir -p "$OUT"
+LOG=$OUT/ktap.log
+: > "$LOG"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+run() { # name command...
+	local name=$1 t0 rc
+	shift
+	echo "# arena-runner: begin $name ktap" | tee -a "$LOG"
+	t0=$(date +%s)
+	(cd "$work" && exec timeout -k 10 "$TMO" "$@") < /dev/null 2>&1 | tee -a "$LOG"
+	rc=${PIPESTATUS[0]}
+	echo "# arena-runner: end $name exit=$rc time=$(($(date +%s) - t0))s" | tee -a "$LOG"
+}
+
+echo "# host-tests: $(uname -r), $(nproc) CPUs, /dev/arena $([ -e /dev/arena ] && echo present || echo absent)"
+run host:libarena_test "$TOP/build/selftests/libarena_test"
+run host:libarena_mmap_test env ARENA_BACKEND=mmap "$TOP/build/selftests/libarena_mmap_test"
+run host:libarena_install "$TOP/selftests/libarena_install.sh"
+
+"$HERE/ktap-summary.sh" --host "$LOG" | tee "$OUT/summary.txt"
+exit "${PIPESTATUS[0]}"
