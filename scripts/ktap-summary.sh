@@ -34,7 +34,7 @@ shift
 # none of these.
 BAD_RE='BUG:|kernel BUG at|WARNING:|-+\[ cut here \]-+|Oops|general protection fault|KASAN|UBSAN|possible circular locking|lockdep|unreferenced object|refcount_t:|list_add corruption|list_del corruption|Kernel panic|Bad page state|Bad rss-counter|soft lockup|hung task|blocked for more than|Unable to handle kernel|kmemleak: [0-9]+ new suspected'
 # Lines that match BAD_RE but are not problems.
-BENIGN_RE='taints kernel|tainting kernel'
+BENIGN_RE='taints kernel|tainting kernel|RCU lockdep checking is enabled|kasan: KernelAddressSanitizer initialized|Command line:.*kasan|kernel command line:.*kasan'
 
 bad=$(for f in "$@"; do [ -r "$f" ] && tr -d "\r" < "$f"; done |
 	grep -aE -- "$BAD_RE" | grep -avE -- "$BENIGN_RE" | awk "!seen[\$0]++")

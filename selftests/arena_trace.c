@@ -48,6 +48,7 @@ static char *read_trace(void)
 
 FIXTURE(trace) {
 	int fd;
+	long pool_high;
 	struct arena_info info;
 	char *base;
 };
@@ -55,6 +56,7 @@ FIXTURE(trace) {
 FIXTURE_SETUP(trace)
 {
 	self->base = NULL;
+	self->pool_high = arena_param("pool_high");
 	self->fd = open(ARENA_DEV, O_RDWR | O_CLOEXEC);
 	if (self->fd < 0)
 		SKIP(return, "cannot open %s", ARENA_DEV);
@@ -72,6 +74,8 @@ FIXTURE_SETUP(trace)
 FIXTURE_TEARDOWN(trace)
 {
 	write_file(TRACEFS "/events/arena/enable", "0");
+	if (self->pool_high >= 0)
+		arena_param_set("pool_high", self->pool_high);
 	if (self->base)
 		munmap(self->base, self->info.out_window_size);
 	if (self->fd >= 0)
@@ -96,6 +100,9 @@ TEST_F(trace, every_event_fires)
 	uint64_t off;
 	long id;
 
+	/* Room in the ready pool, so that freed chunks are zeroed. */
+	ASSERT_EQ(0, arena_param_set("pool_high",
+				     arena_counter("chunks_ready") + 16));
 	id = arena_create_id(self->fd);
 	ASSERT_GT(id, 0);
 	ASSERT_EQ(0, arena_chunks(self->fd, id, 2, &off));
