@@ -77,7 +77,7 @@ VM_COMMON = --tests $(BUILD)/selftests --demo $(BUILD)/examples \
 	  $(if $(strip $(MODULES_DIR)),--modules-dir "$(strip $(MODULES_DIR))") \
 	  $(if $(strip $(VM_APPEND)),--append "$(strip $(VM_APPEND))")
 
-.PHONY: all kmod kmod-lanes lib selftests examples tools deps check demo clean help
+.PHONY: all kmod kmod-lanes lib selftests examples tools deps check check-debug demo clean help
 .PHONY: bench bench-progs install uninstall
 
 all: kmod lib selftests examples tools
@@ -123,6 +123,22 @@ check: all kmod-lanes
 		$(if $(filter 1,$(HOST_TESTS)),host:$(CURDIR)/scripts/host-tests.sh) \
 		$(foreach k,$(LANES),$(k):$(call lane_module,$(k))) \
 		-- --timeout $(VM_TIMEOUT) $(VM_COMMON)
+
+# The debug kernel lane: KASAN, lockdep, DEBUG_VM, DEBUG_PAGEALLOC,
+# kmemleak and fault injection (scripts/build-debug-kernel.sh builds it once
+# into ~/.cache/arena/debug-kernel/, about 25 minutes on 2 cores), then the
+# whole suite on it, then a kmemleak scan after rmmod.
+DEBUG_TIMEOUT ?= 3600
+check-debug: all
+	@d=$$(scripts/build-debug-kernel.sh) && \
+	rm -rf $(BUILD)/kbuild-debug && mkdir -p $(BUILD)/kbuild-debug && \
+	cp -a Kbuild kmod uapi $(BUILD)/kbuild-debug/ && \
+	$(MAKE) -C $$d M=$(BUILD)/kbuild-debug modules >/dev/null && \
+	scripts/vm-run.sh --mode check --out $(BUILD)/vm/debug --timeout $(DEBUG_TIMEOUT) \
+		--kernel $$d/arch/x86/boot/bzImage --modules-dir $$d \
+		--module $(BUILD)/kbuild-debug/kmod/arena.ko \
+		$(subst --test-timeout $(TEST_TIMEOUT),--test-timeout 1200,$(VM_COMMON)) \
+		--append "page_owner=on debug_pagealloc=on"
 
 demo: all
 	@scripts/vm-run.sh --mode demo --out $(VM_DIR)/demo --timeout $(DEMO_TIMEOUT) $(VM_ARGS)
