@@ -264,9 +264,19 @@ TEST_F_TIMEOUT(map, free_racing_with_touch, 300)
 		ASSERT_EQ(0, arena_chunks(self->fd, id, 1, &off));
 		atomic_store(&r.freed, 0);
 		atomic_store(&r.addr, self->base + off);
-		/* Let the toucher in for a varying while. */
+		/* Let the toucher in for a varying while... */
 		for (volatile int spin = 0; spin < (i % 16) * 2000; spin++)
 			;
+		/*
+		 * ...and every fourth round until it has mapped the chunk, so
+		 * that frees also race live mappings on slow (debug) kernels.
+		 */
+		if (i % 4 == 0) {
+			long h = atomic_load(&r.hits);
+
+			for (int t = 0; t < 200 && atomic_load(&r.hits) == h; t++)
+				usleep(1000);
+		}
 		ASSERT_EQ(0, arena_free_id(self->fd, id));
 		atomic_store(&r.freed, 1);
 		EXPECT_TRUE(faults_at(self->base + off));
