@@ -16,13 +16,7 @@ LIBARENA := $(LIBDIR)/libarena.a
 
 PROGS := $(patsubst $(SRCDIR)/%.c,$(O)/%,$(wildcard $(SRCDIR)/*.c))
 
-ifeq ($(V),1)
-Q :=
-quiet = @:
-else
-Q := @
-quiet = @printf '  %-8s %s\n'
-endif
+include $(TOP)/scripts/quiet.mk
 
 .PHONY: all clean
 all: $(PROGS)

@@ -254,6 +254,19 @@ static void parse_mcgrps(const struct nlattr *nested, struct nl *nl)
 	}
 }
 
+
+/* The common end of every attribute callback: type-check, then keep. */
+static int store_attr(const struct nlattr *attr, const struct nlattr **tb,
+		      int type, enum mnl_attr_data_type want)
+{
+	if (mnl_attr_validate(attr, want) < 0) {
+		perror("mnl_attr_validate");
+		return MNL_CB_ERROR;
+	}
+	tb[type] = attr;
+	return MNL_CB_OK;
+}
+
 static int ctrl_attr_cb(const struct nlattr *attr, void *data)
 {
 	const struct nlattr **tb = data;
@@ -275,12 +288,7 @@ static int ctrl_attr_cb(const struct nlattr *attr, void *data)
 	default:
 		return MNL_CB_OK;
 	}
-	if (mnl_attr_validate(attr, want) < 0) {
-		perror("mnl_attr_validate");
-		return MNL_CB_ERROR;
-	}
-	tb[type] = attr;
-	return MNL_CB_OK;
+	return store_attr(attr, tb, type, want);
 }
 
 static int family_cb(const struct nlmsghdr *nlh, void *data)
@@ -765,12 +773,7 @@ static int arena_attr_cb(const struct nlattr *attr, void *data)
 	default:
 		return MNL_CB_OK;
 	}
-	if (mnl_attr_validate(attr, want) < 0) {
-		perror("mnl_attr_validate");
-		return MNL_CB_ERROR;
-	}
-	tb[type] = attr;
-	return MNL_CB_OK;
+	return store_attr(attr, tb, type, want);
 }
 
 static int arena_cb(const struct nlmsghdr *nlh, void *data)
@@ -864,12 +867,7 @@ static int qchunk_attr_cb(const struct nlattr *attr, void *data)
 	default:
 		return MNL_CB_OK;
 	}
-	if (mnl_attr_validate(attr, want) < 0) {
-		perror("mnl_attr_validate");
-		return MNL_CB_ERROR;
-	}
-	tb[type] = attr;
-	return MNL_CB_OK;
+	return store_attr(attr, tb, type, want);
 }
 
 static int qchunk_parse(const struct nlmsghdr *nlh, struct qchunk *q)
@@ -975,12 +973,7 @@ static int uaf_attr_cb(const struct nlattr *attr, void *data)
 	default:
 		return MNL_CB_OK;
 	}
-	if (mnl_attr_validate(attr, want) < 0) {
-		perror("mnl_attr_validate");
-		return MNL_CB_ERROR;
-	}
-	tb[type] = attr;
-	return MNL_CB_OK;
+	return store_attr(attr, tb, type, want);
 }
 
 static uint32_t tb_u32(const struct nlattr *a)
