@@ -14,9 +14,23 @@
  *	0xfffe00000	 32767	  last slot
  *
  * A slot is EMPTY (never handed out, or recycled), belongs to a LIVE run (a
- * run is the consecutive slots one ARENA_IOC_ALLOC_CHUNKS call handed to an
- * arena) or to a FREED run (its arena was freed; the slot keeps faulting and
+ * run is the consecutive slots one allocation ioctl handed to an arena) or
+ * to a FREED run (its arena was freed; the slot keeps faulting and
  * remembers who freed it until the window needs the address space back).
+ *
+ * Small runs (shorter than a chunk) are page granular. Their slots are
+ * SMALL slots, taken from the top of the window while whole-chunk runs take
+ * the lowest free slots, because a slot that has held 4 KiB mappings keeps
+ * its page table and would map a later whole chunk with 512 entries. Each
+ * small slot is bump-allocated into runs of pages (struct arena_sslot), and
+ * each small run's pages are carved, in turn, from the open file's current
+ * shared physical chunk (arena_space.carve):
+ *
+ *	window (VA)		    physical chunk (carve)
+ *	small slot 32767: [A1|B1|A2 |C1 ...]   chunk 7: [A1|B1|A2 |C1 ...]
+ *
+ * A freed small run faults page by page like any freed run; the physical
+ * chunk goes to the quarantine when every run carved from it is freed.
  */
 #ifndef _ARENA_PRIV_H
 #define _ARENA_PRIV_H
@@ -57,6 +71,8 @@ enum arena_hold {
  * @hold: in quarantine, an enum arena_hold
  * @warned: in quarantine, the long-held event has been sent
  * @since_ns: when the chunk entered its current pool state
+ * @carved: while it is carved into small runs: pages handed out so far
+ * @runs: while it is carved into small runs: runs not yet freed
  * @folios: the memory; the module holds one reference on each
  *
  * States: ready (zeroed, in a node pool) -> in use (in an arena run) ->
@@ -73,6 +89,8 @@ struct arena_chunk {
 	unsigned int hold;
 	bool warned;
 	u64 since_ns;
+	unsigned int carved;
+	unsigned int runs;
 	struct folio *folios[];
 };
 
@@ -83,37 +101,71 @@ enum arena_run_state {
 };
 
 /**
- * struct arena_run - consecutive window slots handed to one arena at once
- * @start: first slot
- * @nr: number of slots (and of chunks while live)
+ * struct arena_run - window pages handed to one arena by one allocation
+ * @pgoff: first page, in pages from the start of the window
+ * @nr_pages: length in pages
  * @state: an enum arena_run_state; written under the space's slots xa_lock
  * @arena_id: id of the arena that holds or held the run
+ * @nr_chunks: whole chunks (@nr_pages is a multiple of the chunk); 0 for a
+ *	small run, whose pages are @first.. of the shared chunk @chunks[0]
+ * @first: small run: index of its first page in @chunks[0]
  * @node: in the arena's run list while live, in the space's freed FIFO after
  * @freed_ns: ktime_get_ns() when the arena was freed
  * @freed_by: the thread group that freed it (a reference is held)
- * @chunks: one chunk per slot while live; NULL after free
+ * @chunks: the chunks while live; NULL after free
  */
 struct arena_run {
-	unsigned long start;
-	unsigned int nr;
+	unsigned long pgoff;
+	unsigned long nr_pages;
 	unsigned int state;
 	u32 arena_id;
+	unsigned int nr_chunks;
+	unsigned int first;
 	struct list_head node;
 	u64 freed_ns;
 	struct pid *freed_by;
 	struct arena_chunk *chunks[];
 };
 
+static inline bool arena_run_small(const struct arena_run *run)
+{
+	return !run->nr_chunks;
+}
+
+/*
+ * Tag of a small slot's entry in arena_space.slots (whole-chunk slots hold
+ * the struct arena_run pointer untagged).
+ */
+#define ARENA_SLOT_SMALL	1
+
+/**
+ * struct arena_sslot - a small slot: one chunk of window cut into runs
+ * @slot: its slot number
+ * @next: pages handed out so far; runs are cut from here (bump)
+ * @pending: pages handed out whose runs are live or freed but not yet
+ *	recycled; once 0 and the slot is full or replaced, it is emptied
+ * @runs: per page, the run it belongs to (NULL: never handed out, or
+ *	recycled); read by the fault handler under the slots xa_lock
+ */
+struct arena_sslot {
+	unsigned long slot;
+	unsigned int next;
+	unsigned int pending;
+	struct arena_run **runs;
+};
+
 /**
  * struct arena - an arena: a set of runs freed together
  * @id: the arena id userspace knows
  * @runs: its live runs, in allocation order (so mostly ascending slots)
- * @nr_chunks: chunks held (and charged to the owner's RLIMIT_MEMLOCK)
+ * @nr_chunks: whole chunks held (charged to the owner's RLIMIT_MEMLOCK)
+ * @nr_pages: pages held, in whole chunks and small runs
  */
 struct arena {
 	u32 id;
 	struct list_head runs;
 	unsigned long nr_chunks;
+	unsigned long nr_pages;
 };
 
 /**
@@ -124,18 +176,23 @@ struct arena {
  * @user: the user charged for the chunks (RLIMIT_MEMLOCK, as io_uring does)
  * @charge: false if the opener had CAP_IPC_LOCK: nothing is charged
  * @nr_slots: slots in the window
- * @lock: serialises the ioctls; protects @arenas, @used,
- *	@freed_fifo and @freed_slots. Never taken in the fault path or under
+ * @lock: serialises the ioctls; protects @arenas, @used, @freed_fifo,
+ *	@freed_pages, @sslot, @carve and every small slot's @next/@pending
+ *	and every carved chunk's @carved/@runs. Never taken in the fault path or under
  *	mmap_lock (mmap uses @mapped alone), and no user memory is touched
  *	while it is held, so it nests neither inside nor outside mmap_lock.
- * @slots: slot -> struct arena_run *; its xa_lock protects each run's
- *	@state and @chunks against the fault handler
+ * @slots: slot -> struct arena_run *, or a struct arena_sslot * tagged
+ *	ARENA_SLOT_SMALL; its xa_lock protects each run's @state and @chunks
+ *	and each small slot's @runs against the fault handler
  * @arenas: id -> struct arena *
  * @next_id: cursor for cyclic id allocation
  * @used: bitmap of slots that belong to a live or freed run
  * @freed_fifo: freed runs, oldest first; recycled from the head once
- *	@freed_slots exceeds the va_quarantine_mb budget or nothing else fits
- * @freed_slots: slots in @freed_fifo
+ *	@freed_pages exceeds the va_quarantine_mb budget or nothing else fits
+ * @freed_pages: pages in @freed_fifo
+ * @sslot: the small slot new small runs are cut from, or NULL
+ * @carve: the shared chunk new small runs are carved from, or NULL; it is
+ *	charged to @user as a whole chunk while the space holds it
  * @mapped: 1 once the window has been mmapped (it can be only once)
  * @owner: the opener's thread group, for the netlink arena dump
  * @uid: the opener's euid: unprivileged dumps show only their own
@@ -154,7 +211,9 @@ struct arena_space {
 	u32 next_id;
 	unsigned long *used;
 	struct list_head freed_fifo;
-	unsigned long freed_slots;
+	unsigned long freed_pages;
+	struct arena_sslot *sslot;
+	struct arena_chunk *carve;
 	atomic_t mapped;
 	struct pid *owner;
 	kuid_t uid;
@@ -191,6 +250,10 @@ struct arena_stats {
 	atomic_long_t wild_faults;
 	atomic_long_t arenas_live;
 	atomic_long_t windows_open;
+	/* small runs */
+	atomic_long_t chunks_shared;	/* in use, carved into small runs */
+	atomic_long_t small_runs_mapped; /* handed to arenas */
+	atomic_long_t pages_live;	/* pages of live arenas' runs */
 };
 
 extern struct arena_stats arena_stats;
@@ -217,8 +280,8 @@ struct arena_space *arena_space_create(void);
 void arena_space_destroy(struct arena_space *space);
 int arena_space_mmap(struct arena_space *space, struct vm_area_struct *vma);
 int arena_create(struct arena_space *space, u32 *id);
-int arena_alloc_chunks(struct arena_space *space, u32 id, unsigned int nr,
-		       u32 flags, u64 *offset);
+int arena_alloc(struct arena_space *space, u32 *id, unsigned long nr_pages,
+		u32 flags, u64 *offset);
 int arena_free(struct arena_space *space, u32 id);
 struct arena_lookup;
 int arena_lookup(struct arena_space *space, struct arena_lookup *lk);
@@ -266,7 +329,7 @@ void arena_netlink_uaf(const struct arena_uaf_report *r);
 void arena_netlink_held(const struct arena_chunk *c, u64 held_ms);
 int arena_netlink_fill_arena(struct sk_buff *skb, struct netlink_callback *cb,
 			     pid_t pid, const char *comm, u32 id,
-			     unsigned long chunks);
+			     unsigned long chunks, unsigned long pages);
 int arena_netlink_fill_qchunk(struct sk_buff *skb, struct netlink_callback *cb,
 			      const struct arena_chunk *c, u64 held_ms);
 void arena_netlink_changed(void);

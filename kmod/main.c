@@ -97,8 +97,9 @@ static int arena_ioctl_alloc_chunks(struct arena_space *space,
 	/* More than the window holds can never succeed. */
 	if (!ac.nr_chunks || ac.nr_chunks > space->nr_slots)
 		return -EINVAL;
-	err = arena_alloc_chunks(space, ac.arena_id, ac.nr_chunks, ac.flags,
-				 &ac.out_offset);
+	err = arena_alloc(space, &ac.arena_id,
+			  (unsigned long)ac.nr_chunks << ARENA_CHUNK_ORDER,
+			  ac.flags, &ac.out_offset);
 	if (err)
 		return err;
 	/*
@@ -106,6 +107,43 @@ static int arena_ioctl_alloc_chunks(struct arena_space *space,
 	 * freed or the file is closed: nothing leaks.
 	 */
 	return arena_copy_out(uarg, &ac, sizeof(ac), usize);
+}
+
+static int arena_ioctl_alloc(struct arena_space *space, void __user *uarg)
+{
+	struct arena_alloc al;
+	u64 len;
+	u32 usize;
+	int err;
+
+	err = arena_copy_in(&al, sizeof(al), sizeof(al), uarg, &usize);
+	if (err)
+		return err;
+	if ((al.flags & ~ARENA_IOC_ALLOC_VALID_FLAGS) || al.__reserved)
+		return -EINVAL;
+	if (al.flags & ARENA_ALLOC_CREATE) {
+		if ((al.flags & ARENA_ALLOC_RESET) || al.arena_id)
+			return -EINVAL;
+	}
+	/* Checked before rounding up, so the rounding cannot overflow. */
+	if (!al.length || !PAGE_ALIGNED(al.length) ||
+	    al.length > (u64)space->nr_slots << ARENA_CHUNK_SHIFT)
+		return -EINVAL;
+	len = al.length;
+	if (len >= ARENA_CHUNK_SIZE)
+		len = round_up(len, ARENA_CHUNK_SIZE);
+	if (len > (u64)space->nr_slots << ARENA_CHUNK_SHIFT)
+		return -EINVAL;
+	err = arena_alloc(space, &al.arena_id, len >> PAGE_SHIFT, al.flags,
+			  &al.out_offset);
+	if (err)
+		return err;
+	al.out_length = len;
+	err = arena_copy_out(uarg, &al, sizeof(al), usize);
+	if (err && (al.flags & ARENA_ALLOC_CREATE))
+		/* Nobody learnt the id: take the arena back. */
+		arena_free(space, al.arena_id);
+	return err;
 }
 
 static int arena_ioctl_free(struct arena_space *space, void __user *uarg)
@@ -165,6 +203,8 @@ static long arena_ioctl(struct file *file, unsigned int cmd,
 		return arena_ioctl_free(space, uarg);
 	case ARENA_IOC_LOOKUP:
 		return arena_ioctl_lookup(space, uarg);
+	case ARENA_IOC_ALLOC:
+		return arena_ioctl_alloc(space, uarg);
 	default:
 		return -ENOTTY;
 	}

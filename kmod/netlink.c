@@ -161,7 +161,7 @@ static int arena_nl_arena_start(struct netlink_callback *cb)
 
 int arena_netlink_fill_arena(struct sk_buff *skb, struct netlink_callback *cb,
 			     pid_t pid, const char *comm, u32 id,
-			     unsigned long chunks)
+			     unsigned long chunks, unsigned long pages)
 {
 	void *hdr;
 
@@ -176,7 +176,8 @@ int arena_netlink_fill_arena(struct sk_buff *skb, struct netlink_callback *cb,
 	    arena_put_u64(skb, ARENA_NL_ARENA_CHUNKS, chunks,
 			  ARENA_NL_ARENA_PAD) ||
 	    arena_put_u64(skb, ARENA_NL_ARENA_BYTES_MAPPED,
-			  (u64)chunks << ARENA_CHUNK_SHIFT,
+			  (u64)pages << PAGE_SHIFT, ARENA_NL_ARENA_PAD) ||
+	    arena_put_u64(skb, ARENA_NL_ARENA_PAGES, pages,
 			  ARENA_NL_ARENA_PAD) ||
 	    nla_put_u32(skb, ARENA_NL_ARENA_STATE, ARENA_NL_ARENA_LIVE) ||
 	    nla_put_string(skb, ARENA_NL_ARENA_COMM, comm)) {

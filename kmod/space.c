@@ -122,11 +122,60 @@ free_space:
 	return ERR_PTR(err);
 }
 
-/* Forget the oldest freed run so its slots can be handed out again. */
+static struct arena_sslot *arena_sslot_at(struct arena_space *space,
+					   unsigned long slot)
+{
+	void *entry = xa_load(&space->slots, slot);
+
+	if (xa_pointer_tag(entry) != ARENA_SLOT_SMALL)
+		return NULL;
+	return xa_untag_pointer(entry);
+}
+
+/*
+ * The run window page @pgoff belongs to (live, freed, or NULL: never handed
+ * out or recycled). Called under the slots xa_lock or the space's lock.
+ */
+static struct arena_run *arena_run_at(struct arena_space *space,
+				      unsigned long pgoff)
+{
+	void *entry = xa_load(&space->slots, pgoff >> ARENA_CHUNK_ORDER);
+	struct arena_sslot *ss;
+
+	if (xa_pointer_tag(entry) != ARENA_SLOT_SMALL)
+		return entry;
+	ss = xa_untag_pointer(entry);
+	return ss->runs[pgoff & (ARENA_CHUNK_PAGES - 1)];
+}
+
+/* The page that backs window page @pgoff of a live @run. */
+static struct page *arena_run_page(const struct arena_run *run,
+				   unsigned long pgoff)
+{
+	unsigned long i = pgoff - run->pgoff;
+
+	if (arena_run_small(run))
+		return arena_chunk_page(run->chunks[0], run->first + i);
+	return arena_chunk_page(run->chunks[i >> ARENA_CHUNK_ORDER],
+				i & (ARENA_CHUNK_PAGES - 1));
+}
+
+/* Give a small slot's address space back to the window. */
+static void arena_sslot_free(struct arena_space *space, struct arena_sslot *ss)
+{
+	lockdep_assert_held(&space->lock);
+	xa_erase(&space->slots, ss->slot);
+	clear_bit(ss->slot, space->used);
+	kvfree(ss->runs);
+	kfree(ss);
+}
+
+/* Forget the oldest freed run so its pages can be handed out again. */
 static bool arena_recycle_oldest(struct arena_space *space)
 {
+	struct arena_sslot *ss;
 	struct arena_run *run;
-	unsigned int i;
+	unsigned long i, slot;
 
 	lockdep_assert_held(&space->lock);
 	run = list_first_entry_or_null(&space->freed_fifo, struct arena_run,
@@ -134,14 +183,27 @@ static bool arena_recycle_oldest(struct arena_space *space)
 	if (!run)
 		return false;
 	list_del(&run->node);
-	space->freed_slots -= run->nr;
+	space->freed_pages -= run->nr_pages;
+	slot = run->pgoff >> ARENA_CHUNK_ORDER;
 
-	xa_lock(&space->slots);
-	for (i = 0; i < run->nr; i++)
-		__xa_erase(&space->slots, run->start + i);
-	xa_unlock(&space->slots);
-	bitmap_clear(space->used, run->start, run->nr);
-
+	if (arena_run_small(run)) {
+		ss = arena_sslot_at(space, slot);
+		xa_lock(&space->slots);
+		for (i = 0; i < run->nr_pages; i++)
+			ss->runs[(run->pgoff & (ARENA_CHUNK_PAGES - 1)) + i] =
+				NULL;
+		xa_unlock(&space->slots);
+		ss->pending -= run->nr_pages;
+		/* A slot still being cut into runs stays until replaced. */
+		if (!ss->pending && ss != space->sslot)
+			arena_sslot_free(space, ss);
+	} else {
+		xa_lock(&space->slots);
+		for (i = 0; i < run->nr_chunks; i++)
+			__xa_erase(&space->slots, slot + i);
+		xa_unlock(&space->slots);
+		bitmap_clear(space->used, slot, run->nr_chunks);
+	}
 	put_pid(run->freed_by);
 	kvfree(run);
 	return true;
@@ -173,10 +235,36 @@ static int arena_slots_take(struct arena_space *space, unsigned int nr,
 	return 0;
 }
 
-/* Freed address space kept faulting, in slots (module parameter). */
-static unsigned long arena_va_budget_slots(void)
+/*
+ * One unused slot for small runs, highest first: small slots keep their
+ * page tables (4 KiB mappings), so they stay at the top of the window, away
+ * from the whole chunks that want to be mapped with one PMD each.
+ */
+static int arena_slot_take_high(struct arena_space *space, unsigned long *slot)
 {
-	return (READ_ONCE(arena_va_quarantine_mb) << 20) >> ARENA_CHUNK_SHIFT;
+	unsigned long words = BITS_TO_LONGS(space->nr_slots), free, i;
+
+	lockdep_assert_held(&space->lock);
+	for (;;) {
+		for (i = words; i-- > 0; ) {
+			free = ~space->used[i];
+			if (i == words - 1)
+				free &= BITMAP_LAST_WORD_MASK(space->nr_slots);
+			if (free) {
+				*slot = i * BITS_PER_LONG + __fls(free);
+				set_bit(*slot, space->used);
+				return 0;
+			}
+		}
+		if (!arena_recycle_oldest(space))
+			return -ENOSPC;
+	}
+}
+
+/* Freed address space kept faulting, in pages (module parameter). */
+static unsigned long arena_va_budget_pages(void)
+{
+	return READ_ONCE(arena_va_quarantine_mb) << (20 - PAGE_SHIFT);
 }
 
 /* Charge @chunks to the opener's RLIMIT_MEMLOCK, as io_uring does. */
@@ -206,75 +294,141 @@ static void arena_uncharge(struct arena_space *space, unsigned long chunks)
 				&space->user->locked_vm);
 }
 
-static void arena_slots_put(struct arena_space *space, unsigned long start,
-			    unsigned int nr)
+/*
+ * A shared chunk leaves the space once nothing is carved from it any more
+ * and no live or unrevoked run uses it: to the quarantine, like any chunk.
+ */
+static void arena_carve_put(struct arena_space *space, struct arena_chunk *c)
 {
-	unsigned int i;
-
-	xa_lock(&space->slots);
-	for (i = 0; i < nr; i++)
-		__xa_erase(&space->slots, start + i);
-	xa_unlock(&space->slots);
-	bitmap_clear(space->used, start, nr);
+	lockdep_assert_held(&space->lock);
+	if (c->runs || c == space->carve)
+		return;
+	atomic_long_dec(&arena_stats.chunks_shared);
+	arena_quarantine_put(c);
+	arena_uncharge(space, 1);
 }
 
-int arena_create(struct arena_space *space, u32 *id)
+/* Make sure the current shared chunk has @nr pages left to carve. */
+static int arena_carve_reserve(struct arena_space *space, unsigned int nr)
 {
-	struct arena *arena;
+	struct arena_chunk *c = space->carve, *old = c;
 	int err;
 
-	arena = kzalloc(sizeof(*arena), GFP_KERNEL_ACCOUNT);
-	if (!arena)
-		return -ENOMEM;
-	INIT_LIST_HEAD(&arena->runs);
-
-	mutex_lock(&space->lock);
-	err = xa_alloc_cyclic(&space->arenas, &arena->id, arena,
-			      XA_LIMIT(1, U32_MAX), &space->next_id,
-			      GFP_KERNEL_ACCOUNT);
-	mutex_unlock(&space->lock);
-	if (err < 0) {
-		kfree(arena);
-		return err == -EBUSY ? -ENOSPC : err;
+	if (c && ARENA_CHUNK_PAGES - c->carved >= nr)
+		return 0;
+	err = arena_charge(space, 1);
+	if (err)
+		return err;
+	c = arena_pool_get();
+	if (IS_ERR(c)) {
+		arena_uncharge(space, 1);
+		return PTR_ERR(c);
 	}
-	atomic_long_inc(&arena_stats.arenas_live);
-	atomic_long_inc(&arena_stats.arenas_created);
-	arena_netlink_changed();
-	trace_arena_create(arena->id);
-	*id = arena->id;
+	c->carved = 0;
+	c->runs = 0;
+	/* Shared chunks are mapped page by page: no rmap offset to keep. */
+	arena_chunk_set_index(c, 0);
+	atomic_long_inc(&arena_stats.chunks_shared);
+	space->carve = c;
+	if (old)
+		arena_carve_put(space, old);
 	return 0;
 }
 
-static void arena_release_runs(struct arena_space *space,
-			       struct arena *arena);
-
-/*
- * Add a run of @nr fresh chunks to arena @id. With ARENA_ALLOC_RESET, the
- * arena's old runs are revoked in the same call, once the new run is ready:
- * if the new chunks cannot be had, the arena is left as it was.
- */
-int arena_alloc_chunks(struct arena_space *space, u32 id, unsigned int nr,
-		       u32 flags, u64 *offset)
+/* Make sure the current small slot has @nr pages of address space left. */
+static int arena_sslot_reserve(struct arena_space *space, unsigned int nr)
 {
-	struct arena *arena;
-	struct arena_run *run;
-	unsigned long start;
-	unsigned int i, got = 0;
+	struct arena_sslot *ss = space->sslot, *old = ss;
 	int err;
 
-	run = kvzalloc(struct_size(run, chunks, nr), GFP_KERNEL_ACCOUNT);
-	if (!run)
+	if (ss && ARENA_CHUNK_PAGES - ss->next >= nr)
+		return 0;
+	ss = kzalloc(sizeof(*ss), GFP_KERNEL_ACCOUNT);
+	if (!ss)
 		return -ENOMEM;
-
-	mutex_lock(&space->lock);
-	arena = xa_load(&space->arenas, id);
-	if (!arena) {
-		err = -ENOENT;
-		goto unlock;
+	ss->runs = kvcalloc(ARENA_CHUNK_PAGES, sizeof(*ss->runs),
+			    GFP_KERNEL_ACCOUNT);
+	if (!ss->runs)
+		goto free_ss;
+	err = arena_slot_take_high(space, &ss->slot);
+	if (err)
+		goto free_runs;
+	err = xa_err(xa_store(&space->slots, ss->slot,
+			      xa_tag_pointer(ss, ARENA_SLOT_SMALL),
+			      GFP_KERNEL_ACCOUNT));
+	if (err) {
+		clear_bit(ss->slot, space->used);
+		goto free_runs;
 	}
+	space->sslot = ss;
+	/* Full or too short: no more runs from it; gone once all recycled. */
+	if (old && !old->pending)
+		arena_sslot_free(space, old);
+	return 0;
+
+free_runs:
+	kvfree(ss->runs);
+free_ss:
+	kfree(ss);
+	return err ? err : -ENOMEM;
+}
+
+/*
+ * Cut a small run of @run->nr_pages pages: address space from the current
+ * small slot, memory from the current shared chunk. The run is not visible
+ * to the fault handler yet.
+ */
+static int arena_small_run(struct arena_space *space, struct arena_run *run)
+{
+	unsigned int nr = run->nr_pages;
+	struct arena_chunk *c;
+	struct arena_sslot *ss;
+	int err;
+
+	err = arena_carve_reserve(space, nr);
+	if (err)
+		return err;
+	err = arena_sslot_reserve(space, nr);
+	if (err)
+		return err;
+	ss = space->sslot;
+	c = space->carve;
+	run->pgoff = (ss->slot << ARENA_CHUNK_ORDER) + ss->next;
+	ss->next += nr;
+	ss->pending += nr;
+	run->chunks[0] = c;
+	run->first = c->carved;
+	c->carved += nr;
+	c->runs++;
+	atomic_long_inc(&arena_stats.small_runs_mapped);
+	trace_arena_small_run(run->arena_id, run->pgoff, nr, c, run->first);
+	return 0;
+}
+
+/* Publish a small run to the fault handler: its pages are live now. */
+static void arena_small_run_live(struct arena_space *space,
+				 struct arena_run *run)
+{
+	struct arena_sslot *ss = space->sslot;
+	unsigned long i, first = run->pgoff & (ARENA_CHUNK_PAGES - 1);
+
+	xa_lock(&space->slots);
+	for (i = 0; i < run->nr_pages; i++)
+		ss->runs[first + i] = run;
+	run->state = ARENA_RUN_LIVE;
+	xa_unlock(&space->slots);
+}
+
+/* Take @run->nr_chunks chunks from the pool and place them in the window. */
+static int arena_chunk_run(struct arena_space *space, struct arena_run *run)
+{
+	unsigned int i, got, nr = run->nr_chunks;
+	unsigned long start;
+	int err;
+
 	err = arena_charge(space, nr);
 	if (err)
-		goto unlock;
+		return err;
 	for (got = 0; got < nr; got++) {
 		struct arena_chunk *c = arena_pool_get();
 
@@ -288,14 +442,12 @@ int arena_alloc_chunks(struct arena_space *space, u32 id, unsigned int nr,
 	if (err)
 		goto release_chunks;
 
-	run->start = start;
-	run->nr = nr;
-	run->arena_id = id;
-	run->state = ARENA_RUN_RESERVED;
+	run->pgoff = start << ARENA_CHUNK_ORDER;
 	for (i = 0; i < nr; i++) {
 		arena_chunk_set_index(run->chunks[i],
 				      (start + i) << ARENA_CHUNK_ORDER);
-		trace_arena_chunk_map(id, start + i, run->chunks[i]);
+		trace_arena_chunk_map(run->arena_id, start + i,
+				      run->chunks[i]);
 		err = xa_err(xa_store(&space->slots, start + i, run,
 				      GFP_KERNEL_ACCOUNT));
 		if (err)
@@ -305,87 +457,217 @@ int arena_alloc_chunks(struct arena_space *space, u32 id, unsigned int nr,
 	xa_lock(&space->slots);
 	run->state = ARENA_RUN_LIVE;
 	xa_unlock(&space->slots);
-
-	if (flags & ARENA_ALLOC_RESET)
-		arena_release_runs(space, arena);
-	list_add_tail(&run->node, &arena->runs);
-	arena->nr_chunks += nr;
-	mutex_unlock(&space->lock);
-	*offset = (u64)start << ARENA_CHUNK_SHIFT;
 	return 0;
 
 put_slots:
-	arena_slots_put(space, start, nr);
+	xa_lock(&space->slots);
+	for (i = 0; i < nr; i++)
+		__xa_erase(&space->slots, start + i);
+	xa_unlock(&space->slots);
+	bitmap_clear(space->used, start, nr);
 release_chunks:
 	/* Never mapped (the run was not live), but let the pool re-zero. */
 	while (got--)
 		arena_quarantine_put(run->chunks[got]);
 	arena_pool_kick();
 	arena_uncharge(space, nr);
+	return err;
+}
+
+static struct arena *arena_new_locked(struct arena_space *space,
+				      struct arena *arena)
+{
+	int err;
+
+	lockdep_assert_held(&space->lock);
+	INIT_LIST_HEAD(&arena->runs);
+	err = xa_alloc_cyclic(&space->arenas, &arena->id, arena,
+			      XA_LIMIT(1, U32_MAX), &space->next_id,
+			      GFP_KERNEL_ACCOUNT);
+	if (err < 0)
+		return ERR_PTR(err == -EBUSY ? -ENOSPC : err);
+	atomic_long_inc(&arena_stats.arenas_live);
+	atomic_long_inc(&arena_stats.arenas_created);
+	trace_arena_create(arena->id);
+	return arena;
+}
+
+int arena_create(struct arena_space *space, u32 *id)
+{
+	struct arena *arena, *ret;
+
+	arena = kzalloc(sizeof(*arena), GFP_KERNEL_ACCOUNT);
+	if (!arena)
+		return -ENOMEM;
+	mutex_lock(&space->lock);
+	ret = arena_new_locked(space, arena);
+	mutex_unlock(&space->lock);
+	if (IS_ERR(ret)) {
+		kfree(arena);
+		return PTR_ERR(ret);
+	}
+	arena_netlink_changed();
+	*id = arena->id;
+	return 0;
+}
+
+static void arena_release_runs(struct arena_space *space,
+			       struct arena *arena);
+static void arena_destroy(struct arena_space *space, struct arena *arena);
+
+/*
+ * Add @nr_pages pages to arena *@id: a small run if less than a chunk, else
+ * whole chunks (@nr_pages a multiple of the chunk). With ARENA_ALLOC_CREATE
+ * the arena is made first and its id returned in *@id. With
+ * ARENA_ALLOC_RESET, the arena's old runs are revoked in the same call,
+ * once the new run is ready: if it cannot be had, the arena is left as it
+ * was.
+ */
+int arena_alloc(struct arena_space *space, u32 *id, unsigned long nr_pages,
+		u32 flags, u64 *offset)
+{
+	bool small = nr_pages < ARENA_CHUNK_PAGES;
+	unsigned int nr_chunks = small ? 0 : nr_pages >> ARENA_CHUNK_ORDER;
+	struct arena *arena, *fresh = NULL;
+	struct arena_run *run;
+	int err;
+
+	run = kvzalloc(struct_size(run, chunks, small ? 1 : nr_chunks),
+		       GFP_KERNEL_ACCOUNT);
+	if (!run)
+		return -ENOMEM;
+	if (flags & ARENA_ALLOC_CREATE) {
+		fresh = kzalloc(sizeof(*fresh), GFP_KERNEL_ACCOUNT);
+		if (!fresh) {
+			kvfree(run);
+			return -ENOMEM;
+		}
+	}
+
+	mutex_lock(&space->lock);
+	if (fresh) {
+		arena = arena_new_locked(space, fresh);
+		if (IS_ERR(arena)) {
+			err = PTR_ERR(arena);
+			kfree(fresh);
+			fresh = NULL;
+			goto unlock;
+		}
+	} else {
+		arena = xa_load(&space->arenas, *id);
+		if (!arena) {
+			err = -ENOENT;
+			goto unlock;
+		}
+	}
+	run->nr_pages = nr_pages;
+	run->nr_chunks = nr_chunks;
+	run->arena_id = arena->id;
+	run->state = ARENA_RUN_RESERVED;
+	err = small ? arena_small_run(space, run) :
+		      arena_chunk_run(space, run);
+	if (err)
+		goto unlock;
+	if (small)
+		arena_small_run_live(space, run);
+
+	if (flags & ARENA_ALLOC_RESET)
+		arena_release_runs(space, arena);
+	list_add_tail(&run->node, &arena->runs);
+	arena->nr_chunks += nr_chunks;
+	arena->nr_pages += nr_pages;
+	atomic_long_add(nr_pages, &arena_stats.pages_live);
+	mutex_unlock(&space->lock);
+	if (fresh)
+		arena_netlink_changed();
+	*id = arena->id;
+	*offset = (u64)run->pgoff << PAGE_SHIFT;
+	return 0;
+
 unlock:
+	if (fresh) {
+		xa_erase(&space->arenas, arena->id);
+		arena_destroy(space, arena);
+	}
 	mutex_unlock(&space->lock);
 	kvfree(run);
 	return err;
 }
 
-static void arena_lock_folios(struct list_head *first, struct list_head *end,
-			      bool lock)
+/* Lock or unlock the folios behind pages @first..@first + @nr - 1 of @c. */
+static void arena_lock_pages(struct arena_chunk *c, unsigned long first,
+			     unsigned long nr, bool lock)
+{
+	unsigned long f, last = (first + nr - 1) >> c->order;
+
+	for (f = first >> c->order; f <= last; f++) {
+		if (lock)
+			folio_lock(c->folios[f]);
+		else
+			folio_unlock(c->folios[f]);
+	}
+}
+
+static void arena_lock_runs(struct list_head *first, struct list_head *end,
+			    bool lock)
 {
 	struct list_head *pos;
 	struct arena_run *run;
-	unsigned int i, j;
+	unsigned int i;
 
 	for (pos = first; pos != end; pos = pos->next) {
 		run = list_entry(pos, struct arena_run, node);
-		for (i = 0; i < run->nr; i++) {
-			struct arena_chunk *c = run->chunks[i];
-
-			for (j = 0; j < c->nr_folios; j++) {
-				if (lock)
-					folio_lock(c->folios[j]);
-				else
-					folio_unlock(c->folios[j]);
-			}
+		if (arena_run_small(run)) {
+			arena_lock_pages(run->chunks[0], run->first,
+					 run->nr_pages, lock);
+			continue;
 		}
+		for (i = 0; i < run->nr_chunks; i++)
+			arena_lock_pages(run->chunks[i], 0, ARENA_CHUNK_PAGES,
+					 lock);
 	}
 }
 
 /*
  * Unmap every run of @arena, one unmap_mapping_range() (so one TLB flush)
- * per stretch of runs that sit next to each other in the window. The runs
- * are FREED already; holding their folios locked closes the window in which
- * a fault that saw them live could still install an entry.
+ * per stretch of whole-chunk runs that sit next to each other in the window,
+ * and one per small run (small runs may share a folio, whose lock must not
+ * be taken twice). The runs are FREED already; holding their folios locked
+ * closes the window in which a fault that saw them live could still install
+ * an entry.
  */
 static void arena_revoke(struct arena_space *space, struct arena *arena)
 {
 	struct address_space *mapping = space->inode->i_mapping;
 	struct list_head *first, *end;
 	struct arena_run *run, *next;
-	unsigned long start, nr;
+	unsigned long pgoff, nr;
 
 	first = arena->runs.next;
 	while (first != &arena->runs) {
 		run = list_entry(first, struct arena_run, node);
-		start = run->start;
-		nr = run->nr;
+		pgoff = run->pgoff;
+		nr = run->nr_pages;
 		for (end = first->next; end != &arena->runs; end = end->next) {
 			next = list_entry(end, struct arena_run, node);
-			if (next->start != start + nr)
+			if (arena_run_small(run) || arena_run_small(next) ||
+			    next->pgoff != pgoff + nr)
 				break;
-			nr += next->nr;
+			nr += next->nr_pages;
 		}
-		arena_lock_folios(first, end, true);
-		unmap_mapping_range(mapping, (loff_t)start << ARENA_CHUNK_SHIFT,
-				    (loff_t)nr << ARENA_CHUNK_SHIFT, 1);
-		arena_lock_folios(first, end, false);
+		arena_lock_runs(first, end, true);
+		unmap_mapping_range(mapping, (loff_t)pgoff << PAGE_SHIFT,
+				    (loff_t)nr << PAGE_SHIFT, 1);
+		arena_lock_runs(first, end, false);
 		first = end;
 	}
 }
 
 /*
  * Revoke and release every run of @arena: its chunks leave for the pool (or
- * the quarantine) and its slots keep faulting as freed runs. The arena
- * itself stays, empty.
+ * the quarantine), its small runs' shared chunks once nothing else uses
+ * them, and its pages keep faulting as freed runs. The arena itself stays,
+ * empty.
  */
 static void arena_release_runs(struct arena_space *space, struct arena *arena)
 {
@@ -395,7 +677,7 @@ static void arena_release_runs(struct arena_space *space, struct arena *arena)
 	unsigned int i;
 
 	lockdep_assert_held(&space->lock);
-	/* From here on the fault handler fails for every slot of the arena. */
+	/* From here on the fault handler fails for every page of the arena. */
 	xa_lock(&space->slots);
 	list_for_each_entry(run, &arena->runs, node) {
 		run->state = ARENA_RUN_FREED;
@@ -407,18 +689,25 @@ static void arena_release_runs(struct arena_space *space, struct arena *arena)
 	arena_revoke(space, arena);
 
 	list_for_each_entry_safe(run, tmp, &arena->runs, node) {
-		for (i = 0; i < run->nr; i++) {
+		if (arena_run_small(run)) {
+			run->chunks[0]->runs--;
+			arena_carve_put(space, run->chunks[0]);
+			run->chunks[0] = NULL;
+		}
+		for (i = 0; i < run->nr_chunks; i++) {
 			arena_quarantine_put(run->chunks[i]);
 			run->chunks[i] = NULL;
 		}
 		list_move_tail(&run->node, &space->freed_fifo);
-		space->freed_slots += run->nr;
+		space->freed_pages += run->nr_pages;
 	}
 	arena_pool_kick();
 	arena_uncharge(space, arena->nr_chunks);
+	atomic_long_sub(arena->nr_pages, &arena_stats.pages_live);
 	arena->nr_chunks = 0;
+	arena->nr_pages = 0;
 	/* Keep at most the budget of freed address space faulting. */
-	while (space->freed_slots > arena_va_budget_slots())
+	while (space->freed_pages > arena_va_budget_pages())
 		arena_recycle_oldest(space);
 	put_pid(pid);
 }
@@ -453,11 +742,11 @@ int arena_lookup(struct arena_space *space, struct arena_lookup *lk)
 	if (lk->offset >= arena_window_size)
 		return -EINVAL;
 	mutex_lock(&space->lock);
-	run = xa_load(&space->slots, lk->offset >> ARENA_CHUNK_SHIFT);
+	run = arena_run_at(space, lk->offset >> PAGE_SHIFT);
 	if (run && run->state != ARENA_RUN_RESERVED) {
 		lk->out_arena_id = run->arena_id;
 		lk->out_arena_offset = lk->offset -
-				       ((u64)run->start << ARENA_CHUNK_SHIFT);
+				       ((u64)run->pgoff << PAGE_SHIFT);
 		if (run->state == ARENA_RUN_LIVE) {
 			lk->out_state = ARENA_SLOT_LIVE;
 		} else {
@@ -488,6 +777,17 @@ void arena_space_destroy(struct arena_space *space)
 	}
 	while (arena_recycle_oldest(space))
 		;
+	/* Every run is recycled: the last small slot and shared chunk go. */
+	if (space->sslot) {
+		arena_sslot_free(space, space->sslot);
+		space->sslot = NULL;
+	}
+	if (space->carve) {
+		struct arena_chunk *c = space->carve;
+
+		space->carve = NULL;
+		arena_carve_put(space, c);
+	}
 	mutex_unlock(&space->lock);
 
 	xa_destroy(&space->slots);
@@ -521,7 +821,7 @@ static vm_fault_t arena_fault_fail(struct vm_fault *vmf,
 		get_task_comm(r->comm, current);
 		r->addr = addr;
 		r->arena_id = run->arena_id;
-		r->offset = off - (run->start << ARENA_CHUNK_SHIFT);
+		r->offset = off - (run->pgoff << PAGE_SHIFT);
 		r->freed_ns_ago = ktime_get_ns() - run->freed_ns;
 		r->freed_by = pid_nr(run->freed_by);
 	} else {
@@ -546,37 +846,57 @@ static void arena_fault_report(const struct arena_uaf_report *r)
 	arena_netlink_uaf(r);
 }
 
+static int arena_pte_noop(pte_t *pte, unsigned long addr, void *data)
+{
+	return 0;
+}
+
 static vm_fault_t arena_fault(struct vm_fault *vmf)
 {
 	struct arena_space *space = vmf->vma->vm_file->private_data;
 	unsigned long slot = vmf->pgoff >> ARENA_CHUNK_ORDER;
 	struct arena_uaf_report report;
-	struct arena_chunk *chunk;
 	struct arena_run *run;
 	struct folio *folio;
 	struct page *page;
+	bool small;
 	vm_fault_t ret;
 
 	xa_lock(&space->slots);
-	run = xa_load(&space->slots, slot);
+	small = xa_pointer_tag(xa_load(&space->slots, slot)) ==
+		ARENA_SLOT_SMALL;
+	run = arena_run_at(space, vmf->pgoff);
 	if (!run || run->state != ARENA_RUN_LIVE) {
 		ret = arena_fault_fail(vmf, run, &report);
 		xa_unlock(&space->slots);
 		arena_fault_report(&report);
 		return ret;
 	}
-	chunk = run->chunks[slot - run->start];
-	page = arena_chunk_page(chunk, vmf->pgoff & (ARENA_CHUNK_PAGES - 1));
+	page = arena_run_page(run, vmf->pgoff);
 	folio = page_folio(page);
 	/* The mapping's reference; the PMD or PTE keeps it. */
 	folio_get(folio);
 	xa_unlock(&space->slots);
 
+	/*
+	 * A small run's page is one page of a shared chunk, which may be a
+	 * PMD-order folio: with no page table under the PMD yet, the core
+	 * would map the whole folio there with one PMD. Make the page table
+	 * first, so the page is mapped by a PTE of its own. Page tables only
+	 * go away with the VMA, so it is still there in finish_fault().
+	 */
+	if (small && pmd_none(READ_ONCE(*vmf->pmd)) &&
+	    apply_to_page_range(vmf->vma->vm_mm, vmf->address, PAGE_SIZE,
+				arena_pte_noop, NULL)) {
+		folio_put(folio);
+		return VM_FAULT_OOM;
+	}
+
 	folio_lock(folio);
 	xa_lock(&space->slots);
-	run = xa_load(&space->slots, slot);
+	run = arena_run_at(space, vmf->pgoff);
 	if (!run || run->state != ARENA_RUN_LIVE ||
-	    run->chunks[slot - run->start] != chunk) {
+	    arena_run_page(run, vmf->pgoff) != page) {
 		/* Freed while we waited for the lock. */
 		ret = arena_fault_fail(vmf, run, &report);
 		xa_unlock(&space->slots);
@@ -669,7 +989,8 @@ int arena_spaces_dump(struct sk_buff *skb, struct netlink_callback *cb,
 			}
 			err = arena_netlink_fill_arena(skb, cb, pid, comm,
 						       arena->id,
-						       arena->nr_chunks);
+						       arena->nr_chunks,
+						       arena->nr_pages);
 			if (err)
 				break;
 			n++;

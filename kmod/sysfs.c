@@ -50,6 +50,9 @@ ARENA_COUNTER_ATTR(chunks_mapped);
 ARENA_COUNTER_ATTR(pages_zeroed);
 ARENA_COUNTER_ATTR(arenas_created);
 ARENA_COUNTER_ATTR(arenas_freed);
+ARENA_COUNTER_ATTR(chunks_shared);
+ARENA_COUNTER_ATTR(small_runs_mapped);
+ARENA_COUNTER_ATTR(pages_live);
 
 /* The state counts again, in bytes. */
 #define ARENA_BYTES_ATTR(ctr)						\
@@ -121,6 +124,9 @@ static struct attribute *arena_attrs[] = {
 	&windows_open_attr.attr,
 	&chunks_mapped_attr.attr,
 	&pages_zeroed_attr.attr,
+	&chunks_shared_attr.attr,
+	&small_runs_mapped_attr.attr,
+	&pages_live_attr.attr,
 	&arenas_created_attr.attr,
 	&arenas_freed_attr.attr,
 	&bytes_ready_attr.attr,

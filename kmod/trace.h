@@ -52,6 +52,26 @@ TRACE_EVENT(arena_chunk_map,
 		      __entry->nid, __entry->order)
 );
 
+/* A small run: @nr pages at window page @pgoff, from page @first of @c. */
+TRACE_EVENT(arena_small_run,
+	    TP_PROTO(u32 id, unsigned long pgoff, unsigned long nr,
+		     const struct arena_chunk *c, unsigned int first),
+	    TP_ARGS(id, pgoff, nr, c, first),
+	    TP_STRUCT__entry(__field(u32, id)
+			     __field(unsigned long, pgoff)
+			     __field(unsigned long, nr)
+			     __field(u64, chunk)
+			     __field(unsigned int, first)),
+	    TP_fast_assign(__entry->id = id;
+			   __entry->pgoff = pgoff;
+			   __entry->nr = nr;
+			   __entry->chunk = c->id;
+			   __entry->first = first;),
+	    TP_printk("arena=%u pgoff=%#lx pages=%lu chunk=%llu first=%u",
+		      __entry->id, __entry->pgoff, __entry->nr,
+		      __entry->chunk, __entry->first)
+);
+
 DECLARE_EVENT_CLASS(arena_chunk_class,
 		    TP_PROTO(const struct arena_chunk *c),
 		    TP_ARGS(c),

@@ -3,11 +3,13 @@
  * libarena's kernel backend: /dev/arena.
  *
  * The process opens the device once and maps its whole window; an arena is
- * a kernel arena id, and its chunks come from ARENA_IOC_ALLOC_CHUNKS as
- * offsets in the window. ARENA_IOC_FREE revokes them all, and
- * ARENA_ALLOC_RESET revokes them in the same call that maps a fresh chunk
- * (arena_reset()). The kernel remembers every slot, so arena_lookup() is
- * one ARENA_IOC_LOOKUP.
+ * a kernel arena id, and its runs (small runs of pages, or whole chunks)
+ * come from ARENA_IOC_ALLOC as offsets in the window. The kernel arena is
+ * created by the arena's first ARENA_IOC_ALLOC (ARENA_ALLOC_CREATE), so an
+ * arena costs two system calls in all: that one and ARENA_IOC_FREE, which
+ * revokes every run. ARENA_ALLOC_RESET revokes them in the same call that
+ * maps a fresh run (arena_reset()). The kernel remembers every page, so
+ * arena_lookup() is one ARENA_IOC_LOOKUP.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +51,8 @@ int __arena_kernel_init(void)
 	g.base = base;
 	g.chunk_size = info.out_chunk_size;
 	g.chunk_shift = info.out_chunk_shift;
+	g.page_size = (size_t)sysconf(_SC_PAGESIZE);
+	g.small_runs = 1;
 	g.window_size = info.out_window_size;
 	g.backend = BACKEND_KERNEL;
 	return 0;
@@ -66,46 +70,40 @@ void __arena_kernel_forget(void)
 	g.fd = -1;
 }
 
-/* Called with g.lock held. */
-int __arena_kernel_create(struct __arena *ai)
-{
-	struct arena_create cr = { .size = sizeof(cr) };
-
-	if (ioctl(g.fd, ARENA_IOC_CREATE, &cr) < 0)
-		return -errno;
-	ai->id = cr.out_arena_id;
-	return 0;
-}
-
 /*
- * Map @nr consecutive chunks for @ai, revoking all its others first if
- * @reset; returns their address or NULL with errno set. g.fd and g.base
- * only change in a fork child, where @ai is dead and never gets here.
+ * Map @len bytes (a page multiple; a chunk multiple from a chunk up) for
+ * @ai, creating its kernel arena with the first one, revoking all its
+ * other runs first if @reset. Returns the address or NULL with errno set.
+ * g.fd and g.base only change in a fork child, where @ai is dead and never
+ * gets here.
  */
-char *__arena_kernel_chunks(struct __arena *ai, size_t nr, int reset)
+char *__arena_kernel_map(struct __arena *ai, size_t len, int reset)
 {
-	struct arena_alloc_chunks ac = { .size = sizeof(ac) };
+	struct arena_alloc al = { .size = sizeof(al) };
 
-	if (nr > UINT32_MAX) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	ac.flags = reset ? ARENA_ALLOC_RESET : 0;
-	ac.arena_id = ai->id;
-	ac.nr_chunks = nr;
-	if (ioctl(g.fd, ARENA_IOC_ALLOC_CHUNKS, &ac) < 0) {
-		/* EINVAL here means more chunks than the window holds. */
+	al.length = len;
+	al.arena_id = ai->id;
+	if (!ai->id)
+		al.flags = ARENA_ALLOC_CREATE;
+	else if (reset)
+		al.flags = ARENA_ALLOC_RESET;
+	if (ioctl(g.fd, ARENA_IOC_ALLOC, &al) < 0) {
+		/* EINVAL here means more than the window holds. */
 		if (errno == EINVAL || errno == ENOSPC)
 			errno = ENOMEM;
 		return NULL;
 	}
-	return g.base + ac.out_offset;
+	ai->id = al.arena_id;
+	return g.base + al.out_offset;
 }
 
 void __arena_kernel_free(struct __arena *ai)
 {
 	struct arena_free fr = { .size = sizeof(fr), .arena_id = ai->id };
 
+	/* Never allocated from: there is no kernel arena. */
+	if (!ai->id)
+		return;
 	/* Cannot fail for an arena this process created and holds. */
 	ioctl(g.fd, ARENA_IOC_FREE, &fr);
 }

@@ -122,6 +122,9 @@ int __arena_mmap_init(void)
 	g.window_size = size;
 	g.chunk_size = cs;
 	g.chunk_shift = MMAP_CHUNK_SHIFT;
+	g.page_size = (size_t)sysconf(_SC_PAGESIZE);
+	/* Untouched anonymous pages cost nothing: whole chunks only. */
+	g.small_runs = 0;
 	g.nr_slots = nr;
 	g.first_free = 0;
 	g.quar = NULL;
@@ -281,7 +284,7 @@ int __arena_mmap_release(struct __arena *ai)
 	pthread_mutex_lock(&g.lock);
 	for (size_t r = 0; r < ai->nr_runs; r++) {
 		char *p = ai->runs[r].base;
-		size_t nr = ai->runs[r].nr;
+		size_t nr = ai->runs[r].len >> g.chunk_shift;
 		size_t start = (p - g.base) >> g.chunk_shift;
 		int e = run_revoke(p, nr << g.chunk_shift);
 

@@ -10,8 +10,14 @@
  * requests, thread-safe cursors, accounting, fork) is here and common.
  *
  * A request larger than a quarter chunk gets its own run of consecutive
- * chunks, so the current chunk's remainder is not thrown away for it; a run
+ * chunks, so the current run's remainder is not thrown away for it; a run
  * is freed and faults with its arena like any chunk.
+ *
+ * On the kernel backend a single-threaded arena grows through small runs:
+ * one page first, each next one twice the last, up to a chunk, then whole
+ * chunks. The kernel carves small runs of many arenas out of one physical
+ * chunk and revokes them page by page, so thousands of small arenas cost
+ * what they use, not 2 MiB each.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -173,9 +179,12 @@ ARENA_EXPORT struct arena *arena_new(unsigned int flags)
 
 	pthread_mutex_lock(&g.lock);
 	err = backend_init();
-	if (!err)
-		err = g.backend == BACKEND_KERNEL ? __arena_kernel_create(ai) :
-						    __arena_mmap_create(ai);
+	/* The kernel arena comes with the first allocation. */
+	if (!err && g.backend == BACKEND_MMAP)
+		err = __arena_mmap_create(ai);
+	if (!err && g.small_runs &&
+	    !(flags & (ARENA_THREADSAFE | ARENA_WHOLE_CHUNKS)))
+		ai->next_run = g.page_size;
 	if (err) {
 		pthread_mutex_unlock(&g.lock);
 		if (flags & ARENA_THREADSAFE)
@@ -198,12 +207,15 @@ static void arena_clear(struct __arena *ai)
 	ai->pub.__cur = NULL;
 	ai->pub.__end = NULL;
 	ai->chunk = NULL;
+	ai->run_size = 0;
 	atomic_store(&ai->ts_cur, 0);
 	ai->spare = NULL;
 	ai->handed = 0;
 	ai->tails = 0;
 	atomic_store(&ai->pad, 0);
 	ai->nr_chunks = 0;
+	ai->nr_small = 0;
+	ai->mapped = 0;
 	ai->nr_runs = 0;
 }
 
@@ -256,11 +268,26 @@ static int runs_reserve(struct __arena *ai)
 	return 0;
 }
 
+/* Record a run mapped for @ai (room reserved by runs_reserve()). */
+static void run_add(struct __arena *ai, char *p, size_t len)
+{
+	ai->runs[ai->nr_runs].base = p;
+	ai->runs[ai->nr_runs].len = len;
+	ai->nr_runs++;
+	ai->mapped += len;
+	if (len < g.chunk_size)
+		ai->nr_small++;
+	else
+		ai->nr_chunks += len / g.chunk_size;
+}
+
 /*
- * Map @nr consecutive chunks for @ai and record them. Returns their address
- * or NULL with errno set. Thread-safe arenas call it with ai->lock held.
+ * Map @len bytes for @ai: a small run (a page multiple below a chunk,
+ * kernel backend only) or whole chunks, and record them. Returns their
+ * address or NULL with errno set. Thread-safe arenas call it with ai->lock
+ * held.
  */
-static char *chunks_map(struct __arena *ai, size_t nr)
+static char *run_map(struct __arena *ai, size_t len)
 {
 	char *p;
 
@@ -269,15 +296,12 @@ static char *chunks_map(struct __arena *ai, size_t nr)
 		return NULL;
 	}
 	if (g.backend == BACKEND_KERNEL)
-		p = __arena_kernel_chunks(ai, nr, 0);
+		p = __arena_kernel_map(ai, len, 0);
 	else
-		p = __arena_mmap_chunks(ai, nr);
+		p = __arena_mmap_chunks(ai, len / g.chunk_size);
 	if (!p)
 		return NULL;
-	ai->runs[ai->nr_runs].base = p;
-	ai->runs[ai->nr_runs].nr = nr;
-	ai->nr_runs++;
-	ai->nr_chunks += nr;
+	run_add(ai, p, len);
 	return p;
 }
 
@@ -285,13 +309,33 @@ static char *chunks_map(struct __arena *ai, size_t nr)
 static void *large_alloc(struct __arena *ai, size_t need)
 {
 	size_t cs = g.chunk_size, nr = need / cs + !!(need % cs);
-	char *p = chunks_map(ai, nr);
+	char *p = run_map(ai, nr * cs);
 
 	if (p) {
 		ai->handed += need;
 		ai->tails += nr * cs - need;
 	}
 	return p;
+}
+
+/*
+ * Size of the next run for a single-threaded arena that needs @room bytes
+ * in it: the next small run, doubled until @room fits, or a whole chunk.
+ */
+static size_t next_run_size(struct __arena *ai, size_t room)
+{
+	size_t size = ai->next_run;
+
+	if (!size)
+		return g.chunk_size;
+	while (size < room && size < g.chunk_size)
+		size <<= 1;
+	if (size >= g.chunk_size) {
+		ai->next_run = 0;
+		return g.chunk_size;
+	}
+	ai->next_run = size << 1 >= g.chunk_size ? 0 : size << 1;
+	return size;
 }
 
 /* The bytes to take for a request of @size; 0 (errno set) if impossible. */
@@ -314,7 +358,7 @@ static void *st_alloc(struct __arena *ai, size_t size, size_t align)
 {
 	struct arena *a = &ai->pub;
 	uintptr_t cur = (uintptr_t)a->__cur, end = (uintptr_t)a->__end, p;
-	size_t need = request_size(size);
+	size_t need = request_size(size), len;
 	char *c;
 
 	if (!need)
@@ -327,21 +371,29 @@ static void *st_alloc(struct __arena *ai, size_t size, size_t align)
 		a->__cur = (char *)(p + need);
 		return (void *)p;
 	}
-	/* Runs are chunk aligned: any alignment up to a chunk is met. */
+	/* Whole-chunk runs are chunk aligned: any alignment is met. */
 	if (need > g.chunk_size / 4)
 		return large_alloc(ai, need);
 
-	c = chunks_map(ai, 1);
+	/* Small runs are page aligned: leave room to align within one. */
+	len = next_run_size(ai, need + (align > g.page_size ?
+					 align - g.page_size : 0));
+	c = run_map(ai, len);
 	if (!c)
 		return NULL;
 	if (cur) {
 		ai->handed += cur - (uintptr_t)ai->chunk;
 		ai->tails += end - cur;
 	}
+	p = ((uintptr_t)c + align - 1) & ~(uintptr_t)(align - 1);
+	if (p != (uintptr_t)c)
+		atomic_fetch_add_explicit(&ai->pad, p - (uintptr_t)c,
+					  memory_order_relaxed);
 	ai->chunk = c;
-	a->__cur = c + need;
-	a->__end = c + g.chunk_size;
-	return c;
+	ai->run_size = len;
+	a->__cur = (char *)(p + need);
+	a->__end = c + len;
+	return (void *)p;
 }
 
 /*
@@ -391,7 +443,7 @@ static void *ts_alloc(struct __arena *ai, size_t size, size_t align)
 			c = ai->spare;
 			ai->spare = NULL;
 		} else {
-			c = chunks_map(ai, 1);
+			c = run_map(ai, g.chunk_size);
 		}
 		if (!c) {
 			pthread_mutex_unlock(&ai->lock);
@@ -504,24 +556,27 @@ ARENA_EXPORT int arena_reset(struct arena *a)
 		/* Nothing to revoke; a pending spare chunk is still fresh. */
 	} else if (g.backend == BACKEND_KERNEL) {
 		/*
-		 * One ioctl revokes every chunk and maps a fresh one, which
-		 * becomes the current chunk. On failure nothing changed.
+		 * One ioctl revokes every run and maps a fresh one as large
+		 * as the current run, which becomes the current run. On
+		 * failure nothing changed.
 		 */
-		c = __arena_kernel_chunks(ai, 1, 1);
+		size_t len = ts || !ai->run_size ? g.chunk_size : ai->run_size;
+		size_t next = ai->next_run;
+
+		c = __arena_kernel_map(ai, len, 1);
 		if (!c) {
 			err = -errno;
 		} else {
 			arena_clear(ai);
-			ai->runs[0].base = c;
-			ai->runs[0].nr = 1;
-			ai->nr_runs = 1;
-			ai->nr_chunks = 1;
+			run_add(ai, c, len);
+			ai->next_run = next;
 			if (ts) {
 				ai->spare = c;
 			} else {
 				ai->chunk = c;
+				ai->run_size = len;
 				ai->pub.__cur = c;
-				ai->pub.__end = c + g.chunk_size;
+				ai->pub.__end = c + len;
 			}
 		}
 	} else {
@@ -551,7 +606,7 @@ ARENA_EXPORT int arena_contains(const struct arena *a, const void *p)
 	for (i = 0; i < ai->nr_runs && !found; i++) {
 		uintptr_t b = (uintptr_t)ai->runs[i].base;
 
-		found = x >= b && x - b < ai->runs[i].nr * g.chunk_size;
+		found = x >= b && x - b < ai->runs[i].len;
 	}
 	if (ai->flags & ARENA_THREADSAFE)
 		pthread_mutex_unlock(&ai->lock);
@@ -589,7 +644,8 @@ ARENA_EXPORT int arena_stats(const struct arena *a, struct arena_stats *st)
 	st->waste = ai->tails + pad;
 	st->available = avail;
 	st->chunks = ai->nr_chunks;
-	st->mapped = ai->nr_chunks * g.chunk_size;
+	st->small_runs = ai->nr_small;
+	st->mapped = ai->mapped;
 	if (ai->flags & ARENA_THREADSAFE)
 		pthread_mutex_unlock(&ai->lock);
 	return 0;

@@ -40,7 +40,13 @@ extern "C" {
 
 /* arena_new() flag: the arena may be allocated from by many threads. */
 #define ARENA_THREADSAFE	0x1U
-#define ARENA_VALID_FLAGS	(ARENA_THREADSAFE)
+/*
+ * arena_new() flag: take whole chunks from the start, skipping the small
+ * runs that a kernel-backed arena otherwise grows through (for arenas that
+ * will hold megabytes anyway). ARENA_THREADSAFE arenas always do.
+ */
+#define ARENA_WHOLE_CHUNKS	0x2U
+#define ARENA_VALID_FLAGS	(ARENA_THREADSAFE | ARENA_WHOLE_CHUNKS)
 
 /*
  * The part of an arena the inline fast path reads. Arenas are created by
@@ -49,8 +55,8 @@ extern "C" {
  * its every allocation takes the out-of-line path.
  */
 struct arena {
-	char *__cur;	/* next free byte in the current chunk */
-	char *__end;	/* end of the current chunk */
+	char *__cur;	/* next free byte in the current run */
+	char *__end;	/* end of the current run */
 };
 
 /* Where an address is: see arena_lookup(). */
@@ -63,7 +69,8 @@ enum arena_addr_state {
 struct arena_addr_info {
 	enum arena_addr_state state;
 	unsigned int arena_id;		/* the arena's id, as arena_id() */
-	size_t offset;			/* offset in that arena's run of chunks */
+	size_t offset;			/* offset in the run (of chunks, or a
+					 * small run of pages) it lies in */
 	unsigned long long freed_ns_ago;	/* FREED: time since the free */
 	int freed_by_pid;		/* FREED: process that freed it */
 };
@@ -75,18 +82,21 @@ struct arena_addr_info {
 struct arena_stats {
 	size_t requested;	/* bytes handed out, each request rounded up to
 				 * ARENA_ALIGN (zero-byte requests may count 0) */
-	size_t mapped;		/* bytes of the chunks the arena holds */
-	size_t chunks;		/* chunks the arena holds */
-	size_t waste;		/* bytes never to be handed out: chunk tails
+	size_t mapped;		/* bytes the arena holds: whole chunks and
+				 * small runs */
+	size_t chunks;		/* whole chunks the arena holds */
+	size_t waste;		/* bytes never to be handed out: run tails
 				 * left on a miss, tails of large runs,
 				 * alignment padding */
-	size_t available;	/* bytes left to hand out without a new chunk */
-	size_t __reserved[3];	/* zero */
+	size_t available;	/* bytes left to hand out without a new run */
+	size_t small_runs;	/* small runs (a few pages) the arena holds */
+	size_t __reserved[2];	/* zero */
 };
 
 /*
- * Create an arena. @flags is 0 or ARENA_THREADSAFE. The first call picks
- * the backend. Returns NULL with errno set on failure: EINVAL (unknown
+ * Create an arena. @flags is 0, ARENA_THREADSAFE, ARENA_WHOLE_CHUNKS or
+ * both. The first call picks the backend. On the kernel backend the arena
+ * gets its kernel id (and memory) with its first allocation. Returns NULL with errno set on failure: EINVAL (unknown
  * flags, bad ARENA_BACKEND), ENOENT/EACCES (ARENA_BACKEND=kernel without a
  * usable /dev/arena), ENOMEM.
  */
@@ -142,7 +152,7 @@ void *arena_calloc(struct arena *a, size_t n, size_t size);
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 
-/* 1 if @p is inside one of the chunks @a holds, else 0. */
+/* 1 if @p is inside one of the runs (chunks, small runs) @a holds, else 0. */
 int arena_contains(const struct arena *a, const void *p);
 
 /* Fill @st for @a: 0 or -errno (-EINVAL, -ECHILD). */
@@ -157,7 +167,10 @@ const char *arena_backend(void);
 /* Where @addr is: 0 or -errno (-ENOENT if no arena was ever created). */
 int arena_lookup(const void *addr, struct arena_addr_info *info);
 
-/* The id of @a, as arena_lookup() and the kernel log report it. */
+/*
+ * The id of @a, as arena_lookup() and the kernel log report it; on the
+ * kernel backend 0 until the arena's first allocation.
+ */
 unsigned int arena_id(const struct arena *a);
 
 /* Size of the backend's chunks (choosing the backend); 0 if none. */

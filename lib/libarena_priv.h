@@ -5,8 +5,12 @@
  * script makes every symbol not in libarena.map local, and the files are
  * built with -fvisibility=hidden.
  *
- * An arena is a list of runs (consecutive chunks mapped together) plus a
- * bump range in its current chunk. A single-threaded arena keeps the range
+ * An arena is a list of runs (memory mapped for it by one call: a small run
+ * of a few pages, or consecutive whole chunks) plus a bump range in its
+ * current run. On the kernel backend a single-threaded arena starts with a
+ * one-page small run and doubles the size of each next one up to a chunk;
+ * from then on (and from the start for ARENA_THREADSAFE and
+ * ARENA_WHOLE_CHUNKS arenas, and on the mmap backend) it takes whole chunks. A single-threaded arena keeps the range
  * in the public struct arena, where the inline arena_alloc() bumps it; a
  * thread-safe one keeps only a cursor, ts_cur, that threads advance with a
  * compare-and-swap, and leaves the public range empty so that every
@@ -33,10 +37,10 @@ enum arena_backend_kind {
 	BACKEND_MMAP,
 };
 
-/* Consecutive chunks mapped together for an arena. */
+/* Memory mapped together for an arena: a small run or whole chunks. */
 struct arena_run {
 	char *base;
-	size_t nr;
+	size_t len;
 };
 
 struct __arena {
@@ -45,8 +49,11 @@ struct __arena {
 	unsigned int id;		/* kernel arena id, or the library's */
 	int dead;			/* inherited across fork: unusable */
 
-	/* Single-threaded arenas: start of the chunk pub.__cur is in. */
+	/* Single-threaded arenas: the run pub.__cur is in, and its size. */
 	char *chunk;
+	size_t run_size;
+	/* Size of the next small run; 0 once runs are whole chunks. */
+	size_t next_run;
 
 	/*
 	 * Thread-safe arenas: the bump cursor, 0 before the first chunk.
@@ -68,7 +75,9 @@ struct __arena {
 	size_t tails;			/* bytes left unused in retired chunks
 					 * and large runs */
 	_Atomic size_t pad;		/* alignment padding, all chunks */
-	size_t nr_chunks;
+	size_t nr_chunks;		/* whole chunks held */
+	size_t nr_small;		/* small runs held */
+	size_t mapped;			/* bytes of both */
 
 	struct arena_run *runs;
 	size_t nr_runs, runs_cap;
@@ -84,6 +93,8 @@ struct arena_global {
 	enum arena_backend_kind backend;
 	size_t chunk_size;
 	size_t chunk_shift;
+	size_t page_size;
+	int small_runs;			/* the backend maps small runs */
 	char *base;			/* the window */
 	size_t window_size;
 	struct __arena *arenas;
@@ -113,8 +124,7 @@ static inline struct __arena *__arena_impl(const struct arena *a)
 
 /* kernel backend: 0 or -errno; -ENOENT etc. when /dev/arena is unusable. */
 int __arena_kernel_init(void);
-int __arena_kernel_create(struct __arena *ai);
-char *__arena_kernel_chunks(struct __arena *ai, size_t nr, int reset);
+char *__arena_kernel_map(struct __arena *ai, size_t len, int reset);
 void __arena_kernel_free(struct __arena *ai);
 int __arena_kernel_lookup(uintptr_t p, struct arena_addr_info *info);
 void __arena_kernel_forget(void);

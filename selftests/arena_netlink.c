@@ -148,7 +148,7 @@ static int pool_cb(const struct nlmsghdr *nlh, void *arg)
 
 struct arena_msg {
 	uint32_t pid, id, state;
-	uint64_t chunks, bytes;
+	uint64_t chunks, bytes, pages;
 	char comm[16];
 	bool has_all;
 };
@@ -167,6 +167,7 @@ static const int arena_lens[ARENA_NL_ARENA_MAX + 1] = {
 	[ARENA_NL_ARENA_BYTES_MAPPED] = 8,
 	[ARENA_NL_ARENA_STATE] = 4,
 	[ARENA_NL_ARENA_COMM] = -1,
+	[ARENA_NL_ARENA_PAGES] = 8,
 };
 
 static int arena_cb(const struct nlmsghdr *nlh, void *arg)
@@ -199,13 +200,17 @@ static int arena_cb(const struct nlmsghdr *nlh, void *arg)
 	memset(m, 0, sizeof(*m));
 	m->has_all = tb[ARENA_NL_ARENA_PID] && tb[ARENA_NL_ARENA_ID] &&
 		     tb[ARENA_NL_ARENA_CHUNKS] && tb[ARENA_NL_ARENA_BYTES_MAPPED] &&
-		     tb[ARENA_NL_ARENA_STATE] && tb[ARENA_NL_ARENA_COMM];
+		     tb[ARENA_NL_ARENA_STATE] && tb[ARENA_NL_ARENA_COMM] &&
+		     tb[ARENA_NL_ARENA_PAGES];
 	if (!m->has_all)
 		return bad(&d->why, "arena message without every attribute", 0);
 	m->pid = anl_u32(tb[ARENA_NL_ARENA_PID]);
 	m->id = anl_u32(tb[ARENA_NL_ARENA_ID]);
 	m->chunks = anl_u64(tb[ARENA_NL_ARENA_CHUNKS]);
 	m->bytes = anl_u64(tb[ARENA_NL_ARENA_BYTES_MAPPED]);
+	m->pages = anl_u64(tb[ARENA_NL_ARENA_PAGES]);
+	if (m->bytes != m->pages * PAGE_SZ)
+		bad(&d->why, "bytes-mapped is not pages x page size", 0);
 	m->state = anl_u32(tb[ARENA_NL_ARENA_STATE]);
 	strncpy(m->comm, anl_attr_data(tb[ARENA_NL_ARENA_COMM]),
 		sizeof(m->comm) - 1);

@@ -50,26 +50,53 @@ static size_t round16(size_t n)
 	return (n + 15) & ~(size_t)15;
 }
 
-/* mapped == requested + waste + available, and mapped == chunks * cs. */
+/*
+ * mapped == requested + waste + available; whole chunks are part of it,
+ * and are all of it without small runs.
+ */
 static bool stats_add_up(struct arena *a, struct arena_stats *st)
 {
+	size_t chunks_bytes;
+
 	if (arena_stats(a, st))
 		return false;
+	chunks_bytes = st->chunks * arena_chunk_size();
 	return st->mapped == st->requested + st->waste + st->available &&
-	       st->mapped == st->chunks * arena_chunk_size();
+	       st->mapped >= chunks_bytes &&
+	       (st->small_runs || st->mapped == chunks_bytes) &&
+	       (!st->small_runs || st->mapped > chunks_bytes);
 }
 
 FIXTURE(lib) {
 	struct arena *a;
 	size_t cs;
+	bool whole;	/* runs are whole chunks from the start */
+};
+
+/*
+ * Every lib test runs on an arena that grows through small runs (the
+ * default; whole chunks on the mmap backend) and on one that takes whole
+ * chunks from the start.
+ */
+FIXTURE_VARIANT(lib) {
+	unsigned int flags;
+};
+
+FIXTURE_VARIANT_ADD(lib, grow) {
+	.flags = 0,
+};
+
+FIXTURE_VARIANT_ADD(lib, whole) {
+	.flags = ARENA_WHOLE_CHUNKS,
 };
 
 FIXTURE_SETUP(lib)
 {
-	self->a = arena_new(0);
+	self->a = arena_new(variant->flags);
 	ASSERT_NE(NULL, self->a);
 	self->cs = arena_chunk_size();
 	ASSERT_EQ(2UL << 20, self->cs);
+	self->whole = (variant->flags & ARENA_WHOLE_CHUNKS) || !on_kernel();
 }
 
 FIXTURE_TEARDOWN(lib)
@@ -183,19 +210,28 @@ TEST_F(lib, fills_chunks_and_crosses_into_new_ones)
 			ASSERT_EQ(i * 1000 + k, v[i][k]);
 	ASSERT_TRUE(stats_add_up(self->a, &st));
 	EXPECT_EQ(n * 1008, st.requested);
-	EXPECT_EQ(4, st.chunks);
-	/* Each full chunk leaves the tail that a 1008-byte block missed. */
-	EXPECT_EQ(3 * (self->cs % 1008), st.waste);
+	if (self->whole) {
+		EXPECT_EQ(4, st.chunks);
+		/* Each full chunk leaves the tail a 1008-byte block missed. */
+		EXPECT_EQ(3 * (self->cs % 1008), st.waste);
+	} else {
+		/* 4 KiB, 8 KiB ... 1 MiB small runs, then whole chunks. */
+		EXPECT_EQ(9, st.small_runs);
+		EXPECT_EQ(3, st.chunks);
+	}
 	free(v);
 }
 
 TEST_F(lib, exact_fit_fills_the_chunk)
 {
-	char *p = arena_alloc(self->a, 16), *q, *r;
+	char *p, *q, *r;
 	size_t quarter = self->cs / 4;
 	struct arena_stats st;
 	int i;
 
+	if (!self->whole)
+		SKIP(return, "about whole chunks: see grow_runs_double");
+	p = arena_alloc(self->a, 16);
 	ASSERT_NE(NULL, p);
 	/* p starts a fresh chunk; fill it to the last byte. */
 	for (i = 0; i < 3; i++)
@@ -215,6 +251,65 @@ TEST_F(lib, exact_fit_fills_the_chunk)
 	EXPECT_EQ(0, st.waste);
 }
 
+/*
+ * A kernel-backed arena starts with one page and doubles each next run (or
+ * more, to fit the request) up to a chunk; then whole chunks.
+ */
+TEST_F(lib, grow_runs_double)
+{
+	struct arena_stats st;
+	char *p, *q, *r;
+	size_t total;
+	int i;
+
+	if (self->whole)
+		SKIP(return, "whole chunks from the start");
+	p = arena_alloc(self->a, 16);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(0, (uintptr_t)p % 4096);
+	ASSERT_TRUE(stats_add_up(self->a, &st));
+	EXPECT_EQ(4096, st.mapped);
+	EXPECT_EQ(1, st.small_runs);
+	EXPECT_EQ(0, st.chunks);
+	EXPECT_EQ(4080, st.available);
+	/* The exact fit, then the next run is twice as large. */
+	q = arena_alloc(self->a, 4080);
+	EXPECT_EQ(p + 16, q);
+	memset(q, 1, 4080);
+	r = arena_alloc(self->a, 16);
+	ASSERT_NE(NULL, r);
+	EXPECT_TRUE(r < p || r >= p + 4096);
+	ASSERT_TRUE(stats_add_up(self->a, &st));
+	EXPECT_EQ(4096 + 8192, st.mapped);
+	EXPECT_EQ(2, st.small_runs);
+	EXPECT_EQ(0, st.waste);
+	/* 20000 bytes do not fit 8 KiB: the next run doubles to 32 KiB. */
+	q = arena_alloc(self->a, 20000);
+	ASSERT_NE(NULL, q);
+	ASSERT_TRUE(stats_add_up(self->a, &st));
+	EXPECT_EQ(4096 + 8192 + 32768, st.mapped);
+	EXPECT_EQ(3, st.small_runs);
+	/* An 8 KiB alignment inside a small run. */
+	q = arena_alloc_aligned(self->a, 100, 8192);
+	ASSERT_NE(NULL, q);
+	EXPECT_EQ(0, (uintptr_t)q % 8192);
+	memset(q, 2, 100);
+	/* Keep going: 64 KiB ... 1 MiB, then whole chunks. */
+	for (i = 0; i < 40; i++)
+		ASSERT_NE(NULL, arena_alloc(self->a, 100000));
+	ASSERT_TRUE(stats_add_up(self->a, &st));
+	EXPECT_GE(st.chunks, 1);
+	total = st.mapped;
+	TH_LOG("%zu small runs, %zu chunks, %zu bytes mapped", st.small_runs,
+	       st.chunks, total);
+	EXPECT_LE(st.small_runs, 10);
+	arena_free(self->a);
+	self->a = NULL;
+	EXPECT_TRUE(faults_at(p));
+	EXPECT_TRUE(faults_at(q + 99));
+	EXPECT_TRUE(faults_at(r));
+}
+
 TEST_F(lib, large_requests_get_their_own_run)
 {
 	char *small = arena_alloc(self->a, 64), *big, *after;
@@ -232,13 +327,16 @@ TEST_F(lib, large_requests_get_their_own_run)
 	after = arena_alloc(self->a, 64);
 	EXPECT_EQ(small + 64, after);
 	ASSERT_TRUE(stats_add_up(self->a, &st));
-	EXPECT_EQ(5, st.chunks);
+	EXPECT_EQ(self->whole ? 5 : 4, st.chunks);
+	EXPECT_EQ(self->whole ? 0 : 1, st.small_runs);
 	EXPECT_EQ(128 + round16(bigsz), st.requested);
 	EXPECT_EQ(4 * self->cs - round16(bigsz), st.waste);
 	/*
 	 * Over a quarter chunk is large when it misses: with room left it
 	 * comes from the chunk (the inline path does not look at sizes).
 	 */
+	if (!self->whole)
+		return;		/* a one-page first run has no such room */
 	after = arena_alloc(self->a, self->cs / 2);
 	EXPECT_EQ(small + 128, after);
 	big = arena_alloc(self->a, self->cs / 2);
@@ -431,17 +529,19 @@ TEST_F(lib, strings_at_chunk_edges)
 {
 	char s31[32], s32[33], *first, *p, *q, *run;
 	struct arena_stats st;
-	size_t left;
+	size_t left, rs;
 
 	memset(s31, 'x', 31);
 	s31[31] = '\0';
 	memset(s32, 'y', 32);
 	s32[32] = '\0';
 
-	/* Leave exactly 32 bytes in the current chunk. */
+	/* Leave exactly 32 bytes in the current run. */
 	first = arena_alloc(self->a, 16);
 	ASSERT_NE(NULL, first);
-	left = self->cs - 16 - 32;
+	ASSERT_TRUE(stats_add_up(self->a, &st));
+	rs = st.available + 16;		/* the run's size */
+	left = rs - 16 - 32;
 	while (left) {
 		size_t n = left > self->cs / 4 ? self->cs / 4 : left;
 
@@ -451,16 +551,16 @@ TEST_F(lib, strings_at_chunk_edges)
 	ASSERT_TRUE(stats_add_up(self->a, &st));
 	ASSERT_EQ(32, st.available);
 
-	/* 31 characters and the NUL: the exact fit, the chunk's last bytes. */
+	/* 31 characters and the NUL: the exact fit, the run's last bytes. */
 	p = arena_strdup(self->a, s31);
 	ASSERT_NE(NULL, p);
-	EXPECT_EQ(first + self->cs - 32, p);
+	EXPECT_EQ(first + rs - 32, p);
 	EXPECT_STREQ(s31, p);
-	EXPECT_EQ('\0', first[self->cs - 1]);
-	/* 33 bytes cannot fit anywhere in it now: a new chunk. */
+	EXPECT_EQ('\0', first[rs - 1]);
+	/* 33 bytes cannot fit anywhere in it now: a new run. */
 	q = arena_strdup(self->a, s32);
 	ASSERT_NE(NULL, q);
-	EXPECT_TRUE(q < first || q >= first + self->cs);
+	EXPECT_TRUE(q < first || q >= first + rs);
 	EXPECT_STREQ(s32, q);
 
 	/*
@@ -482,7 +582,8 @@ TEST_F(lib, strings_at_chunk_edges)
 
 TEST(unknown_flags_einval)
 {
-	unsigned int bad[] = { 2, 4, 0x80000000u, ~0u, ARENA_THREADSAFE | 2 };
+	unsigned int bad[] = { 4, 8, 0x80000000u, ~0u, ARENA_THREADSAFE | 4,
+			       ~ARENA_VALID_FLAGS };
 	unsigned int i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -579,8 +680,8 @@ static void reset_revokes(struct __test_metadata *_metadata, unsigned int fl)
 	ASSERT_TRUE(stats_add_up(a, &st));
 	EXPECT_EQ(0, st.requested);
 	EXPECT_EQ(0, st.waste);
-	/* The kernel maps the fresh chunk in the call that revokes. */
-	EXPECT_EQ(on_kernel() ? 1 : 0, st.chunks);
+	/* The kernel maps the fresh run in the call that revokes. */
+	EXPECT_EQ(on_kernel() ? 1 : 0, st.chunks + st.small_runs);
 
 	n = arena_alloc(a, 100);
 	ASSERT_NE(NULL, n);
@@ -588,7 +689,7 @@ static void reset_revokes(struct __test_metadata *_metadata, unsigned int fl)
 	EXPECT_EQ(0, n[0]);
 	memset(n, 3, 100);
 	ASSERT_TRUE(stats_add_up(a, &st));
-	EXPECT_EQ(1, st.chunks);
+	EXPECT_EQ(1, st.chunks + st.small_runs);
 	EXPECT_EQ(112, st.requested);
 	ASSERT_EQ(0, arena_lookup(n, &info));
 	EXPECT_EQ(ARENA_ADDR_LIVE, info.state);
@@ -626,12 +727,16 @@ TEST_F(lib, contains_only_its_own_chunks)
 	EXPECT_FALSE(arena_contains(b, p));
 	EXPECT_FALSE(arena_contains(self->a, &local));
 	EXPECT_FALSE(arena_contains(self->a, self));
-	/* The whole chunk, handed out or not, and not a byte beyond. */
-	p = (char *)((uintptr_t)p & ~(uintptr_t)(self->cs - 1));
-	EXPECT_TRUE(arena_contains(self->a, p));
-	EXPECT_TRUE(arena_contains(self->a, p + self->cs - 1));
-	EXPECT_FALSE(arena_contains(self->a, p + self->cs));
-	EXPECT_FALSE(arena_contains(self->a, p - 1));
+	/* The whole run, handed out or not, and not a byte beyond. */
+	{
+		size_t run = self->whole ? self->cs : 4096;
+
+		p = (char *)((uintptr_t)p & ~(uintptr_t)(run - 1));
+		EXPECT_TRUE(arena_contains(self->a, p));
+		EXPECT_TRUE(arena_contains(self->a, p + run - 1));
+		EXPECT_FALSE(arena_contains(self->a, p + run));
+		EXPECT_FALSE(arena_contains(self->a, p - 1));
+	}
 	arena_free(b);
 }
 
@@ -674,12 +779,13 @@ TEST(lookup_names_the_arena)
 	b = arena_new(0);
 	ASSERT_NE(NULL, a);
 	ASSERT_NE(NULL, b);
-	EXPECT_NE(arena_id(a), arena_id(b));
-	EXPECT_NE(0, arena_id(a));
 	pa = arena_alloc(a, 100);
 	pb = arena_alloc(b, 100);
 	ASSERT_NE(NULL, pa);
 	ASSERT_NE(NULL, pb);
+	/* (On the kernel backend an arena gets its id with its memory.) */
+	EXPECT_NE(arena_id(a), arena_id(b));
+	EXPECT_NE(0, arena_id(a));
 
 	ASSERT_EQ(0, arena_lookup(pa + 50, &info));
 	EXPECT_EQ(ARENA_ADDR_LIVE, info.state);

@@ -36,7 +36,8 @@
  * - E2BIG: ``size`` is larger than the kernel's struct and the extra bytes
  *   are not zero.
  * - ENOENT: the arena id is unknown (never created, or already freed).
- * - ENOSPC: the window has no free run of slots large enough.
+ * - ENOSPC: the window has no free run of slots large enough (or, for
+ *   ARENA_IOC_CREATE and ARENA_ALLOC_CREATE, no free arena id).
  * - ENOMEM: no memory for the chunk or the bookkeeping.
  * - EPERM: the file is used from a process other than the one that opened
  *   it (for example a child after fork).
@@ -55,6 +56,7 @@ enum {
 	ARENA_CMD_ALLOC_CHUNKS,
 	ARENA_CMD_FREE,
 	ARENA_CMD_LOOKUP,
+	ARENA_CMD_ALLOC,
 };
 
 /**
@@ -110,6 +112,14 @@ struct arena_create {
 #define ARENA_ALLOC_RESET		0x1U
 #define ARENA_ALLOC_VALID_FLAGS		(ARENA_ALLOC_RESET)
 
+/*
+ * ARENA_ALLOC_CREATE (ARENA_IOC_ALLOC only): create a new arena and give it
+ * the memory in one call; its id is returned in @arena_id, which must be 0
+ * on entry. Not together with ARENA_ALLOC_RESET.
+ */
+#define ARENA_ALLOC_CREATE		0x2U
+#define ARENA_IOC_ALLOC_VALID_FLAGS	(ARENA_ALLOC_RESET | ARENA_ALLOC_CREATE)
+
 /**
  * struct arena_alloc_chunks - ioctl(ARENA_IOC_ALLOC_CHUNKS)
  * @size: sizeof(struct arena_alloc_chunks)
@@ -133,6 +143,42 @@ struct arena_alloc_chunks {
 };
 
 #define ARENA_IOC_ALLOC_CHUNKS _IO(ARENA_IOC_MAGIC, ARENA_CMD_ALLOC_CHUNKS)
+
+/**
+ * struct arena_alloc - ioctl(ARENA_IOC_ALLOC)
+ * @size: sizeof(struct arena_alloc)
+ * @flags: 0, ARENA_ALLOC_RESET or ARENA_ALLOC_CREATE
+ * @arena_id: the arena the memory joins; with ARENA_ALLOC_CREATE, 0 on entry
+ *	and the new arena's id on return
+ * @__reserved: Must be 0
+ * @length: bytes to map, a nonzero multiple of the page size and at most
+ *	out_max_chunks chunks
+ * @out_offset: window offset of the first byte
+ * @out_length: bytes mapped: @length, or @length rounded up to whole chunks
+ *	when it is a chunk or more
+ *
+ * Adds @length bytes of zeroed memory to an arena as one contiguous range of
+ * the window. A range shorter than a chunk is a small run: its pages are
+ * carved out of a physical chunk that other small runs of the same open file
+ * share, it is mapped with 4 KiB entries in a part of the window kept for
+ * small runs, and freeing the arena revokes exactly its pages; the physical
+ * chunk goes back to the pool once every run carved from it is freed and
+ * unreferenced. A range of a chunk or more is made of whole chunks, mapped
+ * with one PMD entry each where the chunk is a 2 MiB page, exactly as
+ * ARENA_IOC_ALLOC_CHUNKS does. Either way every byte faults once the arena
+ * is freed.
+ */
+struct arena_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 arena_id;
+	__u32 __reserved;
+	__aligned_u64 length;
+	__aligned_u64 out_offset;
+	__aligned_u64 out_length;
+};
+
+#define ARENA_IOC_ALLOC _IO(ARENA_IOC_MAGIC, ARENA_CMD_ALLOC)
 
 /**
  * struct arena_free - ioctl(ARENA_IOC_FREE)
@@ -174,7 +220,8 @@ enum arena_slot_state {
  * @offset: window offset to look up (for example si_addr minus the base)
  * @out_state: an enum arena_slot_state
  * @out_arena_id: the arena that holds or held the slot, 0 if EMPTY
- * @out_arena_offset: offset of @offset within that arena's run of chunks
+ * @out_arena_offset: offset of @offset within the run (of chunks, or of
+ *	pages for a small run) that the arena got from one allocation ioctl
  * @out_freed_ns_ago: for FREED, nanoseconds since the arena was freed
  * @out_freed_by_pid: for FREED, the pid (in the caller's namespace) that
  *	freed it, 0 if that process is gone

@@ -72,10 +72,11 @@ enum arena_nl_arena_attrs {
 	ARENA_NL_ARENA_PAD,
 	ARENA_NL_ARENA_PID,		/* u32: process (caller's pid namespace) */
 	ARENA_NL_ARENA_ID,		/* u32: arena id */
-	ARENA_NL_ARENA_CHUNKS,		/* u64: chunks held */
-	ARENA_NL_ARENA_BYTES_MAPPED,	/* u64: bytes of those chunks */
+	ARENA_NL_ARENA_CHUNKS,		/* u64: whole chunks held */
+	ARENA_NL_ARENA_BYTES_MAPPED,	/* u64: bytes held, chunks and small runs */
 	ARENA_NL_ARENA_STATE,		/* u32: enum arena_nl_arena_state */
 	ARENA_NL_ARENA_COMM,		/* string: the process's comm */
+	ARENA_NL_ARENA_PAGES,		/* u64: pages held, chunks and small runs */
 
 	__ARENA_NL_ARENA_MAX,
 	ARENA_NL_ARENA_MAX = (__ARENA_NL_ARENA_MAX - 1)

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * small_bench: small arenas, the targets of page-granular runs.
+ *
+ *   cycle, per arena of LEN bytes (4, 16 and 64 KiB): get it, write one byte
+ *   in every page, drop it:
+ *     ioctl   ARENA_IOC_ALLOC(ARENA_ALLOC_CREATE, LEN) + touch + ARENA_IOC_FREE
+ *     lib     arena_new(0) + arena_alloc(LEN - 16 ... in one run) + touch +
+ *             arena_free (libarena on /dev/arena: the same two ioctls)
+ *     mmap    mmap(LEN) anonymous + touch + munmap
+ *     The three run in alternating batches of 100 cycles, so that drift of
+ *     the host hits them alike; each cycle is timed on its own.
+ *   density: 10,000 live arenas (libarena) holding 1 KiB each: the module's
+ *     chunks in use and pages of live runs before and after; then every one
+ *     is freed and one address in each (a different offset each time) must
+ *     fault. For scale, the same for 100 ARENA_WHOLE_CHUNKS arenas.
+ *
+ * Output: "@small key=value ..." lines (bench/small_report.sh turns them into
+ * the small-arena section of bench/RESULTS.md) and "#" comments.
+ *
+ * small_bench [-q]   -q: quick (fewer cycles), for a smoke test
+ */
+#include "selftests/arena_helpers.h"
+
+#include <sys/utsname.h>
+#include <time.h>
+
+#include <libarena.h>
+
+static int quick;
+static int afd = -1;
+static char *win;
+static struct arena_info info;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void touch(volatile char *p, size_t len)
+{
+	for (size_t off = 0; off < len; off += PAGE_SZ)
+		p[off] = 1;
+}
+
+static void die(const char *what)
+{
+	printf("@small test=error what=%s errno=%d\n", what, errno);
+	printf("# small_bench: %s: %s\n", what, strerror(errno));
+	fflush(stdout);
+	exit(1);
+}
+
+enum impl { I_IOCTL, I_LIB, I_MMAP, I_NR };
+static const char *const impl_names[I_NR] = { "ioctl", "lib", "mmap" };
+
+/* One cycle of @impl for @len bytes; returns its time in ns. */
+static uint64_t cycle(enum impl impl, size_t len)
+{
+	struct arena_alloc al = { .size = sizeof(al) };
+	struct arena_free fr = { .size = sizeof(fr) };
+	struct arena *a;
+	uint64_t t0 = now_ns();
+	char *p;
+
+	switch (impl) {
+	case I_IOCTL:
+		al.flags = ARENA_ALLOC_CREATE;
+		al.length = len;
+		if (ioctl(afd, ARENA_IOC_ALLOC, &al))
+			die("ARENA_IOC_ALLOC");
+		touch(win + al.out_offset, len);
+		fr.arena_id = al.arena_id;
+		if (ioctl(afd, ARENA_IOC_FREE, &fr))
+			die("ARENA_IOC_FREE");
+		break;
+	case I_LIB:
+		a = arena_new(0);
+		if (!a)
+			die("arena_new");
+		/* One run of @len: the first run fits the first request. */
+		p = arena_alloc(a, len - 16);
+		if (!p)
+			die("arena_alloc");
+		touch(p, len - 16);
+		arena_free(a);
+		break;
+	default:
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			die("mmap");
+		touch(p, len);
+		munmap(p, len);
+		break;
+	}
+	return now_ns() - t0;
+}
+
+static void run_cycles(size_t len)
+{
+	int batches = quick ? 5 : 60, per = 100, n = batches * per;
+	uint64_t *t[I_NR];
+	int b, i, k;
+
+	for (k = 0; k < I_NR; k++) {
+		t[k] = calloc(n, sizeof(uint64_t));
+		if (!t[k])
+			die("calloc");
+		/* Warm up: code, page tables, the pool's first chunk. */
+		for (i = 0; i < 50; i++)
+			cycle(k, len);
+	}
+	for (b = 0; b < batches; b++)
+		for (k = 0; k < I_NR; k++)
+			for (i = 0; i < per; i++)
+				t[k][b * per + i] = cycle(k, len);
+	for (k = 0; k < I_NR; k++) {
+		uint64_t sum = 0;
+
+		for (i = 0; i < n; i++)
+			sum += t[k][i];
+		qsort(t[k], n, sizeof(uint64_t), cmp_u64);
+		printf("@small test=cycle impl=%s len=%zu n=%d med_ns=%llu p10_ns=%llu p90_ns=%llu mean_ns=%llu\n",
+		       impl_names[k], len, n,
+		       (unsigned long long)t[k][n / 2],
+		       (unsigned long long)t[k][n / 10],
+		       (unsigned long long)t[k][n * 9 / 10],
+		       (unsigned long long)(sum / n));
+		free(t[k]);
+	}
+	fflush(stdout);
+}
+
+/*
+ * @n live arenas of 1 KiB each from libarena with @flags: what the module
+ * holds for them, and whether every one faults after its free.
+ */
+static void density(int n, unsigned int flags)
+{
+	struct arena **a = calloc(n, sizeof(*a));
+	char **p = calloc(n, sizeof(*p));
+	long in0, pages0, in1, pages1;
+	int i, faulted = 0;
+
+	if (!a || !p)
+		die("calloc");
+	arena_pool_settle(5000);
+	in0 = arena_counter("chunks_in_use");
+	pages0 = arena_counter("pages_live");
+	for (i = 0; i < n; i++) {
+		a[i] = arena_new(flags);
+		if (!a[i])
+			die("arena_new");
+		p[i] = arena_alloc(a[i], 1024);
+		if (!p[i])
+			die("arena_alloc");
+		memset(p[i], i, 1024);
+	}
+	in1 = arena_counter("chunks_in_use");
+	pages1 = arena_counter("pages_live");
+	for (i = 0; i < n; i++)
+		arena_free(a[i]);
+	for (i = 0; i < n; i++)
+		faulted += faults_at(p[i] + (i * 37) % 1024);
+	printf("@small test=density flags=%s arenas=%d bytes_each=1024 chunks=%ld mib=%.1f pages_live=%ld faulted=%d\n",
+	       flags ? "whole" : "grow", n, in1 - in0,
+	       (double)(in1 - in0) * info.out_chunk_size / (1 << 20),
+	       pages1 - pages0, faulted);
+	fflush(stdout);
+	free(a);
+	free(p);
+}
+
+int main(int argc, char **argv)
+{
+	struct utsname u;
+
+	if (argc > 1 && !strcmp(argv[1], "-q"))
+		quick = 1;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	uname(&u);
+	printf("@small test=meta kernel=%s date=%ld quick=%d\n", u.release,
+	       (long)time(NULL), quick);
+	afd = open(ARENA_DEV, O_RDWR | O_CLOEXEC);
+	if (afd < 0 || arena_get_info(afd, &info))
+		die("open /dev/arena");
+	win = arena_map_window(afd, info.out_window_size);
+	if (!win)
+		die("mmap window");
+	if (strcmp(arena_backend(), "kernel"))
+		die("libarena backend is not the kernel");
+
+	run_cycles(4096);
+	run_cycles(16384);
+	run_cycles(65536);
+	density(10000, 0);
+	density(100, ARENA_WHOLE_CHUNKS);
+	printf("@small test=done\n");
+	return 0;
+}
