@@ -22,6 +22,7 @@
  */
 #include "selftests/arena_helpers.h"
 
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <time.h>
 
@@ -142,6 +143,70 @@ static void run_cycles(size_t len)
 	fflush(stdout);
 }
 
+/* The request mix of bench/alloc's churn: about 28 KiB in 200 objects. */
+static unsigned int rng = 12345;
+
+static unsigned int rnd(void)
+{
+	rng = rng * 1103515245 + 12345;
+	return rng >> 8;
+}
+
+static size_t req_size(void)
+{
+	unsigned int r = rnd() % 100;
+
+	if (r < 90)
+		return 16 + rnd() % 113;
+	if (r < 99)
+		return 129 + rnd() % 896;
+	return 1025 + rnd() % 3072;
+}
+
+/*
+ * Where a churn request's time goes: arena_new + 200 allocations written
+ * whole (the small runs' ioctls and page faults included) against the
+ * arena_free (revocation), with the faults and runs per request.
+ */
+static void requests(unsigned int flags)
+{
+	int n = quick ? 200 : 3000, q, i;
+	uint64_t fill = 0, drop = 0, t0, t1;
+	long flt0 = 0, runs0, runs;
+	struct rusage ru;
+
+	runs0 = arena_counter("small_runs_mapped");
+	getrusage(RUSAGE_SELF, &ru);
+	flt0 = ru.ru_minflt;
+	for (q = 0; q < n; q++) {
+		struct arena *a;
+
+		t0 = now_ns();
+		a = arena_new(flags);
+		if (!a)
+			die("arena_new");
+		for (i = 0; i < 200; i++) {
+			size_t sz = req_size();
+			char *p = arena_alloc(a, sz);
+
+			if (!p)
+				die("arena_alloc");
+			memset(p, i, sz);
+		}
+		t1 = now_ns();
+		arena_free(a);
+		fill += t1 - t0;
+		drop += now_ns() - t1;
+	}
+	getrusage(RUSAGE_SELF, &ru);
+	runs = arena_counter("small_runs_mapped") - runs0;
+	printf("@small test=request flags=%s n=%d fill_ns=%llu free_ns=%llu faults=%.1f small_runs=%.2f\n",
+	       flags ? "whole" : "grow", n,
+	       (unsigned long long)(fill / n), (unsigned long long)(drop / n),
+	       (double)(ru.ru_minflt - flt0) / n, (double)runs / n);
+	fflush(stdout);
+}
+
 /*
  * @n live arenas of 1 KiB each from libarena with @flags: what the module
  * holds for them, and whether every one faults after its free.
@@ -204,6 +269,8 @@ int main(int argc, char **argv)
 	run_cycles(4096);
 	run_cycles(16384);
 	run_cycles(65536);
+	requests(0);
+	requests(ARENA_WHOLE_CHUNKS);
 	density(10000, 0);
 	density(100, ARENA_WHOLE_CHUNKS);
 	printf("@small test=done\n");

@@ -122,8 +122,8 @@ free_space:
 	return ERR_PTR(err);
 }
 
-static struct arena_sslot *arena_sslot_at(struct arena_space *space,
-					   unsigned long slot)
+static struct arena_sslot *
+arena_sslot_at(struct arena_space *space, unsigned long slot)
 {
 	void *entry = xa_load(&space->slots, slot);
 
@@ -305,6 +305,7 @@ static void arena_carve_put(struct arena_space *space, struct arena_chunk *c)
 		return;
 	atomic_long_dec(&arena_stats.chunks_shared);
 	arena_quarantine_put(c);
+	arena_pool_kick();
 	arena_uncharge(space, 1);
 }
 
@@ -608,9 +609,16 @@ static void arena_lock_pages(struct arena_chunk *c, unsigned long first,
 	}
 }
 
+/*
+ * Lock or unlock the folios of the runs @first..@end. Small runs coalesced
+ * into one stretch are all in single-folio chunks (arena_can_coalesce()),
+ * and successive ones share a chunk or move on to a later one (chunks are
+ * carved in turn and never again), so each folio is taken once.
+ */
 static void arena_lock_runs(struct list_head *first, struct list_head *end,
 			    bool lock)
 {
+	struct arena_chunk *prev = NULL;
 	struct list_head *pos;
 	struct arena_run *run;
 	unsigned int i;
@@ -618,8 +626,10 @@ static void arena_lock_runs(struct list_head *first, struct list_head *end,
 	for (pos = first; pos != end; pos = pos->next) {
 		run = list_entry(pos, struct arena_run, node);
 		if (arena_run_small(run)) {
-			arena_lock_pages(run->chunks[0], run->first,
-					 run->nr_pages, lock);
+			if (run->chunks[0] != prev)
+				arena_lock_pages(run->chunks[0], run->first,
+						 run->nr_pages, lock);
+			prev = run->chunks[0];
 			continue;
 		}
 		for (i = 0; i < run->nr_chunks; i++)
@@ -629,10 +639,26 @@ static void arena_lock_runs(struct list_head *first, struct list_head *end,
 }
 
 /*
+ * Can @next, which starts where the stretch ending with @run ends, be
+ * unmapped with it? Whole-chunk runs always; small runs if both sit in
+ * single-folio chunks, so arena_lock_runs() can tell the folios apart.
+ */
+static bool arena_can_coalesce(const struct arena_run *run,
+			       const struct arena_run *next)
+{
+	if (arena_run_small(run) != arena_run_small(next))
+		return false;
+	if (!arena_run_small(run))
+		return true;
+	return run->chunks[0]->nr_folios == 1 &&
+	       next->chunks[0]->nr_folios == 1;
+}
+
+/*
  * Unmap every run of @arena, one unmap_mapping_range() (so one TLB flush)
- * per stretch of whole-chunk runs that sit next to each other in the window,
- * and one per small run (small runs may share a folio, whose lock must not
- * be taken twice). The runs are FREED already; holding their folios locked
+ * per stretch of runs that sit next to each other in the window: a growing
+ * arena's small runs usually do, as nothing else was cut from its small
+ * slot in between. The runs are FREED already; holding their folios locked
  * closes the window in which a fault that saw them live could still install
  * an entry.
  */
@@ -640,20 +666,22 @@ static void arena_revoke(struct arena_space *space, struct arena *arena)
 {
 	struct address_space *mapping = space->inode->i_mapping;
 	struct list_head *first, *end;
-	struct arena_run *run, *next;
+	struct arena_run *run, *last, *next;
 	unsigned long pgoff, nr;
 
 	first = arena->runs.next;
 	while (first != &arena->runs) {
 		run = list_entry(first, struct arena_run, node);
+		last = run;
 		pgoff = run->pgoff;
 		nr = run->nr_pages;
 		for (end = first->next; end != &arena->runs; end = end->next) {
 			next = list_entry(end, struct arena_run, node);
-			if (arena_run_small(run) || arena_run_small(next) ||
-			    next->pgoff != pgoff + nr)
+			if (next->pgoff != pgoff + nr ||
+			    !arena_can_coalesce(last, next))
 				break;
 			nr += next->nr_pages;
+			last = next;
 		}
 		arena_lock_runs(first, end, true);
 		unmap_mapping_range(mapping, (loff_t)pgoff << PAGE_SHIFT,

@@ -319,6 +319,27 @@ static void *large_alloc(struct __arena *ai, size_t need)
 }
 
 /*
+ * The run a growing arena gets from arena_reset(): the bytes used since the
+ * last reset, rounded up to a power of two (a page at least); a chunk if
+ * that is a chunk or more. *@next gets the size of the run after it.
+ */
+static size_t reset_run_size(struct __arena *ai, size_t *next)
+{
+	size_t used = ai->handed, size = g.page_size;
+
+	if (ai->pub.__cur)
+		used += ai->pub.__cur - ai->chunk;
+	while (size < used && size < g.chunk_size)
+		size <<= 1;
+	if (size >= g.chunk_size) {
+		*next = 0;
+		return g.chunk_size;
+	}
+	*next = size << 1 >= g.chunk_size ? 0 : size << 1;
+	return size;
+}
+
+/*
  * Size of the next run for a single-threaded arena that needs @room bytes
  * in it: the next small run, doubled until @room fits, or a whole chunk.
  */
@@ -556,13 +577,15 @@ ARENA_EXPORT int arena_reset(struct arena *a)
 		/* Nothing to revoke; a pending spare chunk is still fresh. */
 	} else if (g.backend == BACKEND_KERNEL) {
 		/*
-		 * One ioctl revokes every run and maps a fresh one as large
-		 * as the current run, which becomes the current run. On
-		 * failure nothing changed.
+		 * One ioctl revokes every run and maps a fresh one, which
+		 * becomes the current run. On failure nothing changed. A
+		 * growing arena's fresh run holds what this cycle used (the
+		 * next cycle likely uses as much) in one run.
 		 */
-		size_t len = ts || !ai->run_size ? g.chunk_size : ai->run_size;
-		size_t next = ai->next_run;
+		size_t len = g.chunk_size, next = 0;
 
+		if (!ts && g.small_runs && !(ai->flags & ARENA_WHOLE_CHUNKS))
+			len = reset_run_size(ai, &next);
 		c = __arena_kernel_map(ai, len, 1);
 		if (!c) {
 			err = -errno;

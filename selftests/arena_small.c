@@ -557,6 +557,39 @@ TEST_F(small, freed_small_runs_fault_until_recycled)
 	free(off);
 }
 
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
+/*
+ * madvise cannot turn a small slot into a PMD mapping of the shared chunk
+ * (MADV_COLLAPSE is refused: the window is not a regular file), and
+ * MADV_DONTNEED only drops the PTEs: the pages refault with their bytes.
+ */
+TEST_F(small, madvise_keeps_small_runs_page_mapped)
+{
+	uint32_t a = 0, b = 0;
+	uint64_t oa, ob;
+	char *slot;
+
+	ASSERT_EQ(0, small_arena(self->fd, 4, &a, &oa));
+	ASSERT_EQ(0, small_arena(self->fd, 4, &b, &ob));
+	fill(self->base + oa, 4, a);
+	fill(self->base + ob, 4, b);
+	slot = self->base + (oa & ~(uint64_t)(self->cs - 1));
+	EXPECT_NE(0, madvise(slot, self->cs, MADV_COLLAPSE));
+	/* Refused or not, it must not change how the slot is mapped. */
+	madvise(slot, self->cs, MADV_HUGEPAGE);
+	EXPECT_EQ(0, madvise(self->base + oa, 4 * PAGE_SZ, MADV_DONTNEED));
+	EXPECT_EQ(-1, check(self->base + oa, 4, a));
+	EXPECT_EQ(-1, check(self->base + ob, 4, b));
+	EXPECT_EQ(0, smaps_field_kb(self->base, "FilePmdMapped:"));
+	ASSERT_EQ(0, arena_free_id(self->fd, a));
+	EXPECT_TRUE(all_pages_fault(self->base + oa, 4));
+	EXPECT_EQ(-1, check(self->base + ob, 4, b));
+	ASSERT_EQ(0, arena_free_id(self->fd, b));
+}
+
 /* The target: 10,000 live arenas of 1 KiB in at most 64 MiB. */
 TEST_F(small, ten_thousand_1k_arenas_fit_in_64_mib)
 {
