@@ -11,8 +11,13 @@
 #   make bench     build, boot once, run build/bench/* (bench/), count the
 #                  allocation hit path with callgrind on the host, rewrite
 #                  bench/RESULTS.md (not part of check)
-#   make install   install libarena (PREFIX=/usr/local, DESTDIR=; lib/Makefile)
+#   make install   install the module, libarena, arenastat, the udev rule and
+#                  the modprobe.d example (PREFIX=/usr/local, DESTDIR=;
+#                  scripts/install.mk)
 #   make uninstall remove exactly what install installed
+#   make dkms-install, dkms-uninstall
+#                  arena.ko through DKMS, for every kernel with headers
+#   make deb       Debian packages into build/deb/ (debian/)
 #   make clean
 #
 # Variables: KVER (kernel version, default: what linux-headers-amd64 points
@@ -33,7 +38,7 @@ BUILD := $(CURDIR)/build
 # build/config.mk is made by scripts/deps.sh, which installs anything missing
 # first.  Make re-reads itself after (re)making an included makefile, so the
 # variables below see the installed kernel even on a fresh machine.
-NEED_CONFIG := $(if $(MAKECMDGOALS),$(filter-out clean help install uninstall,$(MAKECMDGOALS)),all)
+NEED_CONFIG := $(if $(MAKECMDGOALS),$(filter-out clean help install uninstall install-% uninstall-%,$(MAKECMDGOALS)),all)
 ifneq ($(NEED_CONFIG),)
 include $(BUILD)/config.mk
 $(BUILD)/config.mk: scripts/deps.sh $(wildcard /var/lib/dpkg/status)
@@ -160,8 +165,8 @@ bench: kmod bench-progs
 	@bench/report.sh $(VM_DIR)/bench/ktap.log bench/RESULTS.md
 	@bench/alloc/report.sh $(VM_DIR)/bench/ktap.log $(VM_DIR)/bench/hitpath.log bench/RESULTS.md
 
-install uninstall:
-	@$(SUBMAKE) -C lib O=$(BUILD)/lib $@
+# install, uninstall, dkms-install, dkms-uninstall, deb and their parts.
+include scripts/install.mk
 
 clean:
 	@if [ -n "$(KVER)" ] && [ -d "$(KDIR)" ]; then \

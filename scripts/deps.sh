@@ -22,7 +22,11 @@ SRC_PKG=${ARENA_SRC_PKG:-linux-source-6.1}
 CACHE=${ARENA_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/arena}
 
 PKGS=(build-essential qemu-system-x86 linux-image-amd64 linux-headers-amd64
-      busybox-static kmod cpio libmnl-dev "$SRC_PKG" sparse xz-utils pkgconf)
+      busybox-static kmod cpio libmnl-dev "$SRC_PKG" sparse xz-utils pkgconf
+      dkms debhelper dh-dkms fakeroot)
+# dkms, debhelper, dh-dkms, fakeroot: make dkms-install and make deb, and
+# the host lane's tests of both (DKMS only ever builds into a scratch tree
+# there, never for the running kernel).
 # Only for `make bench` (bench/alloc/), never for `make check`.
 BENCH_PKGS=(libjemalloc-dev libmimalloc-dev libapr1-dev uuid-dev valgrind)
 case " $* " in *" --bench "*) PKGS+=("${BENCH_PKGS[@]}") ;; esac
