@@ -18,6 +18,8 @@
 #                            the 6.1 (and 6.12) headers, scratch DKMS trees
 #   host:deb                 selftests/deb_test.sh: the Debian packages,
 #                            built, checked and unpacked into a scratch root
+#   host:examples            selftests/examples_test.sh: the examples run on
+#                            the mmap backend and print what they should
 #
 # Writes OUTDIR/ktap.log in the format scripts/guest-init.sh uses ("#
 # arena-runner: begin/end" around each program's KTAP), streams it to
@@ -53,6 +55,7 @@ run host:libarena_install "$TOP/selftests/libarena_install.sh"
 run host:install "$TOP/selftests/install_test.sh"
 run host:dkms "$TOP/selftests/dkms_test.sh"
 run host:deb "$TOP/selftests/deb_test.sh"
+run host:examples "$TOP/selftests/examples_test.sh"
 
 "$HERE/ktap-summary.sh" --host "$LOG" | tee "$OUT/summary.txt"
 exit "${PIPESTATUS[0]}"
