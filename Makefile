@@ -18,6 +18,8 @@
 #   make dkms-install, dkms-uninstall
 #                  arena.ko through DKMS, for every kernel with headers
 #   make deb       Debian packages into build/deb/ (debian/)
+#   make htmldocs  Documentation/ as HTML in build/htmldocs/, with the
+#                  uapi headers' kernel-doc (scripts/htmldocs.py)
 #   make clean
 #
 # Variables: KVER (kernel version, default: what linux-headers-amd64 points
@@ -164,6 +166,13 @@ bench: kmod bench-progs
 		--test-timeout $(BENCH_TIMEOUT) --bench $(BUILD)/bench
 	@bench/report.sh $(VM_DIR)/bench/ktap.log bench/RESULTS.md
 	@bench/alloc/report.sh $(VM_DIR)/bench/ktap.log $(VM_DIR)/bench/hitpath.log bench/RESULTS.md
+
+# Documentation/*.rst rendered with docutils and the kernel's kernel-doc.
+DOCS := $(shell find Documentation -name '*.rst' | LC_ALL=C sort)
+.PHONY: htmldocs
+htmldocs:
+	@/usr/bin/python3 scripts/htmldocs.py --kernel-doc $(LINUX_SRC_CACHE)/scripts/kernel-doc \
+		--out $(BUILD)/htmldocs $(DOCS)
 
 # install, uninstall, dkms-install, dkms-uninstall, deb and their parts.
 include scripts/install.mk

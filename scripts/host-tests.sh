@@ -20,6 +20,8 @@
 #                            built, checked and unpacked into a scratch root
 #   host:examples            selftests/examples_test.sh: the examples run on
 #                            the mmap backend and print what they should
+#   host:docs                selftests/docs_test.sh: Documentation/ renders
+#                            (docutils + kernel-doc) and covers what it must
 #
 # Writes OUTDIR/ktap.log in the format scripts/guest-init.sh uses ("#
 # arena-runner: begin/end" around each program's KTAP), streams it to
@@ -56,6 +58,7 @@ run host:install "$TOP/selftests/install_test.sh"
 run host:dkms "$TOP/selftests/dkms_test.sh"
 run host:deb "$TOP/selftests/deb_test.sh"
 run host:examples "$TOP/selftests/examples_test.sh"
+run host:docs "$TOP/selftests/docs_test.sh"
 
 "$HERE/ktap-summary.sh" --host "$LOG" | tee "$OUT/summary.txt"
 exit "${PIPESTATUS[0]}"
