@@ -167,6 +167,14 @@ bench: kmod bench-progs
 	@bench/report.sh $(VM_DIR)/bench/ktap.log bench/RESULTS.md
 	@bench/alloc/report.sh $(VM_DIR)/bench/ktap.log $(VM_DIR)/bench/hitpath.log bench/RESULTS.md
 
+# The examples' test runs in every VM lane too, as /tests/examples_test, on
+# the kernel backend (the examples are packed as /demo/*); the host lane
+# runs the same script on the mmap backend.
+.PHONY: examples-vmtest
+examples-vmtest: examples selftests
+	@install -m 0755 selftests/examples_test.sh $(BUILD)/selftests/examples_test
+check check-debug: examples-vmtest
+
 # Documentation/*.rst rendered with docutils and the kernel's kernel-doc.
 DOCS := $(shell find Documentation -name '*.rst' | LC_ALL=C sort)
 .PHONY: htmldocs

@@ -20,6 +20,7 @@
 #                            built, checked and unpacked into a scratch root
 #   host:examples            selftests/examples_test.sh: the examples run on
 #                            the mmap backend and print what they should
+#                            (the VM lanes run it on the kernel backend)
 #   host:docs                selftests/docs_test.sh: Documentation/ renders
 #                            (docutils + kernel-doc) and covers what it must
 #
