@@ -11,8 +11,15 @@
 #   make bench     build, boot once, run build/bench/* (bench/), count the
 #                  allocation hit path with callgrind on the host, rewrite
 #                  bench/RESULTS.md (not part of check)
-#   make install   install libarena (PREFIX=/usr/local, DESTDIR=; lib/Makefile)
+#   make install   install the module, libarena, arenastat, the udev rule and
+#                  the modprobe.d example (PREFIX=/usr/local, DESTDIR=;
+#                  scripts/install.mk)
 #   make uninstall remove exactly what install installed
+#   make dkms-install, dkms-uninstall
+#                  arena.ko through DKMS, for every kernel with headers
+#   make deb       Debian packages into build/deb/ (debian/)
+#   make htmldocs  Documentation/ as HTML in build/htmldocs/, with the
+#                  uapi headers' kernel-doc (scripts/htmldocs.py)
 #   make clean
 #
 # Variables: KVER (kernel version, default: what linux-headers-amd64 points
@@ -33,7 +40,7 @@ BUILD := $(CURDIR)/build
 # build/config.mk is made by scripts/deps.sh, which installs anything missing
 # first.  Make re-reads itself after (re)making an included makefile, so the
 # variables below see the installed kernel even on a fresh machine.
-NEED_CONFIG := $(if $(MAKECMDGOALS),$(filter-out clean help install uninstall,$(MAKECMDGOALS)),all)
+NEED_CONFIG := $(if $(MAKECMDGOALS),$(filter-out clean help install uninstall install-% uninstall-%,$(MAKECMDGOALS)),all)
 ifneq ($(NEED_CONFIG),)
 include $(BUILD)/config.mk
 $(BUILD)/config.mk: scripts/deps.sh $(wildcard /var/lib/dpkg/status)
@@ -160,8 +167,23 @@ bench: kmod bench-progs
 	@bench/report.sh $(VM_DIR)/bench/ktap.log bench/RESULTS.md
 	@bench/alloc/report.sh $(VM_DIR)/bench/ktap.log $(VM_DIR)/bench/hitpath.log bench/RESULTS.md
 
-install uninstall:
-	@$(SUBMAKE) -C lib O=$(BUILD)/lib $@
+# The examples' test runs in every VM lane too, as /tests/examples_test, on
+# the kernel backend (the examples are packed as /demo/*); the host lane
+# runs the same script on the mmap backend.
+.PHONY: examples-vmtest
+examples-vmtest: examples selftests
+	@install -m 0755 selftests/examples_test.sh $(BUILD)/selftests/examples_test
+check check-debug: examples-vmtest
+
+# Documentation/*.rst rendered with docutils and the kernel's kernel-doc.
+DOCS := $(shell find Documentation -name '*.rst' | LC_ALL=C sort)
+.PHONY: htmldocs
+htmldocs:
+	@/usr/bin/python3 scripts/htmldocs.py --kernel-doc $(LINUX_SRC_CACHE)/scripts/kernel-doc \
+		--out $(BUILD)/htmldocs $(DOCS)
+
+# install, uninstall, dkms-install, dkms-uninstall, deb and their parts.
+include scripts/install.mk
 
 clean:
 	@if [ -n "$(KVER)" ] && [ -d "$(KDIR)" ]; then \

@@ -22,7 +22,12 @@ SRC_PKG=${ARENA_SRC_PKG:-linux-source-6.1}
 CACHE=${ARENA_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/arena}
 
 PKGS=(build-essential qemu-system-x86 linux-image-amd64 linux-headers-amd64
-      busybox-static kmod cpio libmnl-dev "$SRC_PKG" sparse xz-utils pkgconf)
+      busybox-static kmod cpio libmnl-dev "$SRC_PKG" sparse xz-utils pkgconf
+      dkms debhelper dh-dkms fakeroot python3-docutils)
+# dkms, debhelper, dh-dkms, fakeroot: make dkms-install and make deb, and
+# the host lane's tests of both (DKMS only ever builds into a scratch tree
+# there, never for the running kernel). python3-docutils (with the source
+# tarball's scripts/kernel-doc): make htmldocs and its check.
 # Only for `make bench` (bench/alloc/), never for `make check`.
 BENCH_PKGS=(libjemalloc-dev libmimalloc-dev libapr1-dev uuid-dev valgrind)
 case " $* " in *" --bench "*) PKGS+=("${BENCH_PKGS[@]}") ;; esac
@@ -76,6 +81,7 @@ SRC_DIR=$CACHE/src/linux-source-$SRC_VER
 NEEDED=(tools/testing/selftests/kselftest_harness.h
 	tools/testing/selftests/kselftest.h
 	scripts/checkpatch.pl
+	scripts/kernel-doc
 	scripts/spelling.txt
 	scripts/const_structs.checkpatch)
 have_all=1

@@ -12,6 +12,17 @@
 #   host:libarena_install    selftests/libarena_install.sh: make install
 #                            into a scratch DESTDIR, build programs with
 #                            pkg-config against it and run them
+#   host:install             selftests/install_test.sh: top-level make
+#                            install/uninstall into a scratch DESTDIR
+#   host:dkms                selftests/dkms_test.sh: make dkms-install for
+#                            the 6.1 (and 6.12) headers, scratch DKMS trees
+#   host:deb                 selftests/deb_test.sh: the Debian packages,
+#                            built, checked and unpacked into a scratch root
+#   host:examples            selftests/examples_test.sh: the examples run on
+#                            the mmap backend and print what they should
+#                            (the VM lanes run it on the kernel backend)
+#   host:docs                selftests/docs_test.sh: Documentation/ renders
+#                            (docutils + kernel-doc) and covers what it must
 #
 # Writes OUTDIR/ktap.log in the format scripts/guest-init.sh uses ("#
 # arena-runner: begin/end" around each program's KTAP), streams it to
@@ -44,6 +55,11 @@ echo "# host-tests: $(uname -r), $(nproc) CPUs, /dev/arena $([ -e /dev/arena ] &
 run host:libarena_test "$TOP/build/selftests/libarena_test"
 run host:libarena_mmap_test env ARENA_BACKEND=mmap "$TOP/build/selftests/libarena_mmap_test"
 run host:libarena_install "$TOP/selftests/libarena_install.sh"
+run host:install "$TOP/selftests/install_test.sh"
+run host:dkms "$TOP/selftests/dkms_test.sh"
+run host:deb "$TOP/selftests/deb_test.sh"
+run host:examples "$TOP/selftests/examples_test.sh"
+run host:docs "$TOP/selftests/docs_test.sh"
 
 "$HERE/ktap-summary.sh" --host "$LOG" | tee "$OUT/summary.txt"
 exit "${PIPESTATUS[0]}"

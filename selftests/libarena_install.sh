@@ -13,30 +13,15 @@
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$TOP/scripts/ktap.sh"
 root=$tmp/root
-n=0 failed=0
-
-ok() { # status description [diagnostics file]
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n $2"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n $2"
-		[ -n "${3:-}" ] && [ -s "$3" ] && sed 's/^/# /' "$3" | head -n 30
-	fi
-}
-skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
 
 # The public functions: each needs a man page (arena_alloc is inline).
 FUNCS="arena_new arena_free arena_reset arena_alloc arena_alloc_aligned
        arena_calloc arena_strdup arena_strndup arena_contains arena_stats
        arena_backend arena_lookup arena_id arena_chunk_size"
 
-echo "TAP version 13"
-echo "1..11"
+ktap_plan 11
 
 make -s -C "$TOP/lib" O="$tmp/build" DESTDIR="$root" PREFIX=/usr install \
 	> "$tmp/install.log" 2>&1
@@ -154,5 +139,4 @@ find "$root" -type f -o -type l >> "$tmp/uninstall.log"
 [ -z "$(find "$root" -type f -o -type l)" ] || rc=1
 ok $rc "make uninstall removes every installed file" "$tmp/uninstall.log"
 
-echo "# Totals: pass:$((n - failed)) fail:$failed"
-[ $failed = 0 ]
+ktap_done
