@@ -4,7 +4,7 @@
  *
  * /dev/arena and its ioctls. Each open file is one window (space.c); the
  * ioctls create arenas, add chunks to them and free them. The ABI is in
- * uapi/linux/arena.h and Documentation/arena.rst.
+ * uapi/linux/arena.h and Documentation/userspace-api/arena.rst.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -257,7 +257,7 @@ static struct miscdevice arena_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "arena",
 	.fops = &arena_fops,
-	/* Root only by default; Documentation/arena.rst shows a udev rule. */
+	/* Root only by default; Documentation/admin-guide/arena.rst: udev group. */
 	.mode = 0600,
 };
 

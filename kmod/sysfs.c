@@ -2,7 +2,8 @@
 /*
  * /sys/kernel/arena/: counters, one decimal number a file, read-only; and
  * "drain": root writes 1 there to return every ready and dirty chunk to the
- * page allocator. Documentation/arena.rst lists what each file counts.
+ * page allocator. Documentation/admin-guide/arena.rst lists what each file
+ * counts.
  */
 #include <linux/capability.h>
 #include <linux/kobject.h>

@@ -15,6 +15,7 @@
 
 /**
  * enum arena_nl_cmd - commands and notifications
+ * @ARENA_NL_CMD_UNSPEC: not a command (0 is refused)
  * @ARENA_NL_CMD_POOL_GET: dump: the pool's totals (no ARENA_NL_POOL_NODE),
  *	then one message per NUMA node
  * @ARENA_NL_CMD_ARENA_GET: dump: one message per live arena; optional
@@ -24,6 +25,8 @@
  * @ARENA_NL_CMD_UAF_NTF: event: a fault on a freed arena (ARENA_NL_UAF_*)
  * @ARENA_NL_CMD_HELD_NTF: event: a chunk has been held in quarantine for
  *	longer than the module parameter held_warn_ms (ARENA_NL_QCHUNK_*)
+ * @__ARENA_NL_CMD_MAX: one past the last command
+ * @ARENA_NL_CMD_MAX: the last command
  */
 enum arena_nl_cmd {
 	ARENA_NL_CMD_UNSPEC,
