@@ -166,6 +166,7 @@ bench: kmod bench-progs
 		--test-timeout $(BENCH_TIMEOUT) --bench $(BUILD)/bench
 	@bench/report.sh $(VM_DIR)/bench/ktap.log bench/RESULTS.md
 	@bench/alloc/report.sh $(VM_DIR)/bench/ktap.log $(VM_DIR)/bench/hitpath.log bench/RESULTS.md
+	@bench/small_report.sh $(VM_DIR)/bench/ktap.log bench/RESULTS.md
 
 # The examples' test runs in every VM lane too, as /tests/examples_test, on
 # the kernel backend (the examples are packed as /demo/*); the host lane

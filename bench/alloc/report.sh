@@ -180,9 +180,10 @@ END {
 	print "arena: `arena_reset`, so each tree'"'"'s nodes fault once freed)."
 	d = BTD["malloc"] != "" ? BTD["malloc"] : BTD["arena"]
 	printf "Depth %s, chosen for TCG: the game uses 21, TCG runs such code about 13\n", d
-	print "times slower than the host, and arena on the kernel backend takes a fresh"
-	print "2 MiB chunk for each of the 87,380 trees of depth 16, so deeper runs would"
-	print "take far more than a few minutes."
+	print "times slower than the host, and arena revokes the memory of each of the"
+	print "87,380 trees of depth 16 (`arena_reset`: one ioctl that also maps the next"
+	print "tree'"'"'s run, sized to what the last tree used), so deeper runs would take"
+	print "far more than a few minutes."
 	print ""
 	print "| version | seconds | vs APR | vs malloc |"
 	print "|---|---:|---:|---:|"
@@ -236,20 +237,17 @@ END {
 		printf "| churn, %s (information) | ≤ 2.00× of APR | %s | %s |\n", lab[k], x(ratio(CH[k], CH["apr"])), verdict(ratio(CH[k], CH["apr"]) <= 2)
 	}
 	print ""
-	print "Why churn and binary-trees miss: libarena never reuses freed memory, so"
-	print "every request (or tree) costs fresh memory and a revocation. On the kernel"
-	print "backend that is a whole 2 MiB chunk, zeroed, however little of it was used"
-	print "(zeroing 2 MiB is most of a request'"'"'s time under TCG, and back to back the"
-	print "pool'"'"'s worker cannot keep up, so the ioctl zeroes inline), plus three ioctls"
-	print "(`CREATE`, `ALLOC_CHUNKS`, `FREE`; one `ALLOC_CHUNKS` with"
-	print "`ARENA_ALLOC_RESET` for `arena_reset`) and a fault; on the mmap backend an"
-	print "`mprotect`, a fault per 4 KiB page and `mprotect` + `madvise` to revoke. APR"
-	print "reuses the same memory with no system call at all: under TCG one ioctl"
-	print "already costs about twice APR'"'"'s whole request. Closing the gap needs the"
-	print "kernel to let small arenas share a chunk with page-granular revocation"
-	print "(the next step in DESIGN.md), so that a request costs the pages it touched"
-	print "and not a 2 MiB chunk; the library would then give an arena such pages"
-	print "first and whole chunks once it grows."
+	print "Why churn and binary-trees still miss: libarena never reuses freed memory,"
+	print "so every request (or tree) costs fresh memory and a revocation. With small"
+	print "arenas (section 5) a kernel-backed request no longer costs a whole zeroed"
+	print "2 MiB chunk but what it uses: about 3.6 small runs (one ioctl each, the"
+	print "first creating the arena), 8 page faults and one `ARENA_IOC_FREE` that zaps"
+	print "the pages and flushes the TLB (section 5 breaks a request down). APR reuses"
+	print "the same memory with no system call and no fault at all; under TCG a"
+	print "single page fault or ioctl costs about as much as APR'"'"'s whole request, so a"
+	print "scheme in which every freed byte faults cannot come within 2× of it. On the"
+	print "mmap backend each request still maps whole chunks (`mprotect`, a fault per"
+	print "4 KiB page, `mprotect` + `madvise` to revoke)."
 	for (i = 1; i <= nerr; i++) printf "\nError in the run: `%s`\n", ERR[i]
 }')
 
