@@ -14,7 +14,7 @@
  * is freed and faults with its arena like any chunk.
  *
  * On the kernel backend a single-threaded arena grows through small runs:
- * one page first, each next one twice the last, up to a chunk, then whole
+ * one page first, each next one twice the last, up to 64 KiB, then whole
  * chunks. The kernel carves small runs of many arenas out of one physical
  * chunk and revokes them page by page, so thousands of small arenas cost
  * what they use, not 2 MiB each.
@@ -38,6 +38,14 @@ static const char *const backend_names[] = {
 	[BACKEND_KERNEL] = "kernel",
 	[BACKEND_MMAP] = "mmap",
 };
+
+/*
+ * The largest small run. Small runs are mapped page by page, one fault per
+ * page, while a whole chunk is one fault: an arena that outgrows 64 KiB
+ * (31 faults in five small runs) takes whole chunks from then on, so a big
+ * arena does not pay 512 faults for its first 2 MiB.
+ */
+#define SMALL_RUN_MAX	(64UL << 10)
 
 static inline size_t round_align(size_t size)
 {
@@ -329,13 +337,13 @@ static size_t reset_run_size(struct __arena *ai, size_t *next)
 
 	if (ai->pub.__cur)
 		used += ai->pub.__cur - ai->chunk;
-	while (size < used && size < g.chunk_size)
+	while (size < used && size <= SMALL_RUN_MAX)
 		size <<= 1;
-	if (size >= g.chunk_size) {
+	if (size > SMALL_RUN_MAX || size >= g.chunk_size) {
 		*next = 0;
 		return g.chunk_size;
 	}
-	*next = size << 1 >= g.chunk_size ? 0 : size << 1;
+	*next = size << 1;
 	return size;
 }
 
@@ -349,13 +357,13 @@ static size_t next_run_size(struct __arena *ai, size_t room)
 
 	if (!size)
 		return g.chunk_size;
-	while (size < room && size < g.chunk_size)
+	while (size < room && size <= SMALL_RUN_MAX)
 		size <<= 1;
-	if (size >= g.chunk_size) {
+	if (size > SMALL_RUN_MAX || size >= g.chunk_size) {
 		ai->next_run = 0;
 		return g.chunk_size;
 	}
-	ai->next_run = size << 1 >= g.chunk_size ? 0 : size << 1;
+	ai->next_run = size << 1;
 	return size;
 }
 

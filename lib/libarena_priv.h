@@ -8,7 +8,7 @@
  * An arena is a list of runs (memory mapped for it by one call: a small run
  * of a few pages, or consecutive whole chunks) plus a bump range in its
  * current run. On the kernel backend a single-threaded arena starts with a
- * one-page small run and doubles the size of each next one up to a chunk;
+ * one-page small run and doubles the size of each next one up to 64 KiB;
  * from then on (and from the start for ARENA_THREADSAFE and
  * ARENA_WHOLE_CHUNKS arenas, and on the mmap backend) it takes whole chunks. A single-threaded arena keeps the range
  * in the public struct arena, where the inline arena_alloc() bumps it; a

@@ -215,8 +215,8 @@ TEST_F(lib, fills_chunks_and_crosses_into_new_ones)
 		/* Each full chunk leaves the tail a 1008-byte block missed. */
 		EXPECT_EQ(3 * (self->cs % 1008), st.waste);
 	} else {
-		/* 4 KiB, 8 KiB ... 1 MiB small runs, then whole chunks. */
-		EXPECT_EQ(9, st.small_runs);
+		/* 4 KiB, 8 KiB ... 64 KiB small runs, then whole chunks. */
+		EXPECT_EQ(5, st.small_runs);
 		EXPECT_EQ(3, st.chunks);
 	}
 	free(v);
@@ -253,7 +253,7 @@ TEST_F(lib, exact_fit_fills_the_chunk)
 
 /*
  * A kernel-backed arena starts with one page and doubles each next run (or
- * more, to fit the request) up to a chunk; then whole chunks.
+ * more, to fit the request) up to 64 KiB; then whole chunks.
  */
 TEST_F(lib, grow_runs_double)
 {
@@ -294,7 +294,7 @@ TEST_F(lib, grow_runs_double)
 	ASSERT_NE(NULL, q);
 	EXPECT_EQ(0, (uintptr_t)q % 8192);
 	memset(q, 2, 100);
-	/* Keep going: 64 KiB ... 1 MiB, then whole chunks. */
+	/* Keep going: 64 KiB, then whole chunks. */
 	for (i = 0; i < 40; i++)
 		ASSERT_NE(NULL, arena_alloc(self->a, 100000));
 	ASSERT_TRUE(stats_add_up(self->a, &st));
@@ -302,7 +302,7 @@ TEST_F(lib, grow_runs_double)
 	total = st.mapped;
 	TH_LOG("%zu small runs, %zu chunks, %zu bytes mapped", st.small_runs,
 	       st.chunks, total);
-	EXPECT_LE(st.small_runs, 10);
+	EXPECT_EQ(3, st.small_runs);	/* 4, 8 and 32 KiB */
 	arena_free(self->a);
 	self->a = NULL;
 	EXPECT_TRUE(faults_at(p));
