@@ -304,8 +304,8 @@ static int run(struct arena *a, const char *src)
 	if (p.error)
 		printf("  error at column %d: %s\n", p.error_col, p.error);
 	if (arena_stats(a, &st) == 0)
-		printf("  arena: %u nodes, %zu bytes in %zu chunk(s)\n", p.nodes,
-		       st.requested, st.chunks);
+		printf("  arena: %u nodes, %zu bytes in %zu run(s)\n", p.nodes,
+		       st.requested, st.chunks + st.small_runs);
 	return p.error ? -1 : 0;
 }
 

@@ -169,7 +169,7 @@ int main(void)
 	struct client_result res = { 0 };
 	struct arena_addr_info info;
 	unsigned int served = 0, bad = 0;
-	size_t most = 0, chunks = 0;
+	size_t most = 0, runs = 0, mapped = 0;
 	const char *last = NULL;
 	char line[1024];
 	pthread_t tid;
@@ -210,7 +210,8 @@ int main(void)
 		fflush(out);
 		if (arena_stats(a, &st) == 0 && st.requested > most) {
 			most = st.requested;
-			chunks = st.chunks;
+			runs = st.chunks + st.small_runs;
+			mapped = st.mapped;
 		}
 		served++;
 		bad += !ok;
@@ -224,7 +225,8 @@ int main(void)
 	printf("backend: %s\n", arena_backend());
 	printf("served %u requests: %u ok, %u bad request\n", served, served - bad, bad);
 	printf("client: %u responses checked, %u wrong\n", res.checked, res.wrong);
-	printf("largest request: %zu bytes in %zu chunk(s), one arena each\n", most, chunks);
+	printf("largest request: %zu bytes in %zu run(s) of %zu KiB, one arena each\n",
+	       most, runs, mapped >> 10);
 	if (last && arena_lookup(last, &info) == 0)
 		printf("last response's memory: %s (arena %u)\n",
 		       info.state == ARENA_ADDR_FREED ? "freed" :

@@ -58,7 +58,7 @@ cat > "$tmp/server.want" <<EOP
 ^backend: $BACKEND\$
 ^served 1000 requests: 980 ok, 20 bad request\$
 ^client: 1000 responses checked, 0 wrong\$
-^largest request: [0-9]+ bytes in 1 chunk\\(s\\), one arena each\$
+^largest request: [0-9]+ bytes in 1 run\\(s\\) of [0-9]+ KiB, one arena each\$
 ^last response's memory: freed \\(arena [1-9][0-9]*\\)\$
 EOP
 lines_in_order "$tmp/server.out" "$tmp/server.want" "$tmp/server.diag" || rc=1
@@ -71,7 +71,7 @@ cat > "$tmp/ast.want" <<'EOP'
 ^program 1: let x = 6 \* 7; x - 2$
 ^  \(let x \(\* 6 7\)\) => 42$
 ^  \(- x 2\) => 40$
-^  arena: 7 nodes, [0-9]+ bytes in 1 chunk\(s\)$
+^  arena: 7 nodes, [0-9]+ bytes in 1 run\(s\)$
 ^program 2: 
 ^  \(\+ 1 \(% \(\* 2 \(- 3 \(- 4\)\)\) 5\)\) => 5$
 ^  arena: 10 nodes, 
