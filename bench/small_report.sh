@@ -133,18 +133,5 @@ END {
 	for (i = 1; i <= nerr; i++) printf "\nError in the run: `%s`\n", ERR[i]
 }')
 
-section=$(printf '%s\n%s\n%s\n' "$BEGIN" "$tables" "$END")
-if [ -z "$RESULTS" ]; then
-	printf '%s\n' "$tables"
-	exit 0
-fi
-if grep -qxF "$BEGIN" "$RESULTS"; then
-	awk -v begin="$BEGIN" -v end="$END" -v section="$section" '
-		$0 == begin { print section; skip = 1; next }
-		$0 == end { skip = 0; next }
-		!skip' "$RESULTS" > "$RESULTS.tmp"
-else
-	{ cat "$RESULTS"; printf '\n%s\n' "$section"; } > "$RESULTS.tmp"
-fi
-mv "$RESULTS.tmp" "$RESULTS"
-printf '%s\n' "$tables"
+. "$(dirname "$0")/section.sh"
+write_section "$BEGIN" "$END" "$tables" "$RESULTS"

@@ -24,22 +24,17 @@ FIXTURE(map) {
 
 FIXTURE_SETUP(map)
 {
-	self->base = NULL;
-	self->fd = open(ARENA_DEV, O_RDWR | O_CLOEXEC);
-	if (self->fd < 0)
-		SKIP(return, "cannot open %s: %s", ARENA_DEV, strerror(errno));
-	ASSERT_EQ(0, arena_get_info(self->fd, &self->info));
+	self->fd = arena_open_window(&self->info, &self->base);
+	if (self->fd == -ENOENT || self->fd == -EACCES)
+		SKIP(return, "cannot open %s: %s", ARENA_DEV,
+		     strerror(-self->fd));
+	ASSERT_LE(0, self->fd);
 	self->cs = self->info.out_chunk_size;
-	self->base = arena_map_window(self->fd, self->info.out_window_size);
-	ASSERT_NE(NULL, self->base);
 }
 
 FIXTURE_TEARDOWN(map)
 {
-	if (self->base)
-		munmap(self->base, self->info.out_window_size);
-	if (self->fd >= 0)
-		close(self->fd);
+	arena_close_window(self->fd, &self->info, self->base);
 }
 
 static long minflt(void)

@@ -86,6 +86,40 @@ static inline char *arena_map_window(int fd, size_t window)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/*
+ * Open /dev/arena and map its whole window, as most fixtures do: returns
+ * the fd with *@info and *@base set, or -errno (*@base NULL).
+ */
+static inline int arena_open_window(struct arena_info *info, char **base)
+{
+	int fd = open(ARENA_DEV, O_RDWR | O_CLOEXEC), err;
+
+	*base = NULL;
+	if (fd < 0)
+		return -errno;
+	err = arena_get_info(fd, info);
+	if (!err) {
+		*base = arena_map_window(fd, info->out_window_size);
+		if (!*base)
+			err = -errno;
+	}
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Undo arena_open_window(); either part may be missing (-1, NULL). */
+static inline void arena_close_window(int fd, const struct arena_info *info,
+				      char *base)
+{
+	if (base)
+		munmap(base, info->out_window_size);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* One decimal number from a file, or -1 if it cannot be read. */
 static inline long read_long_file(const char *dir, const char *name)
 {

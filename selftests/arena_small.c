@@ -53,23 +53,18 @@ FIXTURE(small) {
 
 FIXTURE_SETUP(small)
 {
-	self->base = NULL;
 	self->va_mb = arena_param("va_quarantine_mb");
-	self->fd = open(ARENA_DEV, O_RDWR | O_CLOEXEC);
-	if (self->fd < 0)
-		SKIP(return, "cannot open %s: %s", ARENA_DEV, strerror(errno));
-	ASSERT_EQ(0, arena_get_info(self->fd, &self->info));
+	self->fd = arena_open_window(&self->info, &self->base);
+	if (self->fd == -ENOENT || self->fd == -EACCES)
+		SKIP(return, "cannot open %s: %s", ARENA_DEV,
+		     strerror(-self->fd));
+	ASSERT_LE(0, self->fd);
 	self->cs = self->info.out_chunk_size;
-	self->base = arena_map_window(self->fd, self->info.out_window_size);
-	ASSERT_NE(NULL, self->base);
 }
 
 FIXTURE_TEARDOWN(small)
 {
-	if (self->base)
-		munmap(self->base, self->info.out_window_size);
-	if (self->fd >= 0)
-		close(self->fd);
+	arena_close_window(self->fd, &self->info, self->base);
 	if (self->va_mb >= 0)
 		arena_param_set("va_quarantine_mb", self->va_mb);
 }

@@ -251,23 +251,6 @@ END {
 	for (i = 1; i <= nerr; i++) printf "\nError in the run: `%s`\n", ERR[i]
 }')
 
-section=$(printf '%s\n%s\n%s\n' "$BEGIN" "$tables" "$END")
-if [ -z "$RESULTS" ]; then
-	printf '%s\n' "$tables"
-	exit 0
-fi
-tmp=$(mktemp "$RESULTS.XXXXXX")
-trap 'rm -f "$tmp"' EXIT
-if [ -f "$RESULTS" ] && grep -qF "$BEGIN" "$RESULTS"; then
-	awk -v b="$BEGIN" -v e="$END" -v sfile=/dev/stdin '
-		BEGIN { while ((getline l < sfile) > 0) sec = sec l "\n" }
-		$0 == b { printf "%s", sec; skip = 1; next }
-		skip && $0 == e { skip = 0; next }
-		!skip { print }' "$RESULTS" <<< "$section" > "$tmp"
-else
-	{ [ -f "$RESULTS" ] && cat "$RESULTS"; echo; printf '%s\n' "$section"; } > "$tmp"
-fi
-mv "$tmp" "$RESULTS"
-trap - EXIT
-printf '%s\n' "$tables"
-echo "# alloc/report.sh: wrote ${RESULTS}"
+. "$(dirname "$0")/../section.sh"
+write_section "$BEGIN" "$END" "$tables" "$RESULTS"
+[ -z "$RESULTS" ] || echo "# alloc/report.sh: wrote ${RESULTS}"
