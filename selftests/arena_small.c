@@ -18,6 +18,12 @@
 
 #include "kselftest_harness.h"
 
+/*
+ * The heavy cases (thousands of arenas, a fault probe in each) get longer
+ * than the harness's 30 s: the debug kernel (KASAN, DEBUG_PAGEALLOC) under
+ * TCG runs them about ten times slower than the stock one.
+ */
+
 /* Returns 0 or -errno; with @flags ARENA_ALLOC_CREATE *@id is set. */
 static int arena_alloc_len(int fd, uint32_t *id, uint64_t len, uint32_t flags,
 			   uint64_t *off)
@@ -272,7 +278,7 @@ TEST_F(small, arenas_share_one_physical_chunk)
  * free: every live arena's bytes are intact (no page mapped into two
  * arenas), every page of the freed one faults.
  */
-TEST_F(small, mixed_arenas_freed_in_random_order)
+TEST_F_TIMEOUT(small, mixed_arenas_freed_in_random_order, 600)
 {
 	enum { N = 48, RUNS = 4 };
 	struct { uint32_t id; int nr; uint64_t off[RUNS]; size_t pages[RUNS];
@@ -517,7 +523,7 @@ TEST_F(small, pin_holds_only_its_physical_chunk)
  * Freed small runs keep faulting until the address-space budget recycles
  * them; recycled small slots come back zeroed and belong to new arenas.
  */
-TEST_F(small, freed_small_runs_fault_until_recycled)
+TEST_F_TIMEOUT(small, freed_small_runs_fault_until_recycled, 600)
 {
 	enum { N = 3000 };
 	uint64_t *off = calloc(N, sizeof(*off));
@@ -586,7 +592,7 @@ TEST_F(small, madvise_keeps_small_runs_page_mapped)
 }
 
 /* The target: 10,000 live arenas of 1 KiB in at most 64 MiB. */
-TEST_F(small, ten_thousand_1k_arenas_fit_in_64_mib)
+TEST_F_TIMEOUT(small, ten_thousand_1k_arenas_fit_in_64_mib, 900)
 {
 	enum { N = 10000 };
 	uint64_t *off = calloc(N, sizeof(*off));
