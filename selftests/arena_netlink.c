@@ -743,6 +743,51 @@ TEST_F(nl, arena_dump_lists_this_process)
 	arena_dump_free(&d);
 }
 
+/*
+ * Small runs count at page granularity: an arena with small runs of 3 and
+ * 5 pages and one whole chunk reports 1 chunk, 3 + 5 + 512 pages, and the
+ * bytes of all of them; after a reset with a one-page run, one page.
+ */
+TEST_F(nl, arena_dump_counts_small_runs_in_pages)
+{
+	struct arena_alloc al = { .size = sizeof(al) };
+	uint64_t cpages = self->cs / PAGE_SZ;
+	const struct arena_msg *m;
+	struct arena_dump d;
+	uint32_t id;
+
+	al.flags = ARENA_ALLOC_CREATE;
+	al.length = 3 * PAGE_SZ;
+	ASSERT_EQ(0, arena_ioc(self->fd, ARENA_IOC_ALLOC, &al));
+	id = al.arena_id;
+	al.flags = 0;
+	al.length = 5 * PAGE_SZ;
+	ASSERT_EQ(0, arena_ioc(self->fd, ARENA_IOC_ALLOC, &al));
+	al.length = self->cs;
+	ASSERT_EQ(0, arena_ioc(self->fd, ARENA_IOC_ALLOC, &al));
+
+	ASSERT_EQ(0, arena_get(&self->nl, getpid(), &d));
+	EXPECT_EQ('\0', d.why.msg[0]) TH_LOG("ARENA_GET reply: %s", d.why.msg);
+	m = arena_find(&d, getpid(), id);
+	ASSERT_NE(NULL, m);
+	EXPECT_EQ(1, m->chunks);
+	EXPECT_EQ(8 + cpages, m->pages);
+	EXPECT_EQ((8 + cpages) * PAGE_SZ, m->bytes);
+	arena_dump_free(&d);
+
+	al.flags = ARENA_ALLOC_RESET;
+	al.length = PAGE_SZ;
+	ASSERT_EQ(0, arena_ioc(self->fd, ARENA_IOC_ALLOC, &al));
+	ASSERT_EQ(0, arena_get(&self->nl, getpid(), &d));
+	m = arena_find(&d, getpid(), id);
+	ASSERT_NE(NULL, m);
+	EXPECT_EQ(0, m->chunks);
+	EXPECT_EQ(1, m->pages);
+	EXPECT_EQ(PAGE_SZ, m->bytes);
+	arena_dump_free(&d);
+	EXPECT_EQ(0, arena_free_id(self->fd, id));
+}
+
 /* A child with two arenas of its own, waiting for a byte on @go. */
 static pid_t child_with_arenas(int go, int res, unsigned int nr)
 {
