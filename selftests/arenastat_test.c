@@ -721,6 +721,7 @@ struct uaf_maker {
 	uint32_t id[512];
 	uintptr_t addr[512];
 	uint64_t rel;
+	bool small;	/* small arenas of 4 pages (ARENA_IOC_ALLOC) */
 };
 
 /* One use-after-free per tick, each in a new arena. */
@@ -735,9 +736,21 @@ static void uaf_tick(void *arg)
 
 	if (m->n == 512)
 		return;
-	id = arena_create_id(self->fd);
-	if (id <= 0 || arena_chunks(self->fd, id, 1, &off))
-		return;
+	if (m->small) {
+		struct arena_alloc al = {
+			.size = sizeof(al), .flags = ARENA_ALLOC_CREATE,
+			.length = 4 * PAGE_SZ,
+		};
+
+		if (arena_ioc(self->fd, ARENA_IOC_ALLOC, &al))
+			return;
+		id = al.arena_id;
+		off = al.out_offset;
+	} else {
+		id = arena_create_id(self->fd);
+		if (id <= 0 || arena_chunks(self->fd, id, 1, &off))
+			return;
+	}
 	self->base[off] = 1;
 	arena_free_id(self->fd, id);
 	p = self->base + off + m->rel;
@@ -784,9 +797,11 @@ TEST_F(stat, monitor_json_reports_a_uaf)
 	json_free(j);
 }
 
-TEST_F(stat, monitor_text_reports_a_uaf)
+/* Two use-after-frees in the text monitor, as the kernel log has them. */
+static void monitor_text(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(stat) *self, bool small)
 {
-	struct uaf_maker m = { .self = self, .rel = 0x1234 };
+	struct uaf_maker m = { .self = self, .rel = 0x1234, .small = small };
 	char want[256];
 	const char *p;
 	uint64_t addr;
@@ -810,6 +825,17 @@ TEST_F(stat, monitor_text_reports_a_uaf)
 	EXPECT_NE(NULL, strstr(self->r.out, want)) TH_LOG("want: %s", want);
 	snprintf(want, sizeof(want), " us ago by pid %d\n", getpid());
 	EXPECT_NE(NULL, strstr(self->r.out, want));
+}
+
+TEST_F(stat, monitor_text_reports_a_uaf)
+{
+	monitor_text(_metadata, self, false);
+}
+
+/* The same for small arenas: the offset counts from the small run. */
+TEST_F(stat, monitor_text_reports_a_small_arena_uaf)
+{
+	monitor_text(_metadata, self, true);
 }
 
 TEST_F(stat, monitor_timeout)
