@@ -48,7 +48,10 @@ static int arena_ioctl_get_info(struct arena_space *space, void __user *uarg)
 	u32 usize;
 	int err;
 
-	err = arena_copy_in(&info, sizeof(info), sizeof(info), uarg, &usize);
+	/* The first version ended at out_max_chunks. */
+	err = arena_copy_in(&info, sizeof(info),
+			    offsetofend(struct arena_info, out_max_chunks),
+			    uarg, &usize);
 	if (err)
 		return err;
 	if (info.flags)
@@ -58,6 +61,7 @@ static int arena_ioctl_get_info(struct arena_space *space, void __user *uarg)
 	info.out_chunk_size = ARENA_CHUNK_SIZE;
 	info.out_window_size = arena_window_size;
 	info.out_max_chunks = space->nr_slots;
+	info.out_features = ARENA_FEATURE_SMALL_RUNS;
 	return arena_copy_out(uarg, &info, sizeof(info), usize);
 }
 

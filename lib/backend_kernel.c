@@ -52,7 +52,8 @@ int __arena_kernel_init(void)
 	g.chunk_size = info.out_chunk_size;
 	g.chunk_shift = info.out_chunk_shift;
 	g.page_size = (size_t)sysconf(_SC_PAGESIZE);
-	g.small_runs = 1;
+	/* A module without small runs has ARENA_IOC_ALLOC_CHUNKS only. */
+	g.small_runs = !!(info.out_features & ARENA_FEATURE_SMALL_RUNS);
 	g.window_size = info.out_window_size;
 	g.backend = BACKEND_KERNEL;
 	return 0;
@@ -77,9 +78,39 @@ void __arena_kernel_forget(void)
  * g.fd and g.base only change in a fork child, where @ai is dead and never
  * gets here.
  */
+/* A module without ARENA_IOC_ALLOC: whole chunks, CREATE first. */
+static char *kernel_map_chunks(struct __arena *ai, size_t len, int reset)
+{
+	struct arena_alloc_chunks ac = { .size = sizeof(ac) };
+	struct arena_create cr = { .size = sizeof(cr) };
+	size_t nr = len >> g.chunk_shift;
+
+	if (nr > UINT32_MAX) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!ai->id) {
+		if (ioctl(g.fd, ARENA_IOC_CREATE, &cr) < 0)
+			return NULL;
+		ai->id = cr.out_arena_id;
+	}
+	ac.flags = reset ? ARENA_ALLOC_RESET : 0;
+	ac.arena_id = ai->id;
+	ac.nr_chunks = nr;
+	if (ioctl(g.fd, ARENA_IOC_ALLOC_CHUNKS, &ac) < 0) {
+		if (errno == EINVAL || errno == ENOSPC)
+			errno = ENOMEM;
+		return NULL;
+	}
+	return g.base + ac.out_offset;
+}
+
 char *__arena_kernel_map(struct __arena *ai, size_t len, int reset)
 {
 	struct arena_alloc al = { .size = sizeof(al) };
+
+	if (!g.small_runs)
+		return kernel_map_chunks(ai, len, reset);
 
 	al.length = len;
 	al.arena_id = ai->id;

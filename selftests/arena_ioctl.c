@@ -113,6 +113,36 @@ TEST_F(dev, struct_size_rules)
 	EXPECT_EQ(0, big.cr.out_arena_id);
 }
 
+/*
+ * GET_INFO grew out_features: a caller of the first version (48 bytes) is
+ * still served, and gets nothing written past its struct; a current one
+ * learns the features.
+ */
+TEST_F(dev, get_info_first_version_and_features)
+{
+	struct {
+		struct arena_info info;
+		uint64_t guard;
+	} v0;
+	struct arena_info info;
+	size_t v0size = offsetof(struct arena_info, out_features);
+
+	memset(&v0, 0xff, sizeof(v0));
+	memset(&v0.info, 0, v0size);
+	v0.info.size = v0size;
+	ASSERT_EQ(0, arena_ioc(self->fd, ARENA_IOC_GET_INFO, &v0.info));
+	EXPECT_EQ(ARENA_ABI_VERSION, v0.info.out_abi_version);
+	EXPECT_NE(0, v0.info.out_window_size);
+	/* The bytes past the caller's size are untouched. */
+	EXPECT_EQ(~0ULL, v0.info.out_features);
+	EXPECT_EQ(~0ULL, v0.guard);
+	v0.info.size = v0size - 8;
+	EXPECT_EQ(-EINVAL, arena_ioc(self->fd, ARENA_IOC_GET_INFO, &v0.info));
+
+	ASSERT_EQ(0, arena_get_info(self->fd, &info));
+	EXPECT_EQ(ARENA_FEATURE_SMALL_RUNS, info.out_features);
+}
+
 TEST_F(dev, bad_pointers_are_efault)
 {
 	void *unmapped = mmap(NULL, PAGE_SZ, PROT_NONE,

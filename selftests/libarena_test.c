@@ -97,6 +97,9 @@ FIXTURE_SETUP(lib)
 	self->cs = arena_chunk_size();
 	ASSERT_EQ(2UL << 20, self->cs);
 	self->whole = (variant->flags & ARENA_WHOLE_CHUNKS) || !on_kernel();
+#ifdef LIBARENA_TEST_WHOLE_CHUNKS_ONLY
+	self->whole = true;
+#endif
 }
 
 FIXTURE_TEARDOWN(lib)

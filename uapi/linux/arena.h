@@ -68,8 +68,12 @@ enum {
  * @out_chunk_size: size in bytes of one chunk (and of one window slot)
  * @out_window_size: size in bytes of the window; mmap must map exactly this
  * @out_max_chunks: the most chunks one ARENA_IOC_ALLOC_CHUNKS call can map
+ * @out_features: ARENA_FEATURE_* bits of the running module. A module that
+ *	predates a feature lacks its bit; one that predates the field does not
+ *	write it, so a caller that zeroed the struct reads 0.
  *
- * Reports the geometry the caller needs before it maps the window.
+ * Reports the geometry the caller needs before it maps the window, and what
+ * the module can do.
  */
 struct arena_info {
 	__u32 size;
@@ -79,7 +83,11 @@ struct arena_info {
 	__aligned_u64 out_chunk_size;
 	__aligned_u64 out_window_size;
 	__aligned_u64 out_max_chunks;
+	__aligned_u64 out_features;
 };
+
+/* ARENA_IOC_ALLOC, small runs and ARENA_ALLOC_CREATE. */
+#define ARENA_FEATURE_SMALL_RUNS	(1ULL << 0)
 
 #define ARENA_IOC_GET_INFO _IO(ARENA_IOC_MAGIC, ARENA_CMD_GET_INFO)
 
