@@ -26,6 +26,9 @@
 # at), KDIR (headers), KERNEL_IMAGE (bzImage to boot), HARNESS_DIR (dir with
 # kselftest_harness.h), TESTS="a b" (only these selftests), VM_TIMEOUT,
 # TEST_TIMEOUT (per selftest binary, seconds), VM_APPEND (extra kernel args),
+# TEST_ENV="NAME=VALUE ..." (environment of the selftests in the VM, e.g.
+# ARENA_FUZZ_SEED=0x1234 ARENA_FUZZ_OPS=100000), DEBUG_TEST_ENV (the same for
+# check-debug, default a million fuzzer operations),
 # MODULES_DIR (modules of KERNEL_IMAGE, for the VM's disk driver; default
 # /lib/modules/<version from the image's name>), VM_TOOLS (programs packed
 # into the VM's /tools, on its PATH; default build/tools/arenastat; dynamic
@@ -64,6 +67,7 @@ TEST_TIMEOUT ?= 300
 TESTS ?=
 VM_TOOLS ?= $(BUILD)/tools/arenastat
 VM_APPEND ?=
+TEST_ENV ?=
 MODULES_DIR ?=
 
 SUBMAKE := $(MAKE) --no-print-directory
@@ -82,7 +86,8 @@ VM_COMMON = --tests $(BUILD)/selftests --demo $(BUILD)/examples \
 	  --test-timeout $(TEST_TIMEOUT) \
 	  $(if $(strip $(TESTS)),--only "$(strip $(TESTS))") \
 	  $(if $(strip $(MODULES_DIR)),--modules-dir "$(strip $(MODULES_DIR))") \
-	  $(if $(strip $(VM_APPEND)),--append "$(strip $(VM_APPEND))")
+	  $(if $(strip $(VM_APPEND_ALL)),--append "$(VM_APPEND_ALL)")
+VM_APPEND_ALL = $(strip $(VM_APPEND) $(addprefix arenatest_env=,$(TEST_ENV)))
 
 .PHONY: all kmod kmod-lanes lib selftests examples tools deps check check-debug demo clean help
 .PHONY: bench bench-progs install uninstall

@@ -11,6 +11,8 @@
 #   arenatest_disk=vda        a scratch disk is attached: load the driver
 #                             modules listed in /lib/modules/arena-vm/order,
 #                             wait for /dev/vda, export ARENA_TEST_DISK
+#   arenatest_env=NAME=VALUE  export NAME=VALUE to the tests (repeatable;
+#                             make TEST_ENV="NAME=VALUE ...")
 
 /bin/busybox mkdir -p /proc /sys /dev /tmp /run /bin /sbin /usr/bin /usr/sbin
 /bin/busybox mount -t proc proc /proc
@@ -34,6 +36,7 @@ for arg in $(cat /proc/cmdline); do
 	arenatest=*) MODE=${arg#*=} ;;
 	arenatest_timeout=*) TMO=${arg#*=} ;;
 	arenatest_disk=*) DISK=${arg#*=} ;;
+	arenatest_env=?*=*) export "${arg#*=}" ;;
 	esac
 done
 
