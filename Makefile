@@ -142,7 +142,7 @@ check: all kmod-lanes
 # whole suite on it, then a kmemleak scan after rmmod. no5lvl: with 5-level
 # paging, KASAN of 6.1 misreads the direct map while identify_cpu() rebuilds
 # the CPU features at boot, and an interrupt in that window is reported as a
-# wild-memory-access (seen once in twenty boots under TCG; not ours).
+# wild-memory-access (seen in one early debug boot under TCG; not arena).
 # DEBUG_TEST_ENV: the fuzzer's million operations (Documentation/reliability.rst).
 DEBUG_TIMEOUT ?= 3600
 DEBUG_TEST_ENV ?= ARENA_FUZZ_OPS=1000000
