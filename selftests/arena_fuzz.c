@@ -2896,7 +2896,7 @@ int main(int argc, char **argv)
 		fz.seed = strtoull(v, NULL, 0);
 		fz_seed_set = true;
 	}
-	fz.ops = env_ul("ARENA_FUZZ_OPS", 200000);
+	fz.ops = env_ul("ARENA_FUZZ_OPS", 500000);
 	fz.threads = env_ul("ARENA_FUZZ_THREADS", 4);
 	fz.trace = env_ul("ARENA_FUZZ_TRACE", 0);
 	for (int i = 1; i < argc; i++) {
