@@ -23,6 +23,8 @@
 #                            (the VM lanes run it on the kernel backend)
 #   host:docs                selftests/docs_test.sh: Documentation/ renders
 #                            (docutils + kernel-doc) and covers what it must
+#   host:arena_abi           selftests/arena_abi.sh: pahole on kmod/arena.ko,
+#                            no holes or padding in the ioctl structs
 #
 # Writes OUTDIR/ktap.log in the format scripts/guest-init.sh uses ("#
 # arena-runner: begin/end" around each program's KTAP), streams it to
@@ -60,6 +62,7 @@ run host:dkms "$TOP/selftests/dkms_test.sh"
 run host:deb "$TOP/selftests/deb_test.sh"
 run host:examples "$TOP/selftests/examples_test.sh"
 run host:docs "$TOP/selftests/docs_test.sh"
+run host:arena_abi "$TOP/selftests/arena_abi.sh" "$TOP/kmod/arena.ko"
 
 "$HERE/ktap-summary.sh" --host "$LOG" | tee "$OUT/summary.txt"
 exit "${PIPESTATUS[0]}"
