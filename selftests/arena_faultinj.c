@@ -500,6 +500,99 @@ TEST_F_TIMEOUT(fi, alloc_reset, 1200)
 	sweep_alloc(_metadata, self, false, true);
 }
 
+/*
+ * ARENA_IOC_ALLOC on a file of its own each round, so that every round
+ * takes the whole path: a shared chunk to carve (from a cold pool), a small
+ * slot at the top of the window, the run; or whole chunks for @len of a
+ * chunk or more. With @create the arena is made in the same call (and
+ * unmade if the call fails); with @reset an arena with a small run of
+ * known bytes is reset (and must keep them if the call fails).
+ */
+static void sweep_alloc2(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(fi) *self, const char *name,
+			 uint64_t len, bool create, bool reset)
+{
+	const size_t win = self->info.out_window_size;
+
+	ASSERT_EQ(0, arena_param_set("pool_low", 0));
+	SWEEP(self, name, {
+		struct arena_alloc al = { .size = sizeof(al), .length = len };
+		int fd2 = open(ARENA_DEV, O_RDWR | O_CLOEXEC);
+		uint64_t old = 0, want = len < self->cs ? len :
+			(len + self->cs - 1) & ~(uint64_t)(self->cs - 1);
+		char *p;
+		long id = 0;
+
+		ASSERT_GE(fd2, 0);
+		p = arena_map_window(fd2, win);
+		ASSERT_NE(NULL, p);
+		if (!create) {
+			id = arena_create_id(fd2);
+			ASSERT_GT(id, 0);
+			al.arena_id = id;
+		} else {
+			al.flags = ARENA_ALLOC_CREATE;
+		}
+		if (reset) {
+			struct arena_alloc al0 = { .size = sizeof(al0),
+				.arena_id = id, .length = 2 * PAGE_SZ };
+
+			ASSERT_EQ(0, arena_ioc(fd2, ARENA_IOC_ALLOC, &al0));
+			old = al0.out_offset;
+			memset(p + old, 0x5a, 2 * PAGE_SZ);
+			al.flags = ARENA_ALLOC_RESET;
+		}
+		ASSERT_EQ(0, arena_drain());
+		INJECT(err = -arena_ioc(fd2, ARENA_IOC_ALLOC, &al));
+		TALLY(self, err);
+		ASSERT_TRUE(!err || ERRNO_IN(err, ENOMEM, EFAULT)) TH_LOG("ALLOC: %s", strerror(err));
+		if (!err) {
+			ASSERT_EQ(want, al.out_length);
+			ASSERT_TRUE(chunks_zero(p + al.out_offset, PAGE_SZ,
+						al.out_length / PAGE_SZ));
+			if (reset)
+				ASSERT_TRUE(faults_at(p + old));
+			ASSERT_EQ(0, arena_free_id(fd2, al.arena_id));
+			ASSERT_TRUE(faults_at(p + al.out_offset));
+		} else if (err == ENOMEM) {
+			/* The arena is as it was; a new one was taken back. */
+			ASSERT_EQ(self->b0.live + !create,
+				  arena_counter("arenas_live"));
+			if (reset)
+				ASSERT_EQ(0x5a, p[old + 2 * PAGE_SZ - 1]);
+		}
+		munmap(p, win);
+		close(fd2);
+		ASSERT_TRUE(base_is(&self->b0, 0, 0, 0));
+		ASSERT_TRUE(usable(self->fd, self->base, self->cs));
+	});
+	ASSERT_TRUE(arena_pool_settle(60000));
+}
+
+TEST_F_TIMEOUT(fi, alloc_small_run, 1200)
+{
+	sweep_alloc2(_metadata, self, "ALLOC, small run", 3 * PAGE_SZ,
+		     false, false);
+}
+
+TEST_F_TIMEOUT(fi, alloc_small_run_create, 1200)
+{
+	sweep_alloc2(_metadata, self, "ALLOC CREATE, small run", PAGE_SZ,
+		     true, false);
+}
+
+TEST_F_TIMEOUT(fi, alloc_small_run_reset, 1200)
+{
+	sweep_alloc2(_metadata, self, "ALLOC RESET, small run", 5 * PAGE_SZ,
+		     false, true);
+}
+
+TEST_F_TIMEOUT(fi, alloc_chunks_create, 1200)
+{
+	sweep_alloc2(_metadata, self, "ALLOC CREATE, whole chunks",
+		     self->cs + PAGE_SZ, true, false);
+}
+
 TEST_F_TIMEOUT(fi, free, 600)
 {
 	SWEEP(self, "FREE", {
@@ -789,11 +882,25 @@ static void random_sessions(struct __test_metadata *_metadata,
 		else
 			ASSERT_TRUE(ERRNO_IN(-err, ENOMEM, EFAULT));
 		for (int k = 0; have_arena && k < 3; k++) {
+			struct arena_alloc al = {
+				.size = sizeof(al), .arena_id = cr.out_arena_id,
+				.length = PAGE_SZ * (1 + rand_r(&seed) % 64),
+			};
+
 			ac.arena_id = cr.out_arena_id;
 			ac.nr_chunks = 1 + rand_r(&seed) % 3;
 			ac.flags = rand_r(&seed) % 3 ? 0 : ARENA_ALLOC_RESET;
-			if (!FAILABLE(err = arena_ioc(fd2, ARENA_IOC_ALLOC_CHUNKS, &ac),
-				      !err)) {
+			/* Half the time a small run instead. */
+			if (rand_r(&seed) % 2) {
+				al.flags = ac.flags;
+				if (!FAILABLE(err = arena_ioc(fd2, ARENA_IOC_ALLOC, &al),
+					      !err)) {
+					ASSERT_TRUE(ERRNO_IN(-err, ENOMEM, EFAULT));
+					continue;
+				}
+				ac.out_offset = al.out_offset;
+			} else if (!FAILABLE(err = arena_ioc(fd2, ARENA_IOC_ALLOC_CHUNKS, &ac),
+					     !err)) {
 				ASSERT_TRUE(ERRNO_IN(-err, ENOMEM, EFAULT));
 				continue;
 			}
@@ -801,7 +908,7 @@ static void random_sessions(struct __test_metadata *_metadata,
 				continue;
 			/* Touching may need page tables: it retries. */
 			FAILABLE(p[ac.out_offset] = 1, true);
-			ASSERT_EQ(0, p[ac.out_offset + self->cs - 1]);
+			ASSERT_EQ(0, p[ac.out_offset + PAGE_SZ - 1]);
 			if (rand_r(&seed) % 2 && pfd[0] < 0 &&
 			    !pipe2(pfd, O_NONBLOCK)) {
 				iov.iov_base = p + ac.out_offset;

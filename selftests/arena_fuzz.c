@@ -53,7 +53,7 @@
 #define FZ_RUNS		4	/* runs per arena */
 #define FZ_FREED	48	/* freed runs per window known to fault */
 #define FZ_MAX_NR	8	/* largest run the fuzzer asks for */
-#define FZ_LIVE_CAP	20	/* live chunks per thread */
+#define FZ_LIVE_PAGES	(20 * 512)	/* live pages per thread */
 #define FZ_RUN_POOL	(FZ_WINS * (FZ_ARENAS * FZ_RUNS + FZ_FREED) + 64)
 #define FZ_PIPE_PAGES	12	/* vmspliced pages a thread keeps in its pipe */
 #define FZ_MSGS		4
@@ -117,7 +117,7 @@ static uint32_t hash32(uint32_t x)
  */
 struct fz_run {
 	uint64_t off;
-	uint32_t nr;
+	uint32_t npages;	/* a small run is shorter than a chunk */
 	uint32_t salt;
 	uint32_t arena_id;
 	int refs;		/* the arena or freed ring, + pages in a pipe */
@@ -133,7 +133,7 @@ struct fz_arena {
 	int state;
 	int nruns;
 	struct fz_run *runs[FZ_RUNS];
-	unsigned int opaque;	/* chunks whose offset we never learnt */
+	unsigned int opaque;	/* pages whose offset we never learnt */
 	atomic_int racer_freed;	/* a racer's FREE of it returned 0 */
 };
 
@@ -145,7 +145,11 @@ struct fz_win {
 	bool shared;		/* other threads race on it */
 	bool dofork;		/* MADV_DOFORK: children get the window */
 	uint32_t last_id;
-	uint64_t hiwater;	/* offsets from here on were never handed out */
+	/*
+	 * [hiwater, lowater) was never handed out: whole chunks are taken
+	 * from the bottom of the window, small runs' slots from the top.
+	 */
+	uint64_t hiwater, lowater;
 	struct fz_arena ar[FZ_ARENAS];
 	struct fz_run *freed[FZ_FREED];	/* newest freed runs, a ring */
 	unsigned int nfreed, freed_next;
@@ -162,6 +166,7 @@ static void win_clear(struct fz_win *w)
 {
 	memset(w, 0, offsetof(struct fz_win, lock));
 	w->fd = -1;
+	w->lowater = fz.window;
 }
 
 /*
@@ -182,7 +187,8 @@ static void win_clear(struct fz_win *w)
 	X(WILD_PROBE, 40)		\
 	X(IOC_INFO, 60)			\
 	X(IOC_CREATE, 120)		\
-	X(IOC_ALLOC, 150)		\
+	X(IOC_ALLOC, 80)		\
+	X(IOC_ALLOC2, 90)		\
 	X(IOC_FREE, 120)		\
 	X(IOC_LOOKUP, 250)		\
 	X(IOC_CORRUPT, 1200)		\
@@ -217,7 +223,7 @@ struct fz_thread {
 	unsigned long opno, nops;
 	int op;
 	struct fz_win win[FZ_WINS];
-	int live_chunks;
+	int live_pages;
 	uint32_t salt_next;
 	struct fz_run runs[FZ_RUN_POOL];
 	struct fz_run *run_free;
@@ -377,7 +383,7 @@ static bool __attribute__((noinline)) fz_scan(const volatile uint64_t *p,
 /* ---- runs, words, windows ---------------------------------------------------------- */
 
 static struct fz_run *run_new(struct fz_thread *t, uint32_t id, uint64_t off,
-			      uint32_t nr)
+			      uint32_t npages)
 {
 	struct fz_run *r = t->run_free;
 
@@ -386,7 +392,7 @@ static struct fz_run *run_new(struct fz_thread *t, uint32_t id, uint64_t off,
 	t->run_free = r->next_free;
 	memset(r, 0, sizeof(*r));
 	r->off = off;
-	r->nr = nr;
+	r->npages = npages;
 	r->arena_id = id;
 	r->salt = (uint32_t)t->idx << 24 | (++t->salt_next & 0xffffff);
 	r->refs = 1;
@@ -423,7 +429,7 @@ static void w_mark(struct fz_run *r, uint32_t page)
 
 static uint32_t run_pages(const struct fz_run *r)
 {
-	return r->nr * (uint32_t)(fz.cs / PAGE_SZ);
+	return r->npages;
 }
 
 static volatile uint64_t *w_ptr(struct fz_win *w, struct fz_run *r,
@@ -455,12 +461,12 @@ static void arena_runs_freed(struct fz_thread *t, struct fz_win *w,
 			     struct fz_arena *a)
 {
 	for (int i = 0; i < a->nruns; i++) {
-		t->live_chunks -= a->runs[i]->nr;
+		t->live_pages -= a->runs[i]->npages;
 		freed_push(t, w, a->runs[i]);
 		a->runs[i] = NULL;
 	}
 	a->nruns = 0;
-	t->live_chunks -= a->opaque;
+	t->live_pages -= a->opaque;
 	a->opaque = 0;
 }
 
@@ -611,7 +617,7 @@ struct cmd_desc {
 	bool out;		/* writes the struct back */
 };
 
-enum { C_INFO, C_CREATE, C_ALLOC, C_FREE, C_LOOKUP, C_NR };
+enum { C_INFO, C_CREATE, C_ALLOC, C_FREE, C_LOOKUP, C_ALLOC2, C_NR };
 
 static const struct cmd_desc cmds[C_NR] = {
 	[C_INFO] = { ARENA_IOC_GET_INFO, "GET_INFO", sizeof(struct arena_info),
@@ -625,6 +631,9 @@ static const struct cmd_desc cmds[C_NR] = {
 		     offsetof(struct arena_free, __reserved), 0, false },
 	[C_LOOKUP] = { ARENA_IOC_LOOKUP, "LOOKUP", sizeof(struct arena_lookup),
 		       offsetof(struct arena_lookup, __reserved), 0, true },
+	[C_ALLOC2] = { ARENA_IOC_ALLOC, "ALLOC", sizeof(struct arena_alloc),
+		       offsetof(struct arena_alloc, __reserved),
+		       ARENA_IOC_ALLOC_VALID_FLAGS, true },
 };
 
 /* The layouts have no holes: every byte the kernel copies out is a field. */
@@ -633,6 +642,7 @@ _Static_assert(sizeof(struct arena_create) == 16, "arena_create layout");
 _Static_assert(sizeof(struct arena_alloc_chunks) == 24, "alloc layout");
 _Static_assert(sizeof(struct arena_free) == 16, "arena_free layout");
 _Static_assert(sizeof(struct arena_lookup) == 48, "arena_lookup layout");
+_Static_assert(sizeof(struct arena_alloc) == 40, "arena_alloc layout");
 
 static int xioctl(int fd, unsigned long cmd, void *arg)
 {
@@ -825,12 +835,14 @@ static void op_page_check(struct fz_thread *t)
 static void op_chunk_check(struct fz_thread *t)
 {
 	struct pick p;
-	uint32_t per = fz.cs / PAGE_SZ, first;
+	uint32_t per = fz.cs / PAGE_SZ, first, end;
 
 	if (!pick_live(t, P_PRIVATE, &p))
 		return;
+	/* A whole chunk of a chunk run, or a whole small run. */
 	first = p.page / per * per;
-	for (p.page = first; p.page < first + per && !t->failures; p.page++)
+	end = first + per < run_pages(p.r) ? first + per : run_pages(p.r);
+	for (p.page = first; p.page < end && !t->failures; p.page++)
 		check_page(t, &p);
 }
 
@@ -908,11 +920,11 @@ static void op_wild_probe(struct fz_thread *t)
 	uint64_t off;
 	char *a, v;
 
-	if (!w || w->hiwater >= fz.window)
+	if (!w || w->hiwater >= w->lowater)
 		return;
-	off = w->hiwater + rnd(&t->rng) % (fz.window - w->hiwater);
+	off = w->hiwater + rnd(&t->rng) % (w->lowater - w->hiwater);
 	if (chance(&t->rng, 20))
-		off = fz.window - 1 - rn(&t->rng, 64);
+		off = w->lowater - 1 - rn(&t->rng, 64);
 	a = w->base + off;
 	if (fz_load8(a, &v)) {
 		fz_fail(t, "load at never-allocated offset %#" PRIx64 " worked",
@@ -1006,10 +1018,10 @@ static void op_ioc_create(struct fz_thread *t)
 	wunlock(w);
 }
 
-/* Our live runs of @w must not overlap [off, off + nr chunks). */
-static bool overlaps_live(struct fz_win *w, uint64_t off, uint32_t nr)
+/* Our live runs of @w must not overlap [off, off + npages pages). */
+static bool overlaps_live(struct fz_win *w, uint64_t off, uint32_t npages)
 {
-	uint64_t end = off + nr * fz.cs;
+	uint64_t end = off + (uint64_t)npages * PAGE_SZ;
 
 	for (int i = 0; i < FZ_ARENAS; i++) {
 		struct fz_arena *a = &w->ar[i];
@@ -1018,7 +1030,7 @@ static bool overlaps_live(struct fz_win *w, uint64_t off, uint32_t nr)
 			continue;
 		for (int k = 0; k < a->nruns; k++) {
 			uint64_t s = a->runs[k]->off,
-				 e = s + a->runs[k]->nr * fz.cs;
+				 e = s + (uint64_t)a->runs[k]->npages * PAGE_SZ;
 
 			if (off < e && s < end)
 				return true;
@@ -1029,14 +1041,15 @@ static bool overlaps_live(struct fz_win *w, uint64_t off, uint32_t nr)
 
 static void do_free(struct fz_thread *t, struct fz_win *w, struct fz_arena *a,
 		    bool rdonly_arg);
+static void run_add(struct fz_thread *t, struct fz_win *w, struct fz_arena *a,
+		    uint64_t off, uint32_t npages);
 
 static void op_ioc_alloc(struct fz_thread *t)
 {
 	struct fz_win *w = pick_win(t, true, false);
 	struct arena_alloc_chunks *ac;
 	struct fz_arena *a;
-	struct fz_run *r;
-	uint32_t nr = 1 + (chance(&t->rng, 80) ? rn(&t->rng, 3) :
+		uint32_t nr = 1 + (chance(&t->rng, 80) ? rn(&t->rng, 3) :
 			   rn(&t->rng, FZ_MAX_NR));
 	bool reset = chance(&t->rng, 12);
 	size_t extra = chance(&t->rng, 10) ? 8 : 0;
@@ -1046,7 +1059,7 @@ static void op_ioc_alloc(struct fz_thread *t)
 	if (!w || !(a = pick_arena(t, w)))
 		return;
 	if ((!reset && a->nruns == FZ_RUNS) ||
-	    t->live_chunks + (int)nr > FZ_LIVE_CAP) {
+	    t->live_pages + (int)(nr * fz.cs / PAGE_SZ) > FZ_LIVE_PAGES) {
 		do_free(t, w, a, false);
 		return;
 	}
@@ -1079,19 +1092,138 @@ static void op_ioc_alloc(struct fz_thread *t)
 	wlock(w);
 	if (reset)
 		arena_runs_freed(t, w, a);
-	CHECK(t, !overlaps_live(w, ac->out_offset, nr),
-	      "ALLOC_CHUNKS offset %#llx overlaps a live run",
-	      (unsigned long long)ac->out_offset);
-	r = run_new(t, a->id, ac->out_offset, nr);
+	run_add(t, w, a, ac->out_offset, nr * fz.cs / PAGE_SZ);
+	wunlock(w);
+}
+
+/* A new live run of @a: in the model, with the window's bounds moved. */
+static void run_add(struct fz_thread *t, struct fz_win *w, struct fz_arena *a,
+		    uint64_t off, uint32_t npages)
+{
+	struct fz_run *r;
+
+	CHECK(t, !overlaps_live(w, off, npages),
+	      "new run at %#" PRIx64 " (%u pages) overlaps a live run", off,
+	      npages);
+	r = run_new(t, a->id, off, npages);
 	if (r) {
 		a->runs[a->nruns++] = r;
 	} else {
 		fz_fail(t, "out of run records");
-		a->opaque += nr;
+		a->opaque += npages;
 	}
-	t->live_chunks += nr;
-	if (ac->out_offset + nr * fz.cs > w->hiwater)
-		w->hiwater = ac->out_offset + nr * fz.cs;
+	t->live_pages += npages;
+	if (npages < fz.cs / PAGE_SZ) {
+		if (off < w->lowater)
+			w->lowater = cs_align_down(off);
+	} else if (off + (uint64_t)npages * PAGE_SZ > w->hiwater) {
+		w->hiwater = off + (uint64_t)npages * PAGE_SZ;
+	}
+}
+
+/* Pages of @a we never learnt the offset of: bounds move the worst way. */
+static void run_add_opaque(struct fz_thread *t, struct fz_win *w,
+			   struct fz_arena *a, uint32_t npages)
+{
+	a->opaque += npages;
+	t->live_pages += npages;
+	if (npages < fz.cs / PAGE_SZ)
+		w->lowater = w->lowater >= fz.cs ? w->lowater - fz.cs : 0;
+	else
+		w->hiwater += cs_align_down(npages * PAGE_SZ + fz.cs - 1);
+}
+
+/*
+ * ARENA_IOC_ALLOC: a small run (under a chunk: page granular, carved from
+ * the window's shared chunk, at the top of the window) or whole chunks
+ * (the length rounded up), into an arena, a new one (CREATE) or instead of
+ * an arena's memory (RESET).
+ */
+static void op_ioc_alloc2(struct fz_thread *t)
+{
+	struct fz_win *w = pick_win(t, true, false);
+	const uint32_t per = fz.cs / PAGE_SZ;
+	struct fz_arena *a = NULL;
+	struct arena_alloc *al;
+	uint64_t len, want_len;
+	uint32_t flags = 0, npages;
+	unsigned int how = rn(&t->rng, 10);
+	struct iobuf b;
+	int err;
+
+	if (!w)
+		return;
+	if (how < 7)
+		len = PAGE_SZ * (1 + (chance(&t->rng, 60) ? rn(&t->rng, 8) :
+				      rn(&t->rng, per - 1)));
+	else if (how < 9)
+		len = fz.cs * (1 + rn(&t->rng, 2));
+	else
+		len = fz.cs + PAGE_SZ * (1 + rn(&t->rng, per - 1));
+	want_len = len < fz.cs ? len : (len + fz.cs - 1) & ~(uint64_t)(fz.cs - 1);
+	npages = want_len / PAGE_SZ;
+	if (chance(&t->rng, 35)) {
+		for (int i = 0; i < FZ_ARENAS && !a; i++)
+			if (w->ar[i].state == A_NONE)
+				a = &w->ar[i];
+		if (a)
+			flags = ARENA_ALLOC_CREATE;
+	}
+	if (!a) {
+		a = pick_arena(t, w);
+		if (!a)
+			return;
+		if (a->nruns == FZ_RUNS || chance(&t->rng, 12))
+			flags = ARENA_ALLOC_RESET;
+	}
+	if (t->live_pages + (int)npages > FZ_LIVE_PAGES) {
+		if (!(flags & ARENA_ALLOC_CREATE))
+			do_free(t, w, a, false);
+		return;
+	}
+	al = (struct arena_alloc *)(IO_PAGE(t) + 8 * rn(&t->rng, 32));
+	memset(al, CANARY, sizeof(*al) + 64);
+	memset(al, 0, sizeof(*al));
+	al->size = sizeof(*al);
+	al->flags = flags;
+	al->arena_id = flags & ARENA_ALLOC_CREATE ? 0 : a->id;
+	al->length = len;
+	io_snap(&b, (char *)al, al->size, 64);
+	err = xioctl(w->fd, ARENA_IOC_ALLOC, al);
+	if (err == ENOMEM) {
+		t->enomem++;
+		CHECK(t, io_unchanged(&b), "ALLOC wrote on ENOMEM");
+		return;
+	}
+	CHECK(t, !err, "ALLOC(arena %u, %#" PRIx64 " bytes, flags %#x): %s",
+	      al->arena_id, len, flags, strerror(err));
+	if (err)
+		return;
+	CHECK(t, al->length == len && al->flags == flags &&
+	      al->out_length == want_len && !al->__reserved &&
+	      io_tail_unchanged(&b, sizeof(*al)),
+	      "ALLOC of %#" PRIx64 ": out_length %#llx, fields changed?", len,
+	      (unsigned long long)al->out_length);
+	CHECK(t, al->out_offset % (len < fz.cs ? PAGE_SZ : fz.cs) == 0 &&
+	      al->out_offset + want_len <= fz.window,
+	      "ALLOC of %#" PRIx64 " at offset %#llx", len,
+	      (unsigned long long)al->out_offset);
+	wlock(w);
+	if (flags & ARENA_ALLOC_CREATE) {
+		CHECK(t, al->arena_id > w->last_id, "ALLOC CREATE gave id %u after %u",
+		      al->arena_id, w->last_id);
+		w->last_id = al->arena_id;
+		a->id = al->arena_id;
+		a->state = A_LIVE;
+		a->nruns = 0;
+		a->opaque = 0;
+		atomic_store(&a->racer_freed, 0);
+	} else {
+		CHECK(t, al->arena_id == a->id, "ALLOC changed arena_id");
+	}
+	if (flags & ARENA_ALLOC_RESET)
+		arena_runs_freed(t, w, a);
+	run_add(t, w, a, al->out_offset, npages);
 	wunlock(w);
 }
 
@@ -1147,7 +1279,7 @@ static int lookup_expect(struct fz_win *w, uint64_t off,
 			 struct arena_lookup *want)
 {
 	memset(want, 0, sizeof(*want));
-	if (off >= w->hiwater) {
+	if (off >= w->hiwater && off < w->lowater) {
 		want->out_state = ARENA_SLOT_EMPTY;
 		return 1;
 	}
@@ -1159,7 +1291,8 @@ static int lookup_expect(struct fz_win *w, uint64_t off,
 		for (int k = 0; k < a->nruns; k++) {
 			struct fz_run *r = a->runs[k];
 
-			if (off >= r->off && off < r->off + r->nr * fz.cs) {
+			if (off >= r->off &&
+			    off < r->off + (uint64_t)r->npages * PAGE_SZ) {
 				want->out_state = ARENA_SLOT_LIVE;
 				want->out_arena_id = a->id;
 				want->out_arena_offset = off - r->off;
@@ -1170,7 +1303,8 @@ static int lookup_expect(struct fz_win *w, uint64_t off,
 	for (unsigned int j = 0; j < w->nfreed; j++) {
 		struct fz_run *r = w->freed[j];
 
-		if (off >= r->off && off < r->off + r->nr * fz.cs) {
+		if (off >= r->off &&
+		    off < r->off + (uint64_t)r->npages * PAGE_SZ) {
 			want->out_state = ARENA_SLOT_FREED;
 			want->out_arena_id = r->arena_id;
 			want->out_arena_offset = off - r->off;
@@ -1208,8 +1342,8 @@ static void op_ioc_lookup(struct fz_thread *t)
 		off = rnd(&t->rng) % fz.window;
 		break;
 	default:
-		off = w->hiwater < fz.window ?
-		      w->hiwater + rnd(&t->rng) % (fz.window - w->hiwater) : 0;
+		off = w->hiwater < w->lowater ?
+		      w->hiwater + rnd(&t->rng) % (w->lowater - w->hiwater) : 0;
 		break;
 	}
 	exact = lookup_expect(w, off, &want);
@@ -1267,7 +1401,7 @@ enum {
 	K_SIZE0, K_SIZE_SMALL, K_SIZE_BIG_NZ, K_SIZE_HUGE, K_FLAGS,
 	K_RESERVED, K_NR0, K_NR_HUGE, K_ID_UNKNOWN, K_OFF, K_PTR_NULL,
 	K_PTR_KERNEL, K_PTR_GUARD, K_PTR_STRADDLE, K_PTR_FREED, K_PTR_WILD,
-	K_PTR_RDONLY, K_CMD, K_NKINDS
+	K_PTR_RDONLY, K_CMD, K_LEN, K_CREATE_BAD, K_NKINDS
 };
 
 static const char *const kind_name[K_NKINDS] = {
@@ -1276,6 +1410,7 @@ static const char *const kind_name[K_NKINDS] = {
 	"unknown id", "offset past window", "NULL", "kernel pointer",
 	"unmapped pointer", "struct straddling a hole", "freed arena memory",
 	"never-allocated window memory", "read-only struct", "unknown command",
+	"bad length", "CREATE with RESET or an id",
 };
 
 static void fill_valid(struct fz_thread *t, int c, char *p, struct fz_win *w,
@@ -1291,6 +1426,9 @@ static void fill_valid(struct fz_thread *t, int c, char *p, struct fz_win *w,
 	} else if (c == C_LOOKUP) {
 		((struct arena_lookup *)p)->offset =
 			rnd(&t->rng) % fz.window;
+	} else if (c == C_ALLOC2) {
+		((struct arena_alloc *)p)->arena_id = a->id;
+		((struct arena_alloc *)p)->length = PAGE_SZ;
 	}
 	(void)w;
 }
@@ -1308,22 +1446,28 @@ static void op_ioc_corrupt(struct fz_thread *t)
 	if (!w)
 		return;
 	cmd = cmds[c].cmd;
-	if (c == C_ALLOC || c == C_FREE) {
+	if (c == C_ALLOC || c == C_FREE || c == C_ALLOC2) {
 		a = pick_arena(t, w);
 		if (!a)
 			return;
 	}
 	/* Kinds that do not apply to this command become another. */
-	if ((kind == K_RESERVED && cmds[c].reserved_off < 0) ||
+	if (c == C_ALLOC2 && kind == K_NR0)
+		kind = K_LEN;
+	if (c == C_ALLOC2 && kind == K_NR_HUGE)
+		kind = K_CREATE_BAD;
+	if (((kind == K_LEN || kind == K_CREATE_BAD) && c != C_ALLOC2) ||
+	    (kind == K_RESERVED && cmds[c].reserved_off < 0) ||
 	    ((kind == K_NR0 || kind == K_NR_HUGE) && c != C_ALLOC) ||
 	    (kind == K_ID_UNKNOWN && !a) || (kind == K_OFF && c != C_LOOKUP) ||
 	    (kind == K_PTR_RDONLY && !cmds[c].out))
 		kind = K_FLAGS;
 	if ((kind == K_PTR_FREED && !pick_freed(t, P_ANY, &p)) ||
-	    ((kind == K_PTR_WILD) && (!w->base || w->hiwater >= fz.window)))
+	    ((kind == K_PTR_WILD) && (!w->base || w->hiwater + 64 >= w->lowater)))
 		kind = K_PTR_GUARD;
-	if (kind == K_PTR_RDONLY && c == C_ALLOC &&
-	    (a->nruns == FZ_RUNS || t->live_chunks + 1 > FZ_LIVE_CAP))
+	if (kind == K_PTR_RDONLY && (c == C_ALLOC || c == C_ALLOC2) &&
+	    (a->nruns == FZ_RUNS ||
+	     t->live_pages + (int)(fz.cs / PAGE_SZ) > FZ_LIVE_PAGES))
 		kind = K_SIZE_SMALL;
 
 	s = IO_PAGE(t) + 8 * rn(&t->rng, 32);
@@ -1390,11 +1534,31 @@ static void op_ioc_corrupt(struct fz_thread *t)
 			id = w->dead_id;
 		if (c == C_ALLOC)
 			((struct arena_alloc_chunks *)s)->arena_id = id;
+		else if (c == C_ALLOC2)
+			((struct arena_alloc *)s)->arena_id = id;
 		else
 			((struct arena_free *)s)->arena_id = id;
 		want = ENOENT;
 		break;
 	}
+	case K_LEN: {
+		uint64_t v[] = { 0, 1 + rn(&t->rng, PAGE_SZ - 1),
+				 PAGE_SZ * (1 + rn(&t->rng, 1024)) + 1 + rn(&t->rng, PAGE_SZ - 1),
+				 fz.window + PAGE_SZ, ~0ULL & ~(PAGE_SZ - 1),
+				 1ULL << 63, fz.window + fz.cs };
+
+		((struct arena_alloc *)s)->length = v[rn(&t->rng, 7)];
+		break;
+	}
+	case K_CREATE_BAD:
+		if (chance(&t->rng, 50)) {
+			((struct arena_alloc *)s)->flags =
+				ARENA_ALLOC_CREATE | ARENA_ALLOC_RESET;
+			((struct arena_alloc *)s)->arena_id = 0;
+		} else {
+			((struct arena_alloc *)s)->flags = ARENA_ALLOC_CREATE;
+		}
+		break;
 	case K_OFF: {
 		uint64_t v[] = { fz.window, fz.window + rn(&t->rng, 1 << 30),
 				 ~0ULL, 1ULL << 63,
@@ -1431,9 +1595,9 @@ static void op_ioc_corrupt(struct fz_thread *t)
 		break;
 	case K_PTR_WILD:
 		s = w->base + w->hiwater +
-		    (rnd(&t->rng) % (fz.window - w->hiwater) & ~7ULL);
-		if (s + 64 > w->base + fz.window)
-			s = w->base + fz.window - 64;
+		    (rnd(&t->rng) % (w->lowater - w->hiwater) & ~7ULL);
+		if (s + 64 > w->base + w->lowater)
+			s = w->base + w->lowater - 64;
 		want = EFAULT;
 		break;
 	case K_PTR_RDONLY:
@@ -1479,18 +1643,16 @@ static void op_ioc_corrupt(struct fz_thread *t)
 			arena_gone(t, w, a);
 			wunlock(w);
 		} else if (c == C_ALLOC) {
-			a->opaque++;
-			t->live_chunks++;
-			w->hiwater += fz.cs;
+			run_add_opaque(t, w, a, fz.cs / PAGE_SZ);
+		} else if (c == C_ALLOC2) {
+			run_add_opaque(t, w, a, 1);
 		}
 		return;
 	}
-	if (kind == K_PTR_RDONLY && c == C_ALLOC) {
-		/* Chunks joined the arena, but we never learnt where. */
+	if (kind == K_PTR_RDONLY && (c == C_ALLOC || c == C_ALLOC2)) {
+		/* Memory joined the arena, but we never learnt where. */
 		wlock(w);
-		a->opaque++;
-		t->live_chunks++;
-		w->hiwater += fz.cs;
+		run_add_opaque(t, w, a, c == C_ALLOC ? fz.cs / PAGE_SZ : 1);
 		wunlock(w);
 	}
 	if (kind == K_PTR_FREED || kind == K_PTR_WILD)
@@ -1737,7 +1899,7 @@ static void op_madvise(struct fz_thread *t)
 			return;
 		w = p.w;
 		a = w->base + p.r->off;
-		len = p.r->nr * fz.cs;
+		len = (size_t)p.r->npages * PAGE_SZ;
 		break;
 	}
 	/* Populating the whole window stops at its first hole. */
@@ -2215,19 +2377,34 @@ static void op_fork_exit(struct fz_thread *t)
 		if (base == MAP_FAILED)
 			_exit(21);
 		for (int k = 0; k < 3; k++) {
+			/* A small run (with CREATE) or whole chunks. */
+			struct arena_alloc al = {
+				.size = sizeof(al), .flags = ARENA_ALLOC_CREATE,
+				.length = PAGE_SZ * (1 + rn(&r, 2 * in.out_chunk_size / PAGE_SZ)),
+			};
 			struct arena_create cr = { .size = sizeof(cr) };
 			struct arena_alloc_chunks ac = { .size = sizeof(ac) };
+			uint64_t npages;
 
-			if (ioctl(fd, ARENA_IOC_CREATE, &cr))
-				_exit(22);
-			ids[k] = cr.out_arena_id;
-			ac.arena_id = cr.out_arena_id;
-			ac.nr_chunks = 1 + rn(&r, 2);
-			if (ioctl(fd, ARENA_IOC_ALLOC_CHUNKS, &ac))
-				continue;	/* ENOMEM: fine */
+			if (rn(&r, 2)) {
+				if (ioctl(fd, ARENA_IOC_ALLOC, &al))
+					continue;	/* ENOMEM: fine */
+				ids[k] = al.arena_id;
+				ac.out_offset = al.out_offset;
+				npages = al.out_length / PAGE_SZ;
+			} else {
+				if (ioctl(fd, ARENA_IOC_CREATE, &cr))
+					_exit(22);
+				ids[k] = cr.out_arena_id;
+				ac.arena_id = cr.out_arena_id;
+				ac.nr_chunks = 1 + rn(&r, 2);
+				if (ioctl(fd, ARENA_IOC_ALLOC_CHUNKS, &ac))
+					continue;	/* ENOMEM: fine */
+				npages = ac.nr_chunks * in.out_chunk_size / PAGE_SZ;
+			}
 			for (unsigned int pg = 0; pg < 4; pg++) {
 				uint64_t *q = (uint64_t *)(base + ac.out_offset +
-					       rn(&r, ac.nr_chunks * in.out_chunk_size / PAGE_SZ) * PAGE_SZ);
+					       rn(&r, npages) * PAGE_SZ);
 				uint64_t w0 = 0xc0de000000000000ULL |
 					      (uint64_t)seq << 16 | (k * 4 + pg);
 				struct iovec iov = { q, PAGE_SZ };
@@ -2543,6 +2720,7 @@ static void (*const op_fn[FZ_NOPS])(struct fz_thread *) = {
 	[OP_IOC_INFO] = op_ioc_info,
 	[OP_IOC_CREATE] = op_ioc_create,
 	[OP_IOC_ALLOC] = op_ioc_alloc,
+	[OP_IOC_ALLOC2] = op_ioc_alloc2,
 	[OP_IOC_FREE] = op_ioc_free,
 	[OP_IOC_LOOKUP] = op_ioc_lookup,
 	[OP_IOC_CORRUPT] = op_ioc_corrupt,

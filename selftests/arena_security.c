@@ -51,6 +51,13 @@ FOLLOWS(arena_alloc_chunks, flags, arena_id);
 FOLLOWS(arena_alloc_chunks, arena_id, nr_chunks);
 FOLLOWS(arena_alloc_chunks, nr_chunks, out_offset);
 ENDS(arena_alloc_chunks, out_offset);
+FOLLOWS(arena_alloc, size, flags);
+FOLLOWS(arena_alloc, flags, arena_id);
+FOLLOWS(arena_alloc, arena_id, __reserved);
+FOLLOWS(arena_alloc, __reserved, length);
+FOLLOWS(arena_alloc, length, out_offset);
+FOLLOWS(arena_alloc, out_offset, out_length);
+ENDS(arena_alloc, out_length);
 FOLLOWS(arena_free, size, flags);
 FOLLOWS(arena_free, flags, arena_id);
 FOLLOWS(arena_free, arena_id, __reserved);
@@ -411,6 +418,9 @@ static const struct cmd cmds[] = {
 	  offsetof(struct arena_free, __reserved), 0, false },
 	{ ARENA_IOC_LOOKUP, "LOOKUP", sizeof(struct arena_lookup),
 	  offsetof(struct arena_lookup, __reserved), 0, true },
+	{ ARENA_IOC_ALLOC, "ALLOC", sizeof(struct arena_alloc),
+	  offsetof(struct arena_alloc, __reserved), ARENA_IOC_ALLOC_VALID_FLAGS,
+	  true },
 };
 
 /* A valid struct for @c at @p (zeroed first); may create an arena. */
@@ -423,6 +433,9 @@ static void valid(int fd, const struct cmd *c, unsigned char *p, long id)
 		((struct arena_alloc_chunks *)p)->nr_chunks = 1;
 	} else if (c->nr == ARENA_IOC_FREE) {
 		((struct arena_free *)p)->arena_id = id;
+	} else if (c->nr == ARENA_IOC_ALLOC) {
+		((struct arena_alloc *)p)->arena_id = id;
+		((struct arena_alloc *)p)->length = PAGE_SZ;
 	}
 	(void)fd;
 }
@@ -546,9 +559,30 @@ TEST_F(abi, out_fields_are_all_written_and_nothing_past_them)
 	EXPECT_TRUE(TAIL_INTACT(struct arena_alloc_chunks));
 	off = ac->out_offset;
 
+	{
+		struct arena_alloc *al = (void *)p;
+
+		/* A small run into a new arena: out fields over garbage. */
+		PREP(struct arena_alloc, false);
+		al->flags = ARENA_ALLOC_CREATE;
+		al->length = 3 * PAGE_SZ;
+		al->out_offset = al->out_length = 0xa5a5a5a5a5a5a5a5ULL;
+		ASSERT_EQ(0, arena_ioc(self->fd, ARENA_IOC_ALLOC, p));
+		EXPECT_NE(0, al->arena_id);
+		EXPECT_EQ(0, al->__reserved);
+		EXPECT_EQ(3 * PAGE_SZ, al->length);
+		EXPECT_EQ(3 * PAGE_SZ, al->out_length);
+		EXPECT_EQ(0, al->out_offset % PAGE_SZ);
+		EXPECT_LT(al->out_offset, self->info.out_window_size);
+		EXPECT_TRUE(TAIL_INTACT(struct arena_alloc));
+		EXPECT_EQ(0, arena_free_id(self->fd, al->arena_id));
+	}
+
 	/* Lookups of an empty, a live and a freed slot over garbage. */
 	for (int state = 0; state < 3; state++) {
-		uint64_t at = state == 0 ? self->info.out_window_size - 1 : off + 77;
+		/* Whole chunks start at the bottom: the middle is empty. */
+		uint64_t at = state == 0 ? self->info.out_window_size / 2 + 5 :
+			      off + 77;
 
 		if (state == 2)
 			ASSERT_EQ(0, arena_free_id(self->fd, id));
