@@ -176,13 +176,13 @@ static void win_clear(struct fz_win *w)
  * fork costs about 0.3 s and an ioctl 0.1 to 0.5 ms.
  */
 #define FZ_OPS(X)			\
-	X(TOUCH_WRITE, 3200)		\
-	X(TOUCH_READ, 3200)		\
+	X(TOUCH_WRITE, 3450)		\
+	X(TOUCH_READ, 3450)		\
 	X(SYS_WRITE, 150)		\
 	X(SYS_READ, 150)		\
 	X(PAGE_CHECK, 150)		\
 	X(CHUNK_CHECK, 3)		\
-	X(FREED_PROBE, 150)		\
+	X(FREED_PROBE, 100)		\
 	X(FREED_SYS, 60)		\
 	X(WILD_PROBE, 40)		\
 	X(IOC_INFO, 60)			\
@@ -191,22 +191,22 @@ static void win_clear(struct fz_win *w)
 	X(IOC_ALLOC2, 90)		\
 	X(IOC_FREE, 120)		\
 	X(IOC_LOOKUP, 250)		\
-	X(IOC_CORRUPT, 1200)		\
+	X(IOC_CORRUPT, 800)		\
 	X(IOC_IN_ARENA, 40)		\
 	X(VMSPLICE, 60)			\
 	X(PIPE_DRAIN, 20)		\
-	X(MADVISE, 70)			\
+	X(MADVISE, 50)			\
 	X(MPROTECT, 15)			\
-	X(MREMAP, 12)			\
-	X(MUNMAP, 8)			\
-	X(MMAP, 20)			\
-	X(OPEN, 15)			\
+	X(MREMAP, 8)			\
+	X(MUNMAP, 6)			\
+	X(MMAP, 14)			\
+	X(OPEN, 10)			\
 	X(CLOSE, 8)			\
-	X(FORK_CHECK, 2)		\
+	X(FORK_CHECK, 1)		\
 	X(FORK_EXIT, 2)			\
-	X(TUNABLE, 3)			\
-	X(NETLINK, 8)			\
-	X(SYSFS_READ, 15)		\
+	X(TUNABLE, 2)			\
+	X(NETLINK, 6)			\
+	X(SYSFS_READ, 10)		\
 	X(RACE, 500)
 
 #define FZ_ENUM(n, w) OP_##n,
