@@ -22,6 +22,12 @@
 
 #include "kselftest_harness.h"
 
+/* 6.1's harness runs a test even when its fixture's setup skipped. */
+#define RETURN_IF_SKIPPED() do {					\
+	if (_metadata->skip)						\
+		return;							\
+} while (0)
+
 #define USER_A	4242	/* in the arena group */
 #define USER_B	4343	/* not in it */
 #define NOBODY	65534
@@ -287,11 +293,13 @@ FIXTURE_TEARDOWN(acct)
 
 TEST_F(acct, many_files_of_one_process_share_the_limit)
 {
+	RETURN_IF_SKIPPED();
 	charge_many(_metadata, self->info.out_chunk_size, 1, 12);
 }
 
 TEST_F(acct, many_processes_of_one_user_share_the_limit)
 {
+	RETURN_IF_SKIPPED();
 	charge_many(_metadata, self->info.out_chunk_size, 8, 2);
 }
 
@@ -336,6 +344,7 @@ static int try_one_chunk(void *arg)
 
 TEST_F(acct, handing_the_file_to_another_process_keeps_the_charge)
 {
+	RETURN_IF_SKIPPED();
 	struct rlimit rl = { LIMIT_CHUNKS * self->info.out_chunk_size + 4096,
 			     LIMIT_CHUNKS * self->info.out_chunk_size + 4096 };
 	struct rlimit old;
@@ -447,6 +456,7 @@ static void valid(int fd, const struct cmd *c, unsigned char *p, long id)
  */
 TEST_F(abi, refused_arguments_are_not_written)
 {
+	RETURN_IF_SKIPPED();
 	unsigned char before[256];
 	long id = arena_create_id(self->fd);
 	int n = 0;
@@ -505,6 +515,7 @@ TEST_F(abi, refused_arguments_are_not_written)
  */
 TEST_F(abi, out_fields_are_all_written_and_nothing_past_them)
 {
+	RETURN_IF_SKIPPED();
 	const size_t tail = 32;
 	unsigned char *p = self->buf;
 	struct arena_info *in = (void *)p;
