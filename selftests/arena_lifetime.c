@@ -472,13 +472,13 @@ static void __attribute__((noreturn)) churn_worker(volatile int *stop)
 }
 
 /*
- * Takes nearly all of RAM at once (MAP_POPULATE: the kernel faults it in,
- * fast even under TCG), lets go, again, until killed. The OOM killer's
- * first choice.
+ * Asks for all of RAM at once (MAP_POPULATE: the kernel faults it in, fast
+ * even under TCG), lets go, again, until killed: reclaim runs, the
+ * shrinker with it, and the OOM killer takes this process first.
  */
 static void __attribute__((noreturn)) squeezer(void)
 {
-	size_t len = (size_t)sysconf(_SC_PHYS_PAGES) * PAGE_SZ / 10 * 9;
+	size_t len = (size_t)sysconf(_SC_PHYS_PAGES) * PAGE_SZ;
 	FILE *f = fopen("/proc/self/oom_score_adj", "w");
 
 	if (f) {
