@@ -224,13 +224,12 @@ FIXTURE_SETUP(fi)
 	if (access(FAIL_NTH, W_OK))
 		SKIP(return, "no %s: kernel without CONFIG_FAULT_INJECTION",
 		     FAIL_NTH);
-	self->fd = open(ARENA_DEV, O_RDWR | O_CLOEXEC);
-	if (self->fd < 0)
-		SKIP(return, "cannot open %s: %s", ARENA_DEV, strerror(errno));
-	ASSERT_EQ(0, arena_get_info(self->fd, &self->info));
+	self->fd = arena_open_window(&self->info, &self->base);
+	if (self->fd == -ENOENT || self->fd == -EACCES)
+		SKIP(return, "cannot open %s: %s", ARENA_DEV,
+		     strerror(-self->fd));
+	ASSERT_LE(0, self->fd);
 	self->cs = self->info.out_chunk_size;
-	self->base = arena_map_window(self->fd, self->info.out_window_size);
-	ASSERT_NE(NULL, self->base);
 	nth_fd = open(FAIL_NTH, O_RDWR | O_CLOEXEC);
 	ASSERT_GE(nth_fd, 0);
 	self->low = arena_param("pool_low");
@@ -257,10 +256,7 @@ FIXTURE_TEARDOWN(fi)
 		arena_param_set("pool_low", self->low);
 		arena_param_set("pool_high", self->high);
 	}
-	if (self->base)
-		munmap(self->base, self->info.out_window_size);
-	if (self->fd >= 0)
-		close(self->fd);
+	arena_close_window(self->fd, &self->info, self->base);
 }
 
 /* Counters where they were before the operation (plus @in_use chunks). */

@@ -50,15 +50,13 @@ FIXTURE(lt) {
 
 FIXTURE_SETUP(lt)
 {
-	self->base = NULL;
 	self->low = -1;
-	self->fd = open(ARENA_DEV, O_RDWR | O_CLOEXEC);
-	if (self->fd < 0)
-		SKIP(return, "cannot open %s: %s", ARENA_DEV, strerror(errno));
-	ASSERT_EQ(0, arena_get_info(self->fd, &self->info));
+	self->fd = arena_open_window(&self->info, &self->base);
+	if (self->fd == -ENOENT || self->fd == -EACCES)
+		SKIP(return, "cannot open %s: %s", ARENA_DEV,
+		     strerror(-self->fd));
+	ASSERT_LE(0, self->fd);
 	self->cs = self->info.out_chunk_size;
-	self->base = arena_map_window(self->fd, self->info.out_window_size);
-	ASSERT_NE(NULL, self->base);
 	self->low = arena_param("pool_low");
 	self->high = arena_param("pool_high");
 	self->q0 = arena_counter("chunks_quarantined");
@@ -74,10 +72,7 @@ FIXTURE_TEARDOWN(lt)
 		arena_param_set("pool_low", self->low);
 		arena_param_set("pool_high", self->high);
 	}
-	if (self->base)
-		munmap(self->base, self->info.out_window_size);
-	if (self->fd >= 0)
-		close(self->fd);
+	arena_close_window(self->fd, &self->info, self->base);
 }
 
 /* Counters back where the fixture found them (after pins let go). */

@@ -385,14 +385,12 @@ FIXTURE(abi) {
 
 FIXTURE_SETUP(abi)
 {
-	self->base = NULL;
 	self->buf = NULL;
-	self->fd = open(ARENA_DEV, O_RDWR | O_CLOEXEC);
-	if (self->fd < 0)
-		SKIP(return, "cannot open %s: %s", ARENA_DEV, strerror(errno));
-	ASSERT_EQ(0, arena_get_info(self->fd, &self->info));
-	self->base = arena_map_window(self->fd, self->info.out_window_size);
-	ASSERT_NE(NULL, self->base);
+	self->fd = arena_open_window(&self->info, &self->base);
+	if (self->fd == -ENOENT || self->fd == -EACCES)
+		SKIP(return, "cannot open %s: %s", ARENA_DEV,
+		     strerror(-self->fd));
+	ASSERT_LE(0, self->fd);
 	self->buf = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->buf);
@@ -402,10 +400,7 @@ FIXTURE_TEARDOWN(abi)
 {
 	if (self->buf)
 		munmap(self->buf, PAGE_SZ);
-	if (self->base)
-		munmap(self->base, self->info.out_window_size);
-	if (self->fd >= 0)
-		close(self->fd);
+	arena_close_window(self->fd, &self->info, self->base);
 }
 
 struct cmd {
