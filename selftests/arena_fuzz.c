@@ -643,12 +643,20 @@ static const struct cmd_desc cmds[C_NR] = {
 };
 
 /* The layouts have no holes: every byte the kernel copies out is a field. */
-_Static_assert(sizeof(struct arena_info) == 40, "arena_info layout");
+_Static_assert(sizeof(struct arena_info) == 48, "arena_info layout");
 _Static_assert(sizeof(struct arena_create) == 16, "arena_create layout");
 _Static_assert(sizeof(struct arena_alloc_chunks) == 24, "alloc layout");
 _Static_assert(sizeof(struct arena_free) == 16, "arena_free layout");
 _Static_assert(sizeof(struct arena_lookup) == 48, "arena_lookup layout");
 _Static_assert(sizeof(struct arena_alloc) == 40, "arena_alloc layout");
+
+/* The smallest struct each command takes: its first version. */
+static size_t cmd_minsize(int c)
+{
+	return c == C_INFO ? offsetof(struct arena_info, out_max_chunks) +
+			     sizeof(((struct arena_info *)0)->out_max_chunks) :
+			     cmds[c].ksize;
+}
 
 static int xioctl(int fd, unsigned long cmd, void *arg)
 {
@@ -949,6 +957,9 @@ static void op_ioc_info(struct fz_thread *t)
 	struct fz_win *w = pick_win(t, true, false);
 	struct arena_info *in;
 	size_t extra = chance(&t->rng, 30) ? 8 * rn(&t->rng, 8) : 0;
+	/* A caller that knows only the first version of the struct. */
+	size_t size = chance(&t->rng, 20) ? cmd_minsize(C_INFO) :
+		      sizeof(*in) + extra;
 	struct iobuf b;
 	int err;
 
@@ -956,27 +967,29 @@ static void op_ioc_info(struct fz_thread *t)
 		return;
 	in = (struct arena_info *)(IO_PAGE(t) + 8 * rn(&t->rng, 32));
 	memset(in, CANARY, sizeof(*in) + extra + 64);
-	memset(in, 0, sizeof(*in) + extra);
-	in->size = sizeof(*in) + extra;
+	memset(in, 0, size);
+	in->size = size;
 	io_snap(&b, (char *)in, in->size, 64);
 	err = xioctl(w->fd, ARENA_IOC_GET_INFO, in);
-	CHECK(t, !err, "GET_INFO (size %zu): %s", sizeof(*in) + extra,
-	      strerror(err));
+	CHECK(t, !err, "GET_INFO (size %zu): %s", size, strerror(err));
 	if (err)
 		return;
-	CHECK(t, in->size == sizeof(*in) + extra && !in->flags &&
+	CHECK(t, in->size == size && !in->flags &&
 	      in->out_abi_version == ARENA_ABI_VERSION &&
 	      in->out_chunk_size == fz.cs &&
 	      in->out_chunk_size == 1ULL << in->out_chunk_shift &&
 	      in->out_window_size == fz.window &&
-	      in->out_max_chunks == fz.nr_slots,
+	      in->out_max_chunks == fz.nr_slots &&
+	      (size < sizeof(*in) ||
+	       in->out_features == ARENA_FEATURE_SMALL_RUNS),
 	      "GET_INFO answered size %u flags %u abi %u chunk %llu shift %u window %llu max %llu",
 	      in->size, in->flags, in->out_abi_version,
 	      (unsigned long long)in->out_chunk_size, in->out_chunk_shift,
 	      (unsigned long long)in->out_window_size,
 	      (unsigned long long)in->out_max_chunks);
+	/* Nothing past the caller's struct, nor past the kernel's. */
 	CHECK(t, io_tail_unchanged(&b, sizeof(*in)),
-	      "GET_INFO wrote past its struct");
+	      "GET_INFO wrote past its struct (size %zu)", size);
 }
 
 static void op_ioc_create(struct fz_thread *t)
@@ -1485,7 +1498,7 @@ static void op_ioc_corrupt(struct fz_thread *t)
 		*(uint32_t *)s = 0;
 		break;
 	case K_SIZE_SMALL:
-		*(uint32_t *)s = 1 + rn(&t->rng, cmds[c].ksize - 1);
+		*(uint32_t *)s = 1 + rn(&t->rng, cmd_minsize(c) - 1);
 		break;
 	case K_SIZE_BIG_NZ: {
 		uint32_t extra = 1 + rn(&t->rng, 56);

@@ -47,7 +47,8 @@ FOLLOWS(arena_info, out_abi_version, out_chunk_shift);
 FOLLOWS(arena_info, out_chunk_shift, out_chunk_size);
 FOLLOWS(arena_info, out_chunk_size, out_window_size);
 FOLLOWS(arena_info, out_window_size, out_max_chunks);
-ENDS(arena_info, out_max_chunks);
+FOLLOWS(arena_info, out_max_chunks, out_features);
+ENDS(arena_info, out_features);
 FOLLOWS(arena_create, size, flags);
 FOLLOWS(arena_create, flags, out_arena_id);
 FOLLOWS(arena_create, out_arena_id, __reserved);
@@ -407,24 +408,28 @@ struct cmd {
 	unsigned long nr;
 	const char *name;
 	size_t size;
+	size_t min;		/* its first version */
 	long reserved;		/* offset of __reserved, -1: none */
 	uint32_t valid_flags;
 	bool writes;		/* copies the struct back on success */
 };
 
 static const struct cmd cmds[] = {
-	{ ARENA_IOC_GET_INFO, "GET_INFO", sizeof(struct arena_info), -1, 0, true },
-	{ ARENA_IOC_CREATE, "CREATE", sizeof(struct arena_create),
+#define SZ(s) sizeof(struct s), sizeof(struct s)
+	{ ARENA_IOC_GET_INFO, "GET_INFO", sizeof(struct arena_info),
+	  offsetof(struct arena_info, out_features), -1, 0, true },
+	{ ARENA_IOC_CREATE, "CREATE", SZ(arena_create),
 	  offsetof(struct arena_create, __reserved), 0, true },
-	{ ARENA_IOC_ALLOC_CHUNKS, "ALLOC_CHUNKS", sizeof(struct arena_alloc_chunks),
+	{ ARENA_IOC_ALLOC_CHUNKS, "ALLOC_CHUNKS", SZ(arena_alloc_chunks),
 	  -1, ARENA_ALLOC_VALID_FLAGS, true },
-	{ ARENA_IOC_FREE, "FREE", sizeof(struct arena_free),
+	{ ARENA_IOC_FREE, "FREE", SZ(arena_free),
 	  offsetof(struct arena_free, __reserved), 0, false },
-	{ ARENA_IOC_LOOKUP, "LOOKUP", sizeof(struct arena_lookup),
+	{ ARENA_IOC_LOOKUP, "LOOKUP", SZ(arena_lookup),
 	  offsetof(struct arena_lookup, __reserved), 0, true },
-	{ ARENA_IOC_ALLOC, "ALLOC", sizeof(struct arena_alloc),
+	{ ARENA_IOC_ALLOC, "ALLOC", SZ(arena_alloc),
 	  offsetof(struct arena_alloc, __reserved), ARENA_IOC_ALLOC_VALID_FLAGS,
 	  true },
+#undef SZ
 };
 
 /* A valid struct for @c at @p (zeroed first); may create an arena. */
@@ -447,7 +452,7 @@ static void valid(int fd, const struct cmd *c, unsigned char *p, long id)
 /*
  * Refused arguments leave every byte as it was: one nonzero byte past the
  * struct (E2BIG), every byte of __reserved (EINVAL), every unknown flag bit
- * (EINVAL), every size short of the struct (EINVAL).
+ * (EINVAL), every size short of the struct's first version (EINVAL).
  */
 TEST_F(abi, refused_arguments_are_not_written)
 {
@@ -491,7 +496,7 @@ TEST_F(abi, refused_arguments_are_not_written)
 			((uint32_t *)p)[1] = 1U << bit;
 			REFUSED(EINVAL);
 		}
-		for (uint32_t sz = 0; sz < c->size; sz++) {
+		for (uint32_t sz = 0; sz < c->min; sz++) {
 			memset(p, 0xa5, sizeof(before));
 			valid(self->fd, c, p, id);
 			*(uint32_t *)p = sz;
@@ -544,6 +549,20 @@ TEST_F(abi, out_fields_are_all_written_and_nothing_past_them)
 	EXPECT_EQ(self->info.out_window_size, in->out_window_size);
 	EXPECT_EQ(in->out_window_size / in->out_chunk_size, in->out_max_chunks);
 	EXPECT_TRUE(TAIL_INTACT(struct arena_info));
+
+	/* A caller of the first version: not a byte past its 40. */
+	PREP(struct arena_info, true);
+	*(uint32_t *)p = offsetof(struct arena_info, out_features);
+	memset(p + offsetof(struct arena_info, out_features), 0xee,
+	       256 - offsetof(struct arena_info, out_features));
+	ASSERT_EQ(0, arena_ioc(self->fd, ARENA_IOC_GET_INFO, p));
+	EXPECT_EQ(self->info.out_window_size, in->out_window_size);
+	for (size_t i = offsetof(struct arena_info, out_features); i < 256; i++) {
+		ASSERT_EQ(0xee, p[i]) TH_LOG("GET_INFO v1 wrote byte %zu", i);
+	}
+	PREP(struct arena_info, true);
+	ASSERT_EQ(0, arena_ioc(self->fd, ARENA_IOC_GET_INFO, p));
+	EXPECT_EQ(ARENA_FEATURE_SMALL_RUNS, in->out_features);
 
 	PREP(struct arena_create, false);
 	cr->out_arena_id = 0xa5a5a5a5;
