@@ -179,7 +179,7 @@ static void win_clear(struct fz_win *w)
  * Operations and their weights, per 10,000. Loads and stores are most of
  * them because they are cheap; the rest are weighted so that a million
  * operations fit in a few minutes on the debug kernel under TCG, where a
- * fork costs about 0.3 s and an ioctl 0.1 to 0.5 ms.
+ * fork takes about a quarter of a second and an ioctl 0.1 to 0.6 ms.
  */
 #define FZ_OPS(X)			\
 	X(TOUCH_WRITE, 3450)		\
