@@ -2,14 +2,16 @@
 /*
  * Description: fault injection. Each test sweeps /proc/thread-self/fail-nth
  * over one operation (open, mmap, munmap, every ioctl, ALLOC_CHUNKS with a
- * cold and a warm pool and with RESET, the first touch of a chunk, GUP into
- * a chunk, vmsplice, close, netlink dumps): for n = 1, 2, ... the n-th
- * fault site the operation reaches (slab, page allocator, user copy) fails,
- * until n is past the last one. Every failure must come back as a clean
- * errno, leave the counters as they were (nothing leaked, nothing lost) and
- * the device usable. Then failslab and fail_page_alloc fail the test's own
- * allocations at random, inside each operation of whole sessions. The kmemleak scan after rmmod on the
- * debug lane checks that no failure leaked kernel memory.
+ * cold and a warm pool and with RESET, ALLOC's small runs and whole chunks
+ * with CREATE and RESET, the first touch of a chunk, GUP into a chunk,
+ * vmsplice, close, netlink dumps): for n = 1, 2, ... the n-th fault site
+ * the operation reaches (slab, page allocator, user copy) fails, until n is
+ * past the last one. Every failure must come back as a clean errno, leave
+ * the counters as they were (nothing leaked, nothing lost) and the device
+ * usable. Then failslab and fail_page_alloc fail the test's own allocations
+ * at random, inside each operation of whole sessions. The kmemleak scan
+ * after rmmod on the debug lane checks that no failure leaked kernel
+ * memory.
  *
  * Needs CONFIG_FAULT_INJECTION (and debugfs knobs for the random part):
  * the debug kernel of `make check-debug`. Stock kernels skip.
