@@ -7,6 +7,7 @@
 #ifndef _UAPI_LINUX_ARENA_H
 #define _UAPI_LINUX_ARENA_H
 
+#include <linux/const.h>
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
@@ -87,7 +88,7 @@ struct arena_info {
 };
 
 /* ARENA_IOC_ALLOC, small runs and ARENA_ALLOC_CREATE. */
-#define ARENA_FEATURE_SMALL_RUNS	(1ULL << 0)
+#define ARENA_FEATURE_SMALL_RUNS	_BITULL(0)
 
 #define ARENA_IOC_GET_INFO _IO(ARENA_IOC_MAGIC, ARENA_CMD_GET_INFO)
 
