@@ -133,11 +133,10 @@ static int arena_ioctl_alloc(struct arena_space *space, void __user *uarg)
 	if (!al.length || !PAGE_ALIGNED(al.length) ||
 	    al.length > (u64)space->nr_slots << ARENA_CHUNK_SHIFT)
 		return -EINVAL;
+	/* The window is whole chunks: rounding up stays inside it. */
 	len = al.length;
 	if (len >= ARENA_CHUNK_SIZE)
 		len = round_up(len, ARENA_CHUNK_SIZE);
-	if (len > (u64)space->nr_slots << ARENA_CHUNK_SHIFT)
-		return -EINVAL;
 	err = arena_alloc(space, &al.arena_id, len >> PAGE_SHIFT, al.flags,
 			  &al.out_offset);
 	if (err)

@@ -340,7 +340,7 @@ static int arena_carve_reserve(struct arena_space *space, unsigned int nr)
 static int arena_sslot_reserve(struct arena_space *space, unsigned int nr)
 {
 	struct arena_sslot *ss = space->sslot, *old = ss;
-	int err;
+	int err = -ENOMEM;
 
 	if (ss && ARENA_CHUNK_PAGES - ss->next >= nr)
 		return 0;
@@ -371,7 +371,7 @@ free_runs:
 	kvfree(ss->runs);
 free_ss:
 	kfree(ss);
-	return err ? err : -ENOMEM;
+	return err;
 }
 
 /*
@@ -882,17 +882,14 @@ static int arena_pte_noop(pte_t *pte, unsigned long addr, void *data)
 static vm_fault_t arena_fault(struct vm_fault *vmf)
 {
 	struct arena_space *space = vmf->vma->vm_file->private_data;
-	unsigned long slot = vmf->pgoff >> ARENA_CHUNK_ORDER;
 	struct arena_uaf_report report;
 	struct arena_run *run;
 	struct folio *folio;
 	struct page *page;
-	bool small;
 	vm_fault_t ret;
+	bool small;
 
 	xa_lock(&space->slots);
-	small = xa_pointer_tag(xa_load(&space->slots, slot)) ==
-		ARENA_SLOT_SMALL;
 	run = arena_run_at(space, vmf->pgoff);
 	if (!run || run->state != ARENA_RUN_LIVE) {
 		ret = arena_fault_fail(vmf, run, &report);
@@ -902,6 +899,8 @@ static vm_fault_t arena_fault(struct vm_fault *vmf)
 	}
 	page = arena_run_page(run, vmf->pgoff);
 	folio = page_folio(page);
+	/* Read now: the run may be freed and recycled once unlocked. */
+	small = arena_run_small(run);
 	/* The mapping's reference; the PMD or PTE keeps it. */
 	folio_get(folio);
 	xa_unlock(&space->slots);
