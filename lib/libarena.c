@@ -327,43 +327,21 @@ static void *large_alloc(struct __arena *ai, size_t need)
 }
 
 /*
- * The run a growing arena gets from arena_reset(): the bytes used since the
- * last reset, rounded up to a power of two (a page at least); a chunk if
- * that is a chunk or more. *@next gets the size of the run after it.
+ * Growth of small runs: from @start bytes, doubled until @room fits; a
+ * whole chunk once that passes SMALL_RUN_MAX (or if @start is 0). *@next
+ * gets the size of the run after it, 0 for whole chunks.
  */
-static size_t reset_run_size(struct __arena *ai, size_t *next)
+static size_t grow_size(size_t start, size_t room, size_t *next)
 {
-	size_t used = ai->handed, size = g.page_size;
+	size_t size = start;
 
-	if (ai->pub.__cur)
-		used += ai->pub.__cur - ai->chunk;
-	while (size < used && size <= SMALL_RUN_MAX)
+	while (size && size < room && size <= SMALL_RUN_MAX)
 		size <<= 1;
-	if (size > SMALL_RUN_MAX || size >= g.chunk_size) {
+	if (!size || size > SMALL_RUN_MAX || size >= g.chunk_size) {
 		*next = 0;
 		return g.chunk_size;
 	}
 	*next = size << 1;
-	return size;
-}
-
-/*
- * Size of the next run for a single-threaded arena that needs @room bytes
- * in it: the next small run, doubled until @room fits, or a whole chunk.
- */
-static size_t next_run_size(struct __arena *ai, size_t room)
-{
-	size_t size = ai->next_run;
-
-	if (!size)
-		return g.chunk_size;
-	while (size < room && size <= SMALL_RUN_MAX)
-		size <<= 1;
-	if (size > SMALL_RUN_MAX || size >= g.chunk_size) {
-		ai->next_run = 0;
-		return g.chunk_size;
-	}
-	ai->next_run = size << 1;
 	return size;
 }
 
@@ -405,8 +383,9 @@ static void *st_alloc(struct __arena *ai, size_t size, size_t align)
 		return large_alloc(ai, need);
 
 	/* Small runs are page aligned: leave room to align within one. */
-	len = next_run_size(ai, need + (align > g.page_size ?
-					 align - g.page_size : 0));
+	len = grow_size(ai->next_run, need + (align > g.page_size ?
+					      align - g.page_size : 0),
+			&ai->next_run);
 	c = run_map(ai, len);
 	if (!c)
 		return NULL;
@@ -592,8 +571,13 @@ ARENA_EXPORT int arena_reset(struct arena *a)
 		 */
 		size_t len = g.chunk_size, next = 0;
 
-		if (!ts && g.small_runs && !(ai->flags & ARENA_WHOLE_CHUNKS))
-			len = reset_run_size(ai, &next);
+		if (!ts && g.small_runs && !(ai->flags & ARENA_WHOLE_CHUNKS)) {
+			size_t used = ai->handed;
+
+			if (ai->pub.__cur)
+				used += ai->pub.__cur - ai->chunk;
+			len = grow_size(g.page_size, used, &next);
+		}
 		c = __arena_kernel_map(ai, len, 1);
 		if (!c) {
 			err = -errno;
