@@ -28,6 +28,9 @@
 
 #include <libarena.h>
 
+/* The request mix of bench/alloc's churn: about 28 KiB in 200 objects. */
+#include "bench/alloc/req_mix.h"
+
 static int quick;
 static int afd = -1;
 static char *win;
@@ -143,26 +146,6 @@ static void run_cycles(size_t len)
 	fflush(stdout);
 }
 
-/* The request mix of bench/alloc's churn: about 28 KiB in 200 objects. */
-static unsigned int rng = 12345;
-
-static unsigned int rnd(void)
-{
-	rng = rng * 1103515245 + 12345;
-	return rng >> 8;
-}
-
-static size_t req_size(void)
-{
-	unsigned int r = rnd() % 100;
-
-	if (r < 90)
-		return 16 + rnd() % 113;
-	if (r < 99)
-		return 129 + rnd() % 896;
-	return 1025 + rnd() % 3072;
-}
-
 /*
  * Where a churn request's time goes: arena_new + 200 allocations written
  * whole (the small runs' ioctls and page faults included) against the
@@ -175,6 +158,7 @@ static void requests(unsigned int flags)
 	long flt0 = 0, runs0, runs;
 	struct rusage ru;
 
+	req_seed();
 	runs0 = arena_counter("small_runs_mapped");
 	getrusage(RUSAGE_SELF, &ru);
 	flt0 = ru.ru_minflt;

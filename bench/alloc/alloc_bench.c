@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "req_mix.h"
+
 #if defined(USE_ARENA)
 #include <libarena.h>
 #elif defined(USE_MIMALLOC)
@@ -261,26 +263,6 @@ static int throughput(size_t size)
 
 /* ---- request churn -------------------------------------------------------- */
 
-static unsigned int rng = 12345;
-
-static inline unsigned int rnd(void)
-{
-	rng = rng * 1103515245 + 12345;
-	return rng >> 8;
-}
-
-/* 90% 16-128 bytes, 9% 129-1024, 1% 1025-4096: about 145 bytes mean. */
-static inline size_t req_size(void)
-{
-	unsigned int r = rnd() % 100;
-
-	if (r < 90)
-		return 16 + rnd() % 113;
-	if (r < 99)
-		return 129 + rnd() % 896;
-	return 1025 + rnd() % 3072;
-}
-
 static int churn(long requests)
 {
 	double t0, t;
@@ -288,7 +270,7 @@ static int churn(long requests)
 	long q;
 	int i;
 
-	rng = 12345;
+	req_seed();
 	t0 = now_s();
 	for (q = 0; q < requests; q++) {
 		struct region r;
