@@ -2155,20 +2155,30 @@ static void op_mmap(struct fz_thread *t)
 		want = 0;	/* EINVAL or EOVERFLOW */
 		break;
 	default: {
-		/* A 2 MiB hole, then a fixed unaligned address in it. */
+		/*
+		 * A hole of the window and two chunks; the window placed
+		 * 1..511 pages past the hole's first chunk boundary, so
+		 * never chunk aligned and always inside the hole.
+		 */
+		size_t hole = fz.window + 2 * fz.cs;
 		void *h;
 
 		pthread_mutex_lock(&fz.vm_lock);
-		h = mmap(NULL, fz.window + fz.cs, PROT_NONE,
+		h = mmap(NULL, hole, PROT_NONE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (h != MAP_FAILED) {
-			munmap(h, fz.window + fz.cs);
+			munmap(h, hole);
+			h = (void *)(((uintptr_t)h + fz.cs - 1) &
+				     ~(uintptr_t)(fz.cs - 1));
 			p = mmap((char *)h + PAGE_SZ * (1 + rn(&t->rng, 511)),
 				 fz.window, prot, flags | MAP_FIXED_NOREPLACE,
 				 w->fd, 0);
 		}
 		err = p == MAP_FAILED ? errno : 0;
 		pthread_mutex_unlock(&fz.vm_lock);
+		/* EEXIST: libc mapped into the hole meanwhile; no verdict. */
+		if (err == EEXIST)
+			return;
 		CHECK(t, err == EINVAL, "mmap at an unaligned fixed address: %s",
 		      strerror(err));
 		if (!err)
