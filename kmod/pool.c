@@ -114,14 +114,19 @@ void arena_pool_add_dirty(struct arena_chunk *c)
 	spin_unlock(&np->lock);
 }
 
+static bool arena_worker_has_work(void);
+
 /*
  * Tell the worker there are dirty chunks. Called once after a batch of
  * arena_pool_add_dirty(), so that a free of many chunks finishes before
- * the worker starts competing for the memory bus.
+ * the worker starts competing for the memory bus. Only if there is work:
+ * most frees of small arenas retire no chunk, and waking the worker for
+ * nothing costs a context switch, often a cross-CPU wakeup, per free.
  */
 void arena_pool_kick(void)
 {
-	wake_up(&arena_worker_wq);
+	if (arena_worker_has_work())
+		wake_up(&arena_worker_wq);
 }
 
 /* Unlink the first chunk of @list, counted by *@nr and @stat. */
