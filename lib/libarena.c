@@ -192,7 +192,7 @@ ARENA_EXPORT struct arena *arena_new(unsigned int flags)
 		err = __arena_mmap_create(ai);
 	if (!err && g.small_runs &&
 	    !(flags & (ARENA_THREADSAFE | ARENA_WHOLE_CHUNKS)))
-		ai->next_run = g.page_size;
+		ai->next_run = g.first_run ? g.first_run : g.page_size;
 	if (err) {
 		pthread_mutex_unlock(&g.lock);
 		if (flags & ARENA_THREADSAFE)
@@ -220,11 +220,43 @@ static void arena_clear(struct __arena *ai)
 	ai->spare = NULL;
 	ai->handed = 0;
 	ai->tails = 0;
+	ai->large = 0;
 	atomic_store(&ai->pad, 0);
 	ai->nr_chunks = 0;
 	ai->nr_small = 0;
 	ai->mapped = 0;
 	ai->nr_runs = 0;
+}
+
+/* Bytes a single-threaded arena bump-allocated (large runs left out). */
+static size_t bump_used(const struct __arena *ai)
+{
+	size_t used = ai->handed - ai->large;
+
+	if (ai->pub.__cur)
+		used += ai->pub.__cur - ai->chunk;
+	return used;
+}
+
+/*
+ * Learn a new arena's first run from what the arenas freed lately used
+ * (under g.lock): per-request arenas of similar size then take their
+ * memory in one run (one ioctl, one fault) instead of growing to it from a
+ * page. The first run falls at once to a smaller use and rises at most
+ * twofold per free, so one large arena among small ones does not make the
+ * next ones large; it never passes SMALL_RUN_MAX.
+ */
+static void first_run_learn(const struct __arena *ai)
+{
+	size_t used = bump_used(ai), want = g.page_size, cur;
+
+	/* Only arenas that grow by small runs, as the ones it is for. */
+	if (!ai->nr_small)
+		return;
+	while (want < used && want < SMALL_RUN_MAX)
+		want <<= 1;
+	cur = g.first_run ? g.first_run : g.page_size;
+	g.first_run = want < cur ? want : (want > 2 * cur ? 2 * cur : want);
 }
 
 ARENA_EXPORT void arena_free(struct arena *a)
@@ -237,6 +269,7 @@ ARENA_EXPORT void arena_free(struct arena *a)
 	ai = __arena_impl(a);
 	pthread_mutex_lock(&g.lock);
 	if (!ai->dead) {
+		first_run_learn(ai);
 		if (ai->prev)
 			ai->prev->next = ai->next;
 		else
@@ -321,6 +354,7 @@ static void *large_alloc(struct __arena *ai, size_t need)
 
 	if (p) {
 		ai->handed += need;
+		ai->large += need;
 		ai->tails += nr * cs - need;
 	}
 	return p;
@@ -571,13 +605,8 @@ ARENA_EXPORT int arena_reset(struct arena *a)
 		 */
 		size_t len = g.chunk_size, next = 0;
 
-		if (!ts && g.small_runs && !(ai->flags & ARENA_WHOLE_CHUNKS)) {
-			size_t used = ai->handed;
-
-			if (ai->pub.__cur)
-				used += ai->pub.__cur - ai->chunk;
-			len = grow_size(g.page_size, used, &next);
-		}
+		if (!ts && g.small_runs && !(ai->flags & ARENA_WHOLE_CHUNKS))
+			len = grow_size(g.page_size, bump_used(ai), &next);
 		c = __arena_kernel_map(ai, len, 1);
 		if (!c) {
 			err = -errno;

@@ -74,6 +74,7 @@ struct __arena {
 					 * and large runs, padding included */
 	size_t tails;			/* bytes left unused in retired chunks
 					 * and large runs */
+	size_t large;			/* bytes handed out in large runs */
 	_Atomic size_t pad;		/* alignment padding, all chunks */
 	size_t nr_chunks;		/* whole chunks held */
 	size_t nr_small;		/* small runs held */
@@ -95,6 +96,7 @@ struct arena_global {
 	size_t chunk_shift;
 	size_t page_size;
 	int small_runs;			/* the backend maps small runs */
+	size_t first_run;		/* a new arena's first run (0: page) */
 	char *base;			/* the window */
 	size_t window_size;
 	struct __arena *arenas;

@@ -313,6 +313,71 @@ TEST_F(lib, grow_runs_double)
 	EXPECT_TRUE(faults_at(r));
 }
 
+/* The mapped bytes and small runs of a new arena after one 16-byte alloc. */
+static void first_run_of_new_arena(size_t *mapped, size_t *runs)
+{
+	struct arena *b = arena_new(0);
+	struct arena_stats st = { 0 };
+
+	if (b && arena_alloc(b, 16))
+		arena_stats(b, &st);
+	*mapped = st.mapped;
+	*runs = st.small_runs;
+	arena_free(b);
+}
+
+/* An arena that bump-allocates @bytes in 208-byte pieces, then is freed. */
+static bool use_and_free(size_t bytes)
+{
+	struct arena *b = arena_new(0);
+	size_t done;
+
+	if (!b)
+		return false;
+	for (done = 0; done < bytes; done += 208)
+		if (!arena_alloc(b, 200)) {
+			arena_free(b);
+			return false;
+		}
+	arena_free(b);
+	return true;
+}
+
+/*
+ * A new arena's first run follows what the arenas freed before it used:
+ * rising at most twofold per free, falling at once, never past 64 KiB.
+ */
+TEST_F(lib, first_run_follows_freed_arenas)
+{
+	size_t mapped, runs;
+	int i;
+
+	if (self->whole)
+		SKIP(return, "whole chunks from the start");
+	/* Each probe is itself a 16-byte arena: after it, a page again. */
+	first_run_of_new_arena(&mapped, &runs);
+	EXPECT_EQ(4096, mapped);
+	/* 20 KiB requests: 8, 16, then 32 KiB, which holds one whole. */
+	for (i = 0; i < 3; i++)
+		ASSERT_TRUE(use_and_free(20000));
+	first_run_of_new_arena(&mapped, &runs);
+	EXPECT_EQ(32768, mapped);
+	EXPECT_EQ(1, runs);
+	/* The small probe brought it back to a page at once. */
+	first_run_of_new_arena(&mapped, &runs);
+	EXPECT_EQ(4096, mapped);
+	/* One large arena among small ones moves it only twofold. */
+	ASSERT_TRUE(use_and_free(1 << 20));
+	first_run_of_new_arena(&mapped, &runs);
+	EXPECT_EQ(8192, mapped);
+	/* Never past 64 KiB. */
+	for (i = 0; i < 8; i++)
+		ASSERT_TRUE(use_and_free(1 << 20));
+	first_run_of_new_arena(&mapped, &runs);
+	EXPECT_EQ(65536, mapped);
+	EXPECT_EQ(1, runs);
+}
+
 TEST_F(lib, large_requests_get_their_own_run)
 {
 	char *small = arena_alloc(self->a, 64), *big, *after;
