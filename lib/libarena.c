@@ -167,6 +167,54 @@ ARENA_EXPORT size_t arena_chunk_size(void)
 
 /* ---- arenas ------------------------------------------------------------ */
 
+/*
+ * The first run of a new growing arena (under g.lock): the learned size
+ * (first_run_learn()) while the live growing arenas could not hold more
+ * than FIRST_RUN_BUDGET in first runs that size, else a page. A process
+ * that goes on to keep thousands of small arenas alive after a phase of
+ * larger ones then pays at most the budget for it.
+ */
+#define FIRST_RUN_BUDGET	(8UL << 20)
+
+static size_t first_run_size(void)
+{
+	if (!g.first_run ||
+	    (g.nr_growing + 1) * g.first_run > FIRST_RUN_BUDGET)
+		return g.page_size;
+	return g.first_run;
+}
+
+/* Bytes a single-threaded arena bump-allocated (large runs left out). */
+static size_t bump_used(const struct __arena *ai)
+{
+	size_t used = ai->handed - ai->large;
+
+	if (ai->pub.__cur)
+		used += ai->pub.__cur - ai->chunk;
+	return used;
+}
+
+/*
+ * Learn a new arena's first run from what the arenas freed lately used
+ * (under g.lock): per-request arenas of similar size then take their
+ * memory in one run (one ioctl, one fault) instead of growing to it from a
+ * page. The first run falls at once to a smaller use and rises at most
+ * twofold per free, so one large arena among small ones does not make the
+ * next ones large; it never passes SMALL_RUN_MAX.
+ */
+static void first_run_learn(const struct __arena *ai)
+{
+	size_t used = bump_used(ai), want = g.page_size, cur;
+
+	/* Only arenas that grow by small runs, as the ones it is for. */
+	if (!ai->nr_small)
+		return;
+	while (want < used && want < SMALL_RUN_MAX)
+		want <<= 1;
+	cur = g.first_run ? g.first_run : g.page_size;
+	g.first_run = want < cur ? want : (want > 2 * cur ? 2 * cur : want);
+}
+
 ARENA_EXPORT struct arena *arena_new(unsigned int flags)
 {
 	struct __arena *ai;
@@ -191,8 +239,11 @@ ARENA_EXPORT struct arena *arena_new(unsigned int flags)
 	if (!err && g.backend == BACKEND_MMAP)
 		err = __arena_mmap_create(ai);
 	if (!err && g.small_runs &&
-	    !(flags & (ARENA_THREADSAFE | ARENA_WHOLE_CHUNKS)))
-		ai->next_run = g.first_run ? g.first_run : g.page_size;
+	    !(flags & (ARENA_THREADSAFE | ARENA_WHOLE_CHUNKS))) {
+		ai->growing = 1;
+		ai->next_run = first_run_size();
+		g.nr_growing++;
+	}
 	if (err) {
 		pthread_mutex_unlock(&g.lock);
 		if (flags & ARENA_THREADSAFE)
@@ -228,37 +279,6 @@ static void arena_clear(struct __arena *ai)
 	ai->nr_runs = 0;
 }
 
-/* Bytes a single-threaded arena bump-allocated (large runs left out). */
-static size_t bump_used(const struct __arena *ai)
-{
-	size_t used = ai->handed - ai->large;
-
-	if (ai->pub.__cur)
-		used += ai->pub.__cur - ai->chunk;
-	return used;
-}
-
-/*
- * Learn a new arena's first run from what the arenas freed lately used
- * (under g.lock): per-request arenas of similar size then take their
- * memory in one run (one ioctl, one fault) instead of growing to it from a
- * page. The first run falls at once to a smaller use and rises at most
- * twofold per free, so one large arena among small ones does not make the
- * next ones large; it never passes SMALL_RUN_MAX.
- */
-static void first_run_learn(const struct __arena *ai)
-{
-	size_t used = bump_used(ai), want = g.page_size, cur;
-
-	/* Only arenas that grow by small runs, as the ones it is for. */
-	if (!ai->nr_small)
-		return;
-	while (want < used && want < SMALL_RUN_MAX)
-		want <<= 1;
-	cur = g.first_run ? g.first_run : g.page_size;
-	g.first_run = want < cur ? want : (want > 2 * cur ? 2 * cur : want);
-}
-
 ARENA_EXPORT void arena_free(struct arena *a)
 {
 	struct __arena *ai;
@@ -268,6 +288,8 @@ ARENA_EXPORT void arena_free(struct arena *a)
 		return;
 	ai = __arena_impl(a);
 	pthread_mutex_lock(&g.lock);
+	if (ai->growing && g.nr_growing)
+		g.nr_growing--;
 	if (!ai->dead) {
 		first_run_learn(ai);
 		if (ai->prev)

@@ -54,6 +54,7 @@ struct __arena {
 	size_t run_size;
 	/* Size of the next small run; 0 once runs are whole chunks. */
 	size_t next_run;
+	int growing;			/* made to grow by small runs */
 
 	/*
 	 * Thread-safe arenas: the bump cursor, 0 before the first chunk.
@@ -97,6 +98,7 @@ struct arena_global {
 	size_t page_size;
 	int small_runs;			/* the backend maps small runs */
 	size_t first_run;		/* a new arena's first run (0: page) */
+	size_t nr_growing;		/* live arenas that grow by small runs */
 	char *base;			/* the window */
 	size_t window_size;
 	struct __arena *arenas;

@@ -378,6 +378,45 @@ TEST_F(lib, first_run_follows_freed_arenas)
 	EXPECT_EQ(1, runs);
 }
 
+/*
+ * Many live arenas after a phase of large ones: first runs of the learned
+ * size hold at most 8 MiB in all, the other arenas start with a page.
+ */
+TEST_F(lib, first_runs_of_live_arenas_are_bounded)
+{
+	enum { N = 300 };
+	struct arena *b[N];
+	struct arena_stats st;
+	size_t big = 0, total = 0;
+	int i;
+
+	if (self->whole)
+		SKIP(return, "whole chunks from the start");
+	for (i = 0; i < 8; i++)
+		ASSERT_TRUE(use_and_free(1 << 20));
+	for (i = 0; i < N; i++) {
+		b[i] = arena_new(0);
+		ASSERT_NE(NULL, b[i]);
+		ASSERT_NE(NULL, arena_alloc(b[i], 1000));
+		ASSERT_EQ(0, arena_stats(b[i], &st));
+		EXPECT_TRUE(st.mapped == 65536 || st.mapped == 4096);
+		big += st.mapped == 65536;
+		total += st.mapped;
+	}
+	TH_LOG("%zu of %d arenas started with 64 KiB, %zu bytes in all", big,
+	       N, total);
+	EXPECT_GE(big, 1);
+	/* The fixture's arena is live too: 8 MiB / 64 KiB, less one. */
+	EXPECT_LE(big, 127);
+	EXPECT_LE(total, (8 << 20) + N * 4096);
+	EXPECT_EQ(4096, st.mapped);
+	for (i = 0; i < N; i++)
+		arena_free(b[i]);
+	/* They used 1 KiB each: a page again. */
+	first_run_of_new_arena(&big, &total);
+	EXPECT_EQ(4096, big);
+}
+
 TEST_F(lib, large_requests_get_their_own_run)
 {
 	char *small = arena_alloc(self->a, 64), *big, *after;
