@@ -237,17 +237,20 @@ END {
 		printf "| churn, %s (information) | ≤ 2.00× of APR | %s | %s |\n", lab[k], x(ratio(CH[k], CH["apr"])), verdict(ratio(CH[k], CH["apr"]) <= 2)
 	}
 	print ""
-	print "Why churn and binary-trees still miss: libarena never reuses freed memory,"
-	print "so every request (or tree) costs fresh memory and a revocation. With small"
-	print "arenas (section 5) a kernel-backed request no longer costs a whole zeroed"
-	print "2 MiB chunk but what it uses: about 3.6 small runs (one ioctl each, the"
-	print "first creating the arena), 8 page faults and one `ARENA_IOC_FREE` that zaps"
-	print "the pages and flushes the TLB (section 5 breaks a request down). APR reuses"
-	print "the same memory with no system call and no fault at all; under TCG a"
-	print "single page fault or ioctl costs about as much as APR'"'"'s whole request, so a"
-	print "scheme in which every freed byte faults cannot come within 2× of it. On the"
-	print "mmap backend each request still maps whole chunks (`mprotect`, a fault per"
-	print "4 KiB page, `mprotect` + `madvise` to revoke)."
+	print "Why churn still misses: libarena never reuses freed memory, so every"
+	print "request costs fresh zeroed pages and a revocation. With small arenas"
+	print "(section 5) a kernel-backed request costs what it uses: one ioctl that"
+	print "creates the arena and maps a run sized from what the last requests used"
+	print "(1.2 runs a request), a page fault per 4 KiB page it touches (about 8) and"
+	print "one `ARENA_IOC_FREE` that zaps the pages and flushes the TLB (section 5.3"
+	print "breaks a request down). APR reuses the same memory with no system call and"
+	print "no fault at all. The floor of any scheme in which every freed byte faults,"
+	print "one create, one fault and one free (the 4 KiB cycle of section 5.1), costs"
+	print "about twice APR'"'"'s whole request under TCG before one object is allocated,"
+	print "so within 2× of APR is out of reach; faster than malloc is missed by the"
+	print "page faults and the zap. On the mmap backend each request still maps whole"
+	print "chunks (`mprotect`, a fault per 4 KiB page, `mprotect` + `madvise` to"
+	print "revoke)."
 	for (i = 1; i <= nerr; i++) printf "\nError in the run: `%s`\n", ERR[i]
 }')
 
