@@ -168,6 +168,25 @@ ARENA_EXPORT size_t arena_chunk_size(void)
 /* ---- arenas ------------------------------------------------------------ */
 
 /*
+ * Growth of small runs: from @start bytes, doubled until @room fits; a
+ * whole chunk once that passes SMALL_RUN_MAX (or if @start is 0). *@next
+ * gets the size of the run after it, 0 for whole chunks.
+ */
+static size_t grow_size(size_t start, size_t room, size_t *next)
+{
+	size_t size = start;
+
+	while (size && size < room && size <= SMALL_RUN_MAX)
+		size <<= 1;
+	if (!size || size > SMALL_RUN_MAX || size >= g.chunk_size) {
+		*next = 0;
+		return g.chunk_size;
+	}
+	*next = size << 1;
+	return size;
+}
+
+/*
  * The first run of a new growing arena (under g.lock): the learned size
  * (first_run_learn()) while the live growing arenas could not hold more
  * than FIRST_RUN_BUDGET in first runs that size, else a page. A process
@@ -204,13 +223,14 @@ static size_t bump_used(const struct __arena *ai)
  */
 static void first_run_learn(const struct __arena *ai)
 {
-	size_t used = bump_used(ai), want = g.page_size, cur;
+	size_t want, next, cur;
 
 	/* Only arenas that grow by small runs, as the ones it is for. */
 	if (!ai->nr_small)
 		return;
-	while (want < used && want < SMALL_RUN_MAX)
-		want <<= 1;
+	want = grow_size(g.page_size, bump_used(ai), &next);
+	if (want > SMALL_RUN_MAX)
+		want = SMALL_RUN_MAX;
 	cur = g.first_run ? g.first_run : g.page_size;
 	g.first_run = want < cur ? want : (want > 2 * cur ? 2 * cur : want);
 }
@@ -380,25 +400,6 @@ static void *large_alloc(struct __arena *ai, size_t need)
 		ai->tails += nr * cs - need;
 	}
 	return p;
-}
-
-/*
- * Growth of small runs: from @start bytes, doubled until @room fits; a
- * whole chunk once that passes SMALL_RUN_MAX (or if @start is 0). *@next
- * gets the size of the run after it, 0 for whole chunks.
- */
-static size_t grow_size(size_t start, size_t room, size_t *next)
-{
-	size_t size = start;
-
-	while (size && size < room && size <= SMALL_RUN_MAX)
-		size <<= 1;
-	if (!size || size > SMALL_RUN_MAX || size >= g.chunk_size) {
-		*next = 0;
-		return g.chunk_size;
-	}
-	*next = size << 1;
-	return size;
 }
 
 /* The bytes to take for a request of @size; 0 (errno set) if impossible. */
