@@ -24,11 +24,7 @@ FIXTURE(map) {
 
 FIXTURE_SETUP(map)
 {
-	self->fd = arena_open_window(&self->info, &self->base);
-	if (self->fd == -ENOENT || self->fd == -EACCES)
-		SKIP(return, "cannot open %s: %s", ARENA_DEV,
-		     strerror(-self->fd));
-	ASSERT_LE(0, self->fd);
+	ARENA_SETUP_WINDOW(self);
 	self->cs = self->info.out_chunk_size;
 }
 

@@ -226,11 +226,7 @@ FIXTURE_SETUP(fi)
 	if (access(FAIL_NTH, W_OK))
 		SKIP(return, "no %s: kernel without CONFIG_FAULT_INJECTION",
 		     FAIL_NTH);
-	self->fd = arena_open_window(&self->info, &self->base);
-	if (self->fd == -ENOENT || self->fd == -EACCES)
-		SKIP(return, "cannot open %s: %s", ARENA_DEV,
-		     strerror(-self->fd));
-	ASSERT_LE(0, self->fd);
+	ARENA_SETUP_WINDOW(self);
 	self->cs = self->info.out_chunk_size;
 	nth_fd = open(FAIL_NTH, O_RDWR | O_CLOEXEC);
 	ASSERT_GE(nth_fd, 0);

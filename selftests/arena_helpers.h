@@ -111,6 +111,18 @@ static inline int arena_open_window(struct arena_info *info, char **base)
 	return fd;
 }
 
+/*
+ * In a FIXTURE_SETUP whose fixture has fd, info and base: open and map a
+ * window, or skip the test where the device is absent or closed to us.
+ */
+#define ARENA_SETUP_WINDOW(self) do {					\
+	(self)->fd = arena_open_window(&(self)->info, &(self)->base);	\
+	if ((self)->fd == -ENOENT || (self)->fd == -EACCES)		\
+		SKIP(return, "cannot open %s: %s", ARENA_DEV,		\
+		     strerror(-(self)->fd));				\
+	ASSERT_LE(0, (self)->fd);					\
+} while (0)
+
 /* Undo arena_open_window(); either part may be missing (-1, NULL). */
 static inline void arena_close_window(int fd, const struct arena_info *info,
 				      char *base)

@@ -51,11 +51,7 @@ FIXTURE(lt) {
 FIXTURE_SETUP(lt)
 {
 	self->low = -1;
-	self->fd = arena_open_window(&self->info, &self->base);
-	if (self->fd == -ENOENT || self->fd == -EACCES)
-		SKIP(return, "cannot open %s: %s", ARENA_DEV,
-		     strerror(-self->fd));
-	ASSERT_LE(0, self->fd);
+	ARENA_SETUP_WINDOW(self);
 	self->cs = self->info.out_chunk_size;
 	self->low = arena_param("pool_low");
 	self->high = arena_param("pool_high");

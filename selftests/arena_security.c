@@ -387,11 +387,7 @@ FIXTURE(abi) {
 FIXTURE_SETUP(abi)
 {
 	self->buf = NULL;
-	self->fd = arena_open_window(&self->info, &self->base);
-	if (self->fd == -ENOENT || self->fd == -EACCES)
-		SKIP(return, "cannot open %s: %s", ARENA_DEV,
-		     strerror(-self->fd));
-	ASSERT_LE(0, self->fd);
+	ARENA_SETUP_WINDOW(self);
 	self->buf = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->buf);

@@ -61,11 +61,7 @@ FIXTURE(small) {
 FIXTURE_SETUP(small)
 {
 	self->va_mb = arena_param("va_quarantine_mb");
-	self->fd = arena_open_window(&self->info, &self->base);
-	if (self->fd == -ENOENT || self->fd == -EACCES)
-		SKIP(return, "cannot open %s: %s", ARENA_DEV,
-		     strerror(-self->fd));
-	ASSERT_LE(0, self->fd);
+	ARENA_SETUP_WINDOW(self);
 	self->cs = self->info.out_chunk_size;
 }
 
