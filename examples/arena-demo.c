@@ -380,8 +380,9 @@ int main(void)
 	printf("   arena:  %8.1f ms for %d requests\n", ar.ms, NREQ);
 	printf("   malloc: %8.1f ms for %d requests   (measured just now, in this VM)\n",
 	       ml.ms, NREQ);
-	printf("   A request's arena starts with one page and doubles its next\n"
-	       "   run: the kernel carves these small runs out of %zu KiB chunks\n"
+	printf("   A request's first run is sized from what the requests before\n"
+	       "   it used (one page at the start), each next run doubles: the\n"
+	       "   kernel carves these small runs out of %zu KiB chunks\n"
 	       "   that the process's arenas share, and revokes exactly an\n"
 	       "   arena's pages when it is freed. A chunk is re-zeroed once all\n"
 	       "   its arenas are gone (%ld so far by the pool's background\n"
