@@ -130,7 +130,7 @@ END {
 		print "| block | pages an arena | CPU | arenas | free median | p90 | against block 1 |"
 		print "|---:|---:|---|---:|---:|---:|---:|"
 		for (i = 1; i <= nfb; i++)
-			printf "| %d | %d | %s | %d | %s | %s | %s |\n", FB[i], FBP[i], FBC[i] ? "0 (pinned)" : "any", FBN[i], us(FBM[i]), us(FB9[i]), x(ratio(FBM[i], FBM[1]))
+			printf "| %d | %d | %s | %d | %s | %s | %s |\n", FB[i], FBP[i], (FBC[i] + 0) ? "0 (pinned)" : "any", FBN[i], us(FBM[i]), us(FB9[i]), x(ratio(FBM[i], FBM[1]))
 		print ""
 	}
 	print "### 5.5 Targets"
