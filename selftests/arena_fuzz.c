@@ -310,14 +310,7 @@ static void fz_signal(int sig, siginfo_t *si, void *uc)
 
 static void fz_signals(void)
 {
-	struct sigaction sa = { 0 };
-
-	sa.sa_sigaction = fz_signal;
-	/* SA_NODEFER: we leave the handler by siglongjmp, mask untouched. */
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSEGV, &sa, NULL);
-	sigaction(SIGBUS, &sa, NULL);
+	arena_catch_faults(fz_signal);
 }
 
 /* True if the load worked. */

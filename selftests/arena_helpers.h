@@ -247,15 +247,25 @@ static void probe_handler(int sig, siginfo_t *si, void *uc)
 	siglongjmp(probe_jmp, 1);
 }
 
-static inline void probe_install(void)
+/*
+ * Send SIGSEGV and SIGBUS to @handler (SA_SIGINFO). SA_NODEFER: handlers
+ * that leave by siglongjmp do so with the mask untouched.
+ */
+static inline void arena_catch_faults(void (*handler)(int, siginfo_t *,
+						     void *))
 {
 	struct sigaction sa = { 0 };
 
-	sa.sa_sigaction = probe_handler;
+	sa.sa_sigaction = handler;
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGSEGV, &sa, NULL);
 	sigaction(SIGBUS, &sa, NULL);
+}
+
+static inline void probe_install(void)
+{
+	arena_catch_faults(probe_handler);
 }
 
 /* True if the read worked; if it faulted, *fault gets si_addr. */
