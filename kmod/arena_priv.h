@@ -104,7 +104,8 @@ enum arena_run_state {
  * struct arena_run - window pages handed to one arena by one allocation
  * @pgoff: first page, in pages from the start of the window
  * @nr_pages: length in pages
- * @state: an enum arena_run_state; written under the space's slots xa_lock
+ * @state: an enum arena_run_state; written under the space's slots xa_lock,
+ *	which the fault handler reads it under
  * @arena_id: id of the arena that holds or held the run
  * @nr_chunks: whole chunks (@nr_pages is a multiple of the chunk); 0 for a
  *	small run, whose pages are @first.. of the shared chunk @chunks[0]
@@ -182,14 +183,19 @@ struct arena {
  *	mmap_lock (mmap uses @mapped alone), and no user memory is touched
  *	while it is held, so it nests neither inside nor outside mmap_lock.
  * @slots: slot -> struct arena_run *, or a struct arena_sslot * tagged
- *	ARENA_SLOT_SMALL; its xa_lock protects each run's @state and @chunks
- *	and each small slot's @runs against the fault handler
+ *	ARENA_SLOT_SMALL; its xa_lock protects each run's @state and each
+ *	small slot's @runs against the fault handler. A run's @chunks are
+ *	not under it: the fault handler reads them only under the xa_lock
+ *	while the run is LIVE, and they are cleared only after it is FREED.
  * @arenas: id -> struct arena *
  * @next_id: cursor for cyclic id allocation
  * @used: bitmap of slots that belong to a live or freed run
  * @freed_fifo: freed runs, oldest first; recycled from the head once
  *	@freed_pages exceeds the va_quarantine_mb budget or nothing else fits
  * @freed_pages: pages in @freed_fifo
+ * @nr_freed: runs in @freed_fifo (at most max_freed_runs)
+ * @nr_empty: arenas that hold no memory (at most max_empty_arenas)
+ * @nr_sslots: small slots, current one included (at most max_small_slots)
  * @sslot: the small slot new small runs are cut from, or NULL
  * @carve: the shared chunk new small runs are carved from, or NULL; it is
  *	charged to @user as a whole chunk while the space holds it
@@ -212,6 +218,9 @@ struct arena_space {
 	unsigned long *used;
 	struct list_head freed_fifo;
 	unsigned long freed_pages;
+	unsigned int nr_freed;
+	unsigned int nr_empty;
+	unsigned int nr_sslots;
 	struct arena_sslot *sslot;
 	struct arena_chunk *carve;
 	atomic_t mapped;
@@ -273,6 +282,9 @@ extern unsigned long arena_max_chunks;
 extern unsigned int arena_pool_low;
 extern unsigned int arena_pool_high;
 extern unsigned long arena_va_quarantine_mb;
+extern unsigned int arena_max_empty_arenas;
+extern unsigned int arena_max_freed_runs;
+extern unsigned int arena_max_small_slots;
 int arena_params_init(void);
 
 /* space.c */
@@ -313,9 +325,16 @@ int arena_quarantine_dump(struct sk_buff *skb, struct netlink_callback *cb);
 extern unsigned int arena_held_warn_ms;
 
 /* netlink.c */
+/*
+ * @pid and @comm name the window's owner; @via_pid and @via_comm the task
+ * that made the access when it is another process reaching into the window
+ * (ptrace, /proc/pid/mem, process_vm_readv), else @via_pid is 0.
+ */
 struct arena_uaf_report {
 	pid_t pid;			/* init pid namespace */
 	char comm[TASK_COMM_LEN];
+	pid_t via_pid;			/* init pid namespace */
+	char via_comm[TASK_COMM_LEN];
 	unsigned long addr;
 	u32 arena_id;
 	u64 offset;

@@ -32,6 +32,9 @@ static int arena_copy_in(void *karg, size_t ksize, size_t min,
 		return -EFAULT;
 	if (*usize < min)
 		return -EINVAL;
+	/* As clone3() and openat2(): no struct will ever be this large. */
+	if (*usize > PAGE_SIZE)
+		return -E2BIG;
 	return copy_struct_from_user(karg, ksize, uarg, *usize);
 }
 

@@ -100,6 +100,27 @@ module_param_named(va_quarantine_mb, arena_va_quarantine_mb, ulong, 0644);
 MODULE_PARM_DESC(va_quarantine_mb,
 		 "Freed address space per window kept faulting before the oldest is reused, in MiB (default 4096)");
 
+/*
+ * Per open file bounds on the kernel memory one process can make the module
+ * hold (Documentation/admin-guide/arena.rst). Empty arenas and small-slot
+ * maps are refused beyond them (ENOSPC); freed-run records are recycled
+ * oldest first, like freed address space beyond va_quarantine_mb.
+ */
+unsigned int arena_max_empty_arenas = 65536;
+module_param_named(max_empty_arenas, arena_max_empty_arenas, uint, 0644);
+MODULE_PARM_DESC(max_empty_arenas,
+		 "Most arenas without memory one open file may hold; ARENA_IOC_CREATE beyond gets ENOSPC (default 65536)");
+
+unsigned int arena_max_freed_runs = 65536;
+module_param_named(max_freed_runs, arena_max_freed_runs, uint, 0644);
+MODULE_PARM_DESC(max_freed_runs,
+		 "Most freed runs one open file keeps faulting with their arena's report; the oldest is recycled beyond (default 65536)");
+
+unsigned int arena_max_small_slots = 8192;
+module_param_named(max_small_slots, arena_max_small_slots, uint, 0644);
+MODULE_PARM_DESC(max_small_slots,
+		 "Most window slots one open file may cut into small runs (a page map each); beyond, small runs get ENOSPC (default 8192)");
+
 int arena_params_init(void)
 {
 	if (chunk_kib < 64 || chunk_kib > 2048 || !is_power_of_2(chunk_kib)) {

@@ -294,8 +294,15 @@ static bool arena_worker_pass(void)
 	/* Under the low watermark: allocate, on the worker's node. */
 	while (arena_pool_needs_refill() && !kthread_should_stop()) {
 		c = arena_chunk_new(numa_node_id());
-		if (IS_ERR(c))
+		if (IS_ERR(c)) {
+			/*
+			 * At the cap or out of memory: stop until arenas take
+			 * from the pool again, rather than retrying (and
+			 * counting a limit hit) every pass.
+			 */
+			WRITE_ONCE(arena_refill_wanted, false);
 			break;
+		}
 		busy = true;
 		arena_pool_add_ready(c);
 		cond_resched();

@@ -168,6 +168,7 @@ static void arena_sslot_free(struct arena_space *space, struct arena_sslot *ss)
 	clear_bit(ss->slot, space->used);
 	kvfree(ss->runs);
 	kfree(ss);
+	space->nr_sslots--;
 }
 
 /* Forget the oldest freed run so its pages can be handed out again. */
@@ -184,6 +185,7 @@ static bool arena_recycle_oldest(struct arena_space *space)
 		return false;
 	list_del(&run->node);
 	space->freed_pages -= run->nr_pages;
+	space->nr_freed--;
 	slot = run->pgoff >> ARENA_CHUNK_ORDER;
 
 	if (arena_run_small(run)) {
@@ -344,6 +346,16 @@ static int arena_sslot_reserve(struct arena_space *space, unsigned int nr)
 
 	if (ss && ARENA_CHUNK_PAGES - ss->next >= nr)
 		return 0;
+	/*
+	 * Each small slot costs a page map: at the per-file bound, recycle
+	 * freed runs (which may empty old slots) before giving up. The
+	 * current slot goes below if nothing is pending in it.
+	 */
+	while (space->nr_sslots - (old && !old->pending) >=
+	       READ_ONCE(arena_max_small_slots)) {
+		if (!arena_recycle_oldest(space))
+			return -ENOSPC;
+	}
 	ss = kzalloc(sizeof(*ss), GFP_KERNEL_ACCOUNT);
 	if (!ss)
 		return -ENOMEM;
@@ -362,6 +374,7 @@ static int arena_sslot_reserve(struct arena_space *space, unsigned int nr)
 		goto free_runs;
 	}
 	space->sslot = ss;
+	space->nr_sslots++;
 	/* Full or too short: no more runs from it; gone once all recycled. */
 	if (old && !old->pending)
 		arena_sslot_free(space, old);
@@ -487,6 +500,8 @@ static struct arena *arena_new_locked(struct arena_space *space,
 			      GFP_KERNEL_ACCOUNT);
 	if (err < 0)
 		return ERR_PTR(err == -EBUSY ? -ENOSPC : err);
+	/* Empty until its first run (ARENA_ALLOC_CREATE adds it at once). */
+	space->nr_empty++;
 	atomic_long_inc(&arena_stats.arenas_live);
 	atomic_long_inc(&arena_stats.arenas_created);
 	trace_arena_create(arena->id);
@@ -501,14 +516,23 @@ int arena_create(struct arena_space *space, u32 *id)
 	if (!arena)
 		return -ENOMEM;
 	mutex_lock(&space->lock);
-	ret = arena_new_locked(space, arena);
+	/* Arenas without memory are bounded by nothing else. */
+	if (space->nr_empty >= READ_ONCE(arena_max_empty_arenas))
+		ret = ERR_PTR(-ENOSPC);
+	else
+		ret = arena_new_locked(space, arena);
+	/*
+	 * Read the id under the lock: once it is dropped another thread may
+	 * free the arena (ids are predictable) and @arena with it.
+	 */
+	if (!IS_ERR(ret))
+		*id = arena->id;
 	mutex_unlock(&space->lock);
 	if (IS_ERR(ret)) {
 		kfree(arena);
 		return PTR_ERR(ret);
 	}
 	arena_netlink_changed();
-	*id = arena->id;
 	return 0;
 }
 
@@ -531,6 +555,7 @@ int arena_alloc(struct arena_space *space, u32 *id, unsigned long nr_pages,
 	unsigned int nr_chunks = small ? 0 : nr_pages >> ARENA_CHUNK_ORDER;
 	struct arena *arena, *fresh = NULL;
 	struct arena_run *run;
+	bool was_empty;
 	int err;
 
 	run = kvzalloc(struct_size(run, chunks, small ? 1 : nr_chunks),
@@ -572,17 +597,24 @@ int arena_alloc(struct arena_space *space, u32 *id, unsigned long nr_pages,
 	if (small)
 		arena_small_run_live(space, run);
 
+	was_empty = !arena->nr_pages;
 	if (flags & ARENA_ALLOC_RESET)
 		arena_release_runs(space, arena);
+	if (was_empty)
+		space->nr_empty--;
 	list_add_tail(&run->node, &arena->runs);
 	arena->nr_chunks += nr_chunks;
 	arena->nr_pages += nr_pages;
 	atomic_long_add(nr_pages, &arena_stats.pages_live);
+	/*
+	 * What is returned is read under the lock: once it is dropped another
+	 * thread may free the arena, and recycle and kvfree() the run.
+	 */
+	*id = arena->id;
+	*offset = (u64)run->pgoff << PAGE_SHIFT;
 	mutex_unlock(&space->lock);
 	if (fresh)
 		arena_netlink_changed();
-	*id = arena->id;
-	*offset = (u64)run->pgoff << PAGE_SHIFT;
 	return 0;
 
 unlock:
@@ -728,14 +760,19 @@ static void arena_release_runs(struct arena_space *space, struct arena *arena)
 		}
 		list_move_tail(&run->node, &space->freed_fifo);
 		space->freed_pages += run->nr_pages;
+		space->nr_freed++;
 	}
 	arena_pool_kick();
 	arena_uncharge(space, arena->nr_chunks);
 	atomic_long_sub(arena->nr_pages, &arena_stats.pages_live);
 	arena->nr_chunks = 0;
 	arena->nr_pages = 0;
-	/* Keep at most the budget of freed address space faulting. */
-	while (space->freed_pages > arena_va_budget_pages())
+	/*
+	 * Keep at most the budget of freed address space faulting, and at
+	 * most max_freed_runs records of it (a record per run is slab).
+	 */
+	while (space->freed_pages > arena_va_budget_pages() ||
+	       space->nr_freed > READ_ONCE(arena_max_freed_runs))
 		arena_recycle_oldest(space);
 	put_pid(pid);
 }
@@ -744,6 +781,8 @@ static void arena_release_runs(struct arena_space *space, struct arena *arena)
 static void arena_destroy(struct arena_space *space, struct arena *arena)
 {
 	trace_arena_free(arena->id, arena->nr_chunks);
+	if (!arena->nr_pages)
+		space->nr_empty--;
 	arena_release_runs(space, arena);
 	atomic_long_dec(&arena_stats.arenas_live);
 	atomic_long_inc(&arena_stats.arenas_freed);
@@ -830,11 +869,40 @@ void arena_space_destroy(struct arena_space *space)
 }
 
 /*
+ * Who the report names: the window's owner, and the task that made the
+ * access when it is not the owner (another process reaching in with
+ * ptrace, /proc/pid/mem or process_vm_readv(): GUP on a remote mm).
+ */
+static void arena_fault_who(struct vm_fault *vmf, struct arena_space *space,
+			    struct arena_uaf_report *r)
+{
+	struct task_struct *owner;
+
+	r->via_pid = 0;
+	r->via_comm[0] = '\0';
+	if (current->mm == vmf->vma->vm_mm) {
+		r->pid = task_tgid_nr(current);
+		get_task_comm(r->comm, current);
+		return;
+	}
+	r->via_pid = task_tgid_nr(current);
+	get_task_comm(r->via_comm, current);
+	r->pid = pid_nr(space->owner);
+	r->comm[0] = '\0';
+	owner = get_pid_task(space->owner, PIDTYPE_TGID);
+	if (owner) {
+		get_task_comm(r->comm, owner);
+		put_task_struct(owner);
+	}
+}
+
+/*
  * A fault on a slot that is not live: count it, fill @r if it was a
  * use-after-free (r->arena_id != 0), else log the wild access. Called with
  * the slots' xa_lock held; arena_fault_report() says the rest after it.
  */
 static vm_fault_t arena_fault_fail(struct vm_fault *vmf,
+				   struct arena_space *space,
 				   struct arena_run *run,
 				   struct arena_uaf_report *r)
 {
@@ -843,10 +911,9 @@ static vm_fault_t arena_fault_fail(struct vm_fault *vmf,
 	unsigned long off = vmf->pgoff << PAGE_SHIFT | (addr & ~PAGE_MASK);
 
 	r->arena_id = 0;
+	arena_fault_who(vmf, space, r);
 	if (run && run->state == ARENA_RUN_FREED) {
 		atomic_long_inc(&arena_stats.uaf_faults);
-		r->pid = task_tgid_nr(current);
-		get_task_comm(r->comm, current);
 		r->addr = addr;
 		r->arena_id = run->arena_id;
 		r->offset = off - (run->pgoff << PAGE_SHIFT);
@@ -854,9 +921,13 @@ static vm_fault_t arena_fault_fail(struct vm_fault *vmf,
 		r->freed_by = pid_nr(run->freed_by);
 	} else {
 		atomic_long_inc(&arena_stats.wild_faults);
-		pr_notice_ratelimited("fault outside any arena: pid %d (%s) address %#lx (window offset %#lx)\n",
-				      task_tgid_vnr(current), current->comm,
-				      addr, off);
+		if (r->via_pid)
+			pr_notice_ratelimited("fault outside any arena: pid %d (%s) address %#lx (window offset %#lx); accessed by pid %d (%s) from outside\n",
+					      r->pid, r->comm, addr, off,
+					      r->via_pid, r->via_comm);
+		else
+			pr_notice_ratelimited("fault outside any arena: pid %d (%s) address %#lx (window offset %#lx)\n",
+					      r->pid, r->comm, addr, off);
 	}
 	return VM_FAULT_SIGSEGV;
 }
@@ -866,10 +937,18 @@ static void arena_fault_report(const struct arena_uaf_report *r)
 {
 	if (!r->arena_id)
 		return;
-	pr_notice_ratelimited("use-after-free: pid %d (%s) address %#lx: arena %u offset %#llx, freed %llu us ago by pid %d\n",
-			      r->pid, r->comm, r->addr, r->arena_id,
-			      r->offset, div_u64(r->freed_ns_ago, NSEC_PER_USEC),
-			      r->freed_by);
+	if (r->via_pid)
+		pr_notice_ratelimited("use-after-free: pid %d (%s) address %#lx: arena %u offset %#llx, freed %llu us ago by pid %d; accessed by pid %d (%s) from outside\n",
+				      r->pid, r->comm, r->addr, r->arena_id,
+				      r->offset,
+				      div_u64(r->freed_ns_ago, NSEC_PER_USEC),
+				      r->freed_by, r->via_pid, r->via_comm);
+	else
+		pr_notice_ratelimited("use-after-free: pid %d (%s) address %#lx: arena %u offset %#llx, freed %llu us ago by pid %d\n",
+				      r->pid, r->comm, r->addr, r->arena_id,
+				      r->offset,
+				      div_u64(r->freed_ns_ago, NSEC_PER_USEC),
+				      r->freed_by);
 	trace_arena_uaf_fault(r);
 	arena_netlink_uaf(r);
 }
@@ -892,7 +971,7 @@ static vm_fault_t arena_fault(struct vm_fault *vmf)
 	xa_lock(&space->slots);
 	run = arena_run_at(space, vmf->pgoff);
 	if (!run || run->state != ARENA_RUN_LIVE) {
-		ret = arena_fault_fail(vmf, run, &report);
+		ret = arena_fault_fail(vmf, space, run, &report);
 		xa_unlock(&space->slots);
 		arena_fault_report(&report);
 		return ret;
@@ -925,7 +1004,7 @@ static vm_fault_t arena_fault(struct vm_fault *vmf)
 	if (!run || run->state != ARENA_RUN_LIVE ||
 	    arena_run_page(run, vmf->pgoff) != page) {
 		/* Freed while we waited for the lock. */
-		ret = arena_fault_fail(vmf, run, &report);
+		ret = arena_fault_fail(vmf, space, run, &report);
 		xa_unlock(&space->slots);
 		folio_unlock(folio);
 		folio_put(folio);

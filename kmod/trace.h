@@ -109,18 +109,20 @@ TRACE_EVENT(arena_uaf_fault,
 			     __field(u32, id)
 			     __field(u64, offset)
 			     __field(u64, freed_ns_ago)
-			     __field(pid_t, freed_by)),
+			     __field(pid_t, freed_by)
+			     __field(pid_t, via)),
 	    TP_fast_assign(__entry->pid = r->pid;
 			   memcpy(__entry->comm, r->comm, TASK_COMM_LEN);
 			   __entry->addr = r->addr;
 			   __entry->id = r->arena_id;
 			   __entry->offset = r->offset;
 			   __entry->freed_ns_ago = r->freed_ns_ago;
-			   __entry->freed_by = r->freed_by;),
-	    TP_printk("pid=%d comm=%s addr=%#lx arena=%u offset=%#llx freed_ns_ago=%llu freed_by=%d",
+			   __entry->freed_by = r->freed_by;
+			   __entry->via = r->via_pid;),
+	    TP_printk("pid=%d comm=%s addr=%#lx arena=%u offset=%#llx freed_ns_ago=%llu freed_by=%d via=%d",
 		      __entry->pid, __entry->comm, __entry->addr,
 		      __entry->id, __entry->offset, __entry->freed_ns_ago,
-		      __entry->freed_by)
+		      __entry->freed_by, __entry->via)
 );
 
 #endif /* _ARENA_TRACE_H */

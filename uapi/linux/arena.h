@@ -35,10 +35,13 @@
  * - EINVAL: unknown flags, nonzero reserved fields, a ``size`` smaller than
  *   the first version of the struct, or a count out of range.
  * - E2BIG: ``size`` is larger than the kernel's struct and the extra bytes
- *   are not zero.
+ *   are not zero, or larger than a page (no struct will ever be).
  * - ENOENT: the arena id is unknown (never created, or already freed).
  * - ENOSPC: the window has no free run of slots large enough (or, for
- *   ARENA_IOC_CREATE and ARENA_ALLOC_CREATE, no free arena id).
+ *   ARENA_IOC_CREATE and ARENA_ALLOC_CREATE, no free arena id), or a
+ *   per-file bound of the module was reached: max_empty_arenas for
+ *   ARENA_IOC_CREATE, max_small_slots for runs shorter than a chunk
+ *   (Documentation/admin-guide/arena.rst).
  * - ENOMEM: no memory for the chunk or the bookkeeping.
  * - EPERM: the file is used from a process other than the one that opened
  *   it (for example a child after fork).
@@ -48,7 +51,12 @@
 /* ABI version reported by ARENA_IOC_GET_INFO; bumped on incompatible changes. */
 #define ARENA_ABI_VERSION 1
 
-#define ARENA_IOC_MAGIC 0xB7
+/*
+ * 0xB8, commands 0x80-0x8F: free in Documentation/userspace-api/ioctl/
+ * ioctl-number.rst of 6.1 and of the newest tree checked (0xB7, used until
+ * ABI version 1 was published, belongs to nsfs and remoteproc).
+ */
+#define ARENA_IOC_MAGIC 0xB8
 
 enum {
 	ARENA_CMD_BASE = 0x80,
