@@ -46,7 +46,8 @@ BUILD := $(CURDIR)/build
 NEED_CONFIG := $(if $(MAKECMDGOALS),$(filter-out clean help install uninstall install-% uninstall-%,$(MAKECMDGOALS)),all)
 ifneq ($(NEED_CONFIG),)
 include $(BUILD)/config.mk
-$(BUILD)/config.mk: scripts/deps.sh $(wildcard /var/lib/dpkg/status)
+$(BUILD)/config.mk: scripts/deps.sh scripts/debian-source.sh scripts/trixie-root.sh \
+		$(wildcard /var/lib/dpkg/status)
 	@mkdir -p $(@D)
 	@scripts/deps.sh --config > $@.tmp && mv $@.tmp $@
 else
@@ -72,13 +73,21 @@ MODULES_DIR ?=
 
 SUBMAKE := $(MAKE) --no-print-directory
 
-# The kernels `make check` runs on: the stock 6.1 and the 6.12 LTS from
-# bookworm-backports (scripts/deps.sh installs it). LANES="$(KVER)" runs
-# only the first.
+# The kernels `make check` runs on: the stock 6.1, the 6.12 LTS from
+# bookworm-backports (scripts/deps.sh installs it) and the newest 7.x from
+# trixie-backports, which lives with its headers and gcc-14 in a trixie
+# build root, NEW_ROOT (scripts/trixie-root.sh, cached in
+# ~/.cache/arena/trixie-root/; never installed on this machine).
+# LANES="$(KVER)" runs only the first.
 KVER_BPO ?= $(ARENA_KVER_BPO)
-LANES ?= $(KVER) $(KVER_BPO)
+KVER_NEW ?= $(ARENA_KVER_NEW)
+NEW_ROOT ?= $(ARENA_NEW_ROOT)
+LANES ?= $(KVER) $(KVER_BPO) $(KVER_NEW)
 # arena.ko for each lane: kmod/ for the stock kernel, a copy for the others.
 lane_module = $(if $(filter $(KVER),$(1)),$(CURDIR)/kmod/arena.ko,$(BUILD)/kbuild-$(1)/kmod/arena.ko)
+# Where a lane's kernel is: this machine's /boot and /lib/modules, or else
+# the build root's (empty: this machine).
+lane_root = $(if $(wildcard /boot/vmlinuz-$(1)),,$(if $(wildcard $(NEW_ROOT)/boot/vmlinuz-$(1)),$(NEW_ROOT)))
 
 VM_ARGS = --kernel $(KERNEL_IMAGE) --module $(CURDIR)/kmod/arena.ko $(VM_COMMON)
 VM_COMMON = --tests $(BUILD)/selftests --demo $(BUILD)/examples \
@@ -113,12 +122,21 @@ tools:
 deps:
 	@scripts/deps.sh
 
-# arena.ko built against another lane's headers, in a copy of the sources.
+# arena.ko built against another lane's headers, in a copy of the sources:
+# on this machine, or inside the build root with its compiler when the
+# headers are there (scripts/kmod-in-root.sh; the 7.x lane).
 kmod-lanes:
 	@set -e; for k in $(filter-out $(KVER),$(LANES)); do \
 		d=$(BUILD)/kbuild-$$k; mkdir -p $$d; \
-		cp -a Kbuild $$d/; rm -rf $$d/kmod $$d/uapi; cp -a kmod uapi $$d/; \
-		$(MAKE) -C /usr/src/linux-headers-$$k M=$$d modules >/dev/null; \
+		if [ -d /usr/src/linux-headers-$$k ]; then \
+			cp -a Kbuild $$d/; rm -rf $$d/kmod $$d/uapi; cp -a kmod uapi $$d/; \
+			$(MAKE) -C /usr/src/linux-headers-$$k M=$$d modules >/dev/null; \
+		elif [ -n "$(NEW_ROOT)" ] && [ -d "$(NEW_ROOT)/usr/src/linux-headers-$$k" ]; then \
+			scripts/kmod-in-root.sh $(NEW_ROOT) $$k $(CURDIR) $$d >/dev/null; \
+		else \
+			echo "kmod-lanes: no headers for $$k here or in the build root (make deps)" >&2; \
+			exit 1; \
+		fi; \
 		echo "  KMOD     build/kbuild-$$k/kmod/arena.ko"; \
 	done
 
@@ -133,7 +151,7 @@ check: all kmod-lanes
 	@mkdir -p $(CHECK_OUT)
 	@scripts/check-lanes.sh $(CHECK_OUT) \
 		$(if $(filter 1,$(HOST_TESTS)),host:$(CURDIR)/scripts/host-tests.sh) \
-		$(foreach k,$(LANES),$(k):$(call lane_module,$(k))) \
+		$(foreach k,$(LANES),$(k):$(call lane_module,$(k))$(addprefix :,$(call lane_root,$(k)))) \
 		-- --timeout $(VM_TIMEOUT) $(VM_COMMON)
 
 # The debug kernel lane: KASAN, lockdep, DEBUG_VM, DEBUG_PAGEALLOC,

@@ -5,10 +5,13 @@
 # line that sums them: "N passed, N failed[, N skipped]". Exit non-zero if
 # any lane failed.
 #
-#   scripts/check-lanes.sh OUTDIR KVER:MODULE [KVER:MODULE ...] -- VM-RUN-ARGS
+#   scripts/check-lanes.sh OUTDIR KVER:MODULE[:ROOT] [...] -- VM-RUN-ARGS
 #
-# Each lane boots /boot/vmlinuz-KVER with MODULE (arena.ko built against
-# that kernel's headers); its logs go to OUTDIR/KVER/. A lane host:PROGRAM
+# Each lane boots ROOT/boot/vmlinuz-KVER with MODULE (arena.ko built
+# against that kernel's headers) and the disk driver from
+# ROOT/lib/modules/KVER/; ROOT is / (this machine) unless given, e.g. the
+# trixie build root of the 7.x lane (scripts/trixie-root.sh), whose kernel
+# is never installed here. Its logs go to OUTDIR/KVER/. A lane host:PROGRAM
 # runs PROGRAM OUTDIR/host on this machine instead (scripts/host-tests.sh:
 # the tests that need no module), summed the same way from its last line.
 set -uo pipefail
@@ -27,12 +30,20 @@ total_p=0 total_f=0 total_s=0 rc=0 lines=()
 for lane in "${lanes[@]}"; do
 	kver=${lane%%:*}
 	module=${lane#*:}
+	root=""
+	if [ "$kver" != host ] && [[ "$module" == *:* ]]; then
+		root=${module#*:}
+		module=${module%%:*}
+	fi
 	echo "# check: lane $kver"
 	if [ "$kver" = host ]; then
 		"$module" "$out/host" | tee "$out/lane-$kver.log"
 	else
+		# The lane's own modules directory goes last: it wins over a
+		# MODULES_DIR meant for another kernel.
 		"$HERE/vm-run.sh" --mode check --out "$out/$kver" \
-			--kernel "/boot/vmlinuz-$kver" --module "$module" "$@" |
+			--kernel "$root/boot/vmlinuz-$kver" --module "$module" "$@" \
+			${root:+--modules-dir "$root/lib/modules/$kver"} |
 			tee "$out/lane-$kver.log"
 	fi
 	lrc=${PIPESTATUS[0]}
