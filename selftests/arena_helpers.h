@@ -79,6 +79,32 @@ static inline int arena_lookup_off(int fd, uint64_t off,
 	return arena_ioc(fd, ARENA_IOC_LOOKUP, lk);
 }
 
+/* Returns 0 or -errno; with @flags ARENA_ALLOC_CREATE *@id is set. */
+static inline int arena_alloc_len(int fd, uint32_t *id, uint64_t len,
+				  uint32_t flags, uint64_t *off)
+{
+	struct arena_alloc al = {
+		.size = sizeof(al), .flags = flags, .arena_id = *id,
+		.length = len,
+	};
+	int err = arena_ioc(fd, ARENA_IOC_ALLOC, &al);
+
+	if (!err) {
+		*id = al.arena_id;
+		*off = al.out_offset;
+	}
+	return err;
+}
+
+/* A new arena with one small run of @pages pages; 0 or -errno. */
+static inline int small_arena(int fd, size_t pages, uint32_t *id,
+			      uint64_t *off)
+{
+	*id = 0;
+	return arena_alloc_len(fd, id, pages * PAGE_SZ, ARENA_ALLOC_CREATE,
+			       off);
+}
+
 /* Map the whole window of @fd; NULL (errno set) on failure. */
 static inline char *arena_map_window(int fd, size_t window)
 {

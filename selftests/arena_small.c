@@ -25,31 +25,6 @@
  * slower than the stock one, and a busy host slows the zeroing worker.
  */
 
-/* Returns 0 or -errno; with @flags ARENA_ALLOC_CREATE *@id is set. */
-static int arena_alloc_len(int fd, uint32_t *id, uint64_t len, uint32_t flags,
-			   uint64_t *off)
-{
-	struct arena_alloc al = {
-		.size = sizeof(al), .flags = flags, .arena_id = *id,
-		.length = len,
-	};
-	int err = arena_ioc(fd, ARENA_IOC_ALLOC, &al);
-
-	if (!err) {
-		*id = al.arena_id;
-		*off = al.out_offset;
-	}
-	return err;
-}
-
-/* A new arena with one small run of @pages pages; 0 or -errno. */
-static int small_arena(int fd, size_t pages, uint32_t *id, uint64_t *off)
-{
-	*id = 0;
-	return arena_alloc_len(fd, id, pages * PAGE_SZ, ARENA_ALLOC_CREATE,
-			       off);
-}
-
 FIXTURE(small) {
 	int fd;
 	struct arena_info info;

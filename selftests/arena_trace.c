@@ -3,11 +3,15 @@
  * Description: the tracepoints in tracefs (events/arena/) fire for arena
  * create and free, chunk map, quarantine, zero and release, and a
  * use-after-free fault; and the counters in /sys/kernel/arena move as
- * documented when the same operations run.
+ * documented when the same operations run. A use-after-free made by
+ * another process reaching into the window (process_vm_readv) names the
+ * window's owner, and the other process as the one that made the access.
  */
 #include "arena_helpers.h"	/* first: it defines _GNU_SOURCE */
 
 #include <sys/mount.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 
@@ -196,6 +200,53 @@ TEST(node_counters_add_up)
 	ASSERT_GT(nodes, 0);
 	for (int i = 0; i < 4; i++)
 		EXPECT_EQ(arena_counter(g[i]), sums[i]);
+}
+
+/*
+ * process_vm_readv() of a freed arena from another process: the fault runs
+ * in the reader's context, but the report names the window's owner, with
+ * the reader as "via".
+ */
+TEST_F(trace, remote_uaf_names_the_owner)
+{
+	char want_pid[32], want_via[32], *log, *line;
+	pid_t child;
+	uint64_t off;
+	bool found = false;
+	int st;
+	long id;
+
+	id = arena_create_id(self->fd);
+	ASSERT_GT(id, 0);
+	ASSERT_EQ(0, arena_chunks(self->fd, id, 1, &off));
+	memset(self->base + off, 5, 4096);
+	ASSERT_EQ(0, arena_free_id(self->fd, id));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		char b;
+		struct iovec l = { .iov_base = &b, .iov_len = 1 };
+		struct iovec r = { .iov_base = self->base + off + 8,
+				   .iov_len = 1 };
+
+		_exit(process_vm_readv(getppid(), &l, 1, &r, 1, 0) == -1 &&
+		      errno == EFAULT ? 0 : 1);
+	}
+	ASSERT_EQ(child, waitpid(child, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st));
+
+	ASSERT_EQ(0, write_file(TRACEFS "/events/arena/enable", "0"));
+	log = read_trace();
+	ASSERT_NE(NULL, log);
+	snprintf(want_pid, sizeof(want_pid), " pid=%d ", getpid());
+	snprintf(want_via, sizeof(want_via), " via=%d", child);
+	for (line = strtok(log, "\n"); line; line = strtok(NULL, "\n"))
+		if (strstr(line, "arena_uaf_fault:") &&
+		    strstr(line, want_pid) && strstr(line, want_via))
+			found = true;
+	EXPECT_TRUE(found);
+	free(log);
 }
 
 TEST_HARNESS_MAIN
