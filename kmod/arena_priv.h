@@ -38,12 +38,22 @@
 #include <linux/atomic.h>
 #include <linux/bits.h>
 #include <linux/list.h>
+#include <linux/memcontrol.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/sched.h>
 #include <linux/uidgid.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
+
+/* A reference on a memory cgroup that may be NULL (mem_cgroup_put()'s pair). */
+static inline void arena_memcg_get(struct mem_cgroup *memcg)
+{
+#ifdef CONFIG_MEMCG
+	if (memcg)
+		css_get(&memcg->css);
+#endif
+}
 
 /* Chunk geometry, fixed at module load (module parameter chunk_kib). */
 extern unsigned int arena_chunk_shift;		/* log2 of the chunk size */
@@ -73,6 +83,12 @@ enum arena_hold {
  * @since_ns: when the chunk entered its current pool state
  * @carved: while it is carved into small runs: pages handed out so far
  * @runs: while it is carved into small runs: runs not yet freed
+ * @memcg: the memory cgroup the folios are charged to (__GFP_ACCOUNT), a
+ *	reference held; NULL for the root cgroup or without memcg. Only a
+ *	window of the same cgroup is handed the chunk (pool.c).
+ * @user: the user whose RLIMIT_MEMLOCK the chunk is charged to (a
+ *	reference held), from the moment an arena takes it until nothing
+ *	references it any more (quarantine included); NULL if uncharged
  * @folios: the memory; the module holds one reference on each
  *
  * States: ready (zeroed, in a node pool) -> in use (in an arena run) ->
@@ -91,6 +107,8 @@ struct arena_chunk {
 	u64 since_ns;
 	unsigned int carved;
 	unsigned int runs;
+	struct mem_cgroup *memcg;
+	struct user_struct *user;
 	struct folio *folios[];
 };
 
@@ -159,7 +177,7 @@ struct arena_sslot {
  * struct arena - an arena: a set of runs freed together
  * @id: the arena id userspace knows
  * @runs: its live runs, in allocation order (so mostly ascending slots)
- * @nr_chunks: whole chunks held (charged to the owner's RLIMIT_MEMLOCK)
+ * @nr_chunks: whole chunks held
  * @nr_pages: pages held, in whole chunks and small runs
  */
 struct arena {
@@ -176,6 +194,8 @@ struct arena {
  * @mm: the process that opened the file (mmgrab'd); only it may use the file
  * @user: the user charged for the chunks (RLIMIT_MEMLOCK, as io_uring does)
  * @charge: false if the opener had CAP_IPC_LOCK: nothing is charged
+ * @memcg: the opener's memory cgroup (a reference held), which the chunks
+ *	are allocated and charged in; NULL for the root cgroup
  * @nr_slots: slots in the window
  * @lock: serialises the ioctls; protects @arenas, @used, @freed_fifo,
  *	@freed_pages, @sslot, @carve and every small slot's @next/@pending
@@ -209,6 +229,7 @@ struct arena_space {
 	struct mm_struct *mm;
 	struct user_struct *user;
 	bool charge;
+	struct mem_cgroup *memcg;
 	unsigned long nr_slots;
 
 	struct mutex lock;		/* see above */
@@ -301,7 +322,8 @@ int arena_fs_init(void);
 void arena_fs_exit(void);
 
 /* chunk.c: one chunk's memory */
-struct arena_chunk *arena_chunk_new(int nid);
+struct arena_chunk *arena_chunk_new(int nid, struct mem_cgroup *memcg);
+void arena_chunk_uncharge(struct arena_chunk *c);
 void arena_chunk_zero(struct arena_chunk *c);
 void arena_chunk_release(struct arena_chunk *c);
 unsigned int arena_chunk_hold(struct arena_chunk *c);
@@ -309,7 +331,7 @@ void arena_chunk_set_index(struct arena_chunk *c, pgoff_t pgoff);
 struct page *arena_chunk_page(struct arena_chunk *c, unsigned long idx);
 
 /* pool.c: per-node ready and dirty lists, the worker, the shrinker */
-struct arena_chunk *arena_pool_get(void);
+struct arena_chunk *arena_pool_get(struct mem_cgroup *memcg);
 void arena_pool_add_dirty(struct arena_chunk *c);
 void arena_pool_kick(void);
 void arena_pool_drain(void);

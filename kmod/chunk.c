@@ -13,12 +13,23 @@
  * Fresh chunks are zero: __GFP_ZERO costs nothing extra where the kernel
  * already clears on allocation (Debian boots with init_on_alloc=1, and
  * want_init_on_alloc() folds the two into one clear).
+ *
+ * Charging (Documentation/design/arena.rst, "Memory cgroups"): a chunk is
+ * allocated with __GFP_ACCOUNT inside the memory cgroup of the window that
+ * asks for it (set_active_memcg(), the kernel's remote-charging scope), so
+ * it counts in that cgroup's memory.current from allocation to release,
+ * pool and quarantine included; the pool hands it only to windows of the
+ * same cgroup. Separately, from the moment an arena takes it until nothing
+ * references it, it is charged to a user's RLIMIT_MEMLOCK (space.c).
  */
 #include <linux/gfp.h>
 #include <linux/highmem.h>
 #include <linux/ktime.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/user.h>
 #include <linux/slab.h>
 
 #include "arena_priv.h"
@@ -44,7 +55,8 @@ static struct arena_chunk *arena_chunk_try(int nid, unsigned int order,
 	unsigned int i, nr = 1U << (ARENA_CHUNK_ORDER - order);
 	struct arena_chunk *c;
 
-	c = kzalloc(struct_size(c, folios, nr), GFP_KERNEL);
+	c = kzalloc(struct_size(c, folios, nr),
+		    GFP_KERNEL | (gfp & __GFP_ACCOUNT));
 	if (!c)
 		return NULL;
 	c->order = order;
@@ -69,12 +81,16 @@ free_folios:
 
 /*
  * A new zeroed chunk from the page allocator, preferably on @nid, within the
- * global cap. Returns ERR_PTR(-ENOMEM) when over the cap or out of memory.
+ * global cap, charged to @memcg (NULL: the root cgroup). Returns
+ * ERR_PTR(-ENOMEM) when over the cap, over the cgroup's limit or out of
+ * memory.
  */
-struct arena_chunk *arena_chunk_new(int nid)
+struct arena_chunk *arena_chunk_new(int nid, struct mem_cgroup *memcg)
 {
 	unsigned int order = ARENA_CHUNK_ORDER;
+	struct mem_cgroup *old_memcg;
 	struct arena_chunk *c;
+	gfp_t account = 0;
 
 	if (atomic_long_inc_return(&arena_stats.chunks_total) >
 	    READ_ONCE(arena_max_chunks)) {
@@ -82,23 +98,48 @@ struct arena_chunk *arena_chunk_new(int nid)
 		atomic_long_inc(&arena_stats.limit_hits);
 		return ERR_PTR(-ENOMEM);
 	}
-	c = arena_chunk_try(nid, order, ARENA_GFP_FIRST);
+	/*
+	 * Charge @memcg, whoever allocates (the worker too); the root cgroup
+	 * is never charged, whatever cgroup the caller has moved to since.
+	 */
+	if (memcg)
+		account = __GFP_ACCOUNT;
+	old_memcg = set_active_memcg(memcg);
+	c = arena_chunk_try(nid, order, ARENA_GFP_FIRST | account);
 	if (!c && order > ARENA_FALLBACK_ORDER) {
 		order = ARENA_FALLBACK_ORDER;
-		c = arena_chunk_try(nid, order, ARENA_GFP_FIRST);
+		c = arena_chunk_try(nid, order, ARENA_GFP_FIRST | account);
 	}
 	if (!c && order) {
 		order = 0;
-		c = arena_chunk_try(nid, order, ARENA_GFP_FALLBACK);
+		c = arena_chunk_try(nid, order, ARENA_GFP_FALLBACK | account);
 	}
+	set_active_memcg(old_memcg);
 	if (!c) {
 		atomic_long_dec(&arena_stats.chunks_total);
 		return ERR_PTR(-ENOMEM);
 	}
+	arena_memcg_get(memcg);
+	c->memcg = memcg;
 	atomic_long_inc(&arena_stats.chunks_allocated);
 	if (order != ARENA_CHUNK_ORDER)
 		atomic_long_inc(&arena_stats.chunks_fallback);
 	return c;
+}
+
+/*
+ * The chunk is referenced by nothing but the module any more: give its
+ * RLIMIT_MEMLOCK charge back (the memcg charge stays until release).
+ */
+void arena_chunk_uncharge(struct arena_chunk *c)
+{
+	struct user_struct *user = c->user;
+
+	if (!user)
+		return;
+	c->user = NULL;
+	atomic_long_sub(ARENA_CHUNK_PAGES, &user->locked_vm);
+	free_uid(user);
 }
 
 /* Clear every byte; the chunk is referenced by the module alone. */
@@ -121,8 +162,11 @@ void arena_chunk_release(struct arena_chunk *c)
 	unsigned int i;
 
 	trace_arena_chunk_release(c);
+	arena_chunk_uncharge(c);
+	/* The folios' memcg charge goes with their last reference. */
 	for (i = 0; i < c->nr_folios; i++)
 		folio_put(c->folios[i]);
+	mem_cgroup_put(c->memcg);
 	kfree(c);
 	atomic_long_dec(&arena_stats.chunks_total);
 	atomic_long_inc(&arena_stats.chunks_released);

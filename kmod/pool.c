@@ -13,11 +13,20 @@
  * and refills the ready lists to the low watermark once the pool has been
  * used. Under memory pressure the shrinker hands dirty, then ready chunks
  * back to the page allocator; so does arena_pool_drain() (sysfs "drain").
+ *
+ * Memory cgroups: a chunk stays charged to the cgroup it was allocated for
+ * until it is released (chunk.c), so a window is handed only chunks of its
+ * own cgroup; the lists hold chunks of every cgroup, and a request looks at
+ * most ARENA_POOL_SCAN entries deep for one of its own. The worker refills
+ * for the cgroup that took from the pool last, releases the chunks of
+ * cgroups that have gone offline, and a request over its cgroup's limit
+ * releases that cgroup's pooled chunks and tries once more.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kthread.h>
 #include <linux/ktime.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/nodemask.h>
@@ -62,6 +71,15 @@ static DECLARE_WAIT_QUEUE_HEAD(arena_worker_wq);
 /* The pool has handed out chunks: keep the low watermark from now on. */
 static bool arena_refill_wanted;
 static struct shrinker *arena_shrinker;
+/*
+ * The cgroup the worker refills for: the last one that took from the pool
+ * (a reference held; NULL: the root). Protected by arena_refill_lock.
+ */
+static DEFINE_SPINLOCK(arena_refill_lock);
+static struct mem_cgroup *arena_refill_memcg;
+
+/* How deep a request looks in a list for a chunk of its own cgroup. */
+#define ARENA_POOL_SCAN		64
 
 static struct arena_node_pool *arena_pool_of(int nid)
 {
@@ -106,6 +124,8 @@ void arena_pool_add_dirty(struct arena_chunk *c)
 {
 	struct arena_node_pool *np = arena_pool_of(c->nid);
 
+	/* Nothing references it any more: the user's memlock charge goes. */
+	arena_chunk_uncharge(c);
 	c->since_ns = ktime_get_ns();
 	spin_lock(&np->lock);
 	list_add_tail(&c->node, &np->dirty);
@@ -129,19 +149,36 @@ void arena_pool_kick(void)
 		wake_up(&arena_worker_wq);
 }
 
-/* Unlink the first chunk of @list, counted by *@nr and @stat. */
+/* Which chunks of a list a taker accepts. */
+enum arena_take {
+	ARENA_TAKE_ANY,		/* the first, whatever its cgroup */
+	ARENA_TAKE_MEMCG,	/* the first of @memcg, ARENA_POOL_SCAN deep */
+	ARENA_TAKE_MEMCG_ALL,	/* the first of @memcg, however deep */
+};
+
+/* Unlink a chunk of @list as @how says, counted by *@nr and @stat. */
 static struct arena_chunk *arena_pool_take_first(struct arena_node_pool *np,
 						 struct list_head *list,
 						 unsigned long *nr,
-						 atomic_long_t *stat)
+						 atomic_long_t *stat,
+						 enum arena_take how,
+						 struct mem_cgroup *memcg)
 {
-	struct arena_chunk *c = NULL;
+	struct arena_chunk *c = NULL, *pos;
+	unsigned int scanned = 0;
 
 	if (!READ_ONCE(*nr))
 		return NULL;
 	spin_lock(&np->lock);
-	if (*nr) {
-		c = list_first_entry(list, struct arena_chunk, node);
+	list_for_each_entry(pos, list, node) {
+		if (how == ARENA_TAKE_ANY || pos->memcg == memcg) {
+			c = pos;
+			break;
+		}
+		if (how == ARENA_TAKE_MEMCG && ++scanned >= ARENA_POOL_SCAN)
+			break;
+	}
+	if (c) {
 		list_del_init(&c->node);
 		(*nr)--;
 		atomic_long_dec(stat);
@@ -150,27 +187,32 @@ static struct arena_chunk *arena_pool_take_first(struct arena_node_pool *np,
 	return c;
 }
 
-static struct arena_chunk *arena_pool_take_ready(int nid)
+static struct arena_chunk *arena_pool_take_ready(int nid, enum arena_take how,
+						 struct mem_cgroup *memcg)
 {
 	struct arena_node_pool *np = arena_pool_of(nid);
 
 	return arena_pool_take_first(np, &np->ready, &np->nr_ready,
-				     &arena_stats.chunks_ready);
+				     &arena_stats.chunks_ready, how, memcg);
 }
 
-static struct arena_chunk *arena_pool_take_dirty(int nid)
+static struct arena_chunk *arena_pool_take_dirty(int nid, enum arena_take how,
+						 struct mem_cgroup *memcg)
 {
 	struct arena_node_pool *np = arena_pool_of(nid);
 
 	return arena_pool_take_first(np, &np->dirty, &np->nr_dirty,
-				     &arena_stats.chunks_dirty);
+				     &arena_stats.chunks_dirty, how, memcg);
 }
 
-/* Take from @nid first, then from the other nodes in order. */
-static struct arena_chunk *
-arena_pool_take(int nid, struct arena_chunk *(*take)(int nid))
+typedef struct arena_chunk *(*arena_take_fn)(int nid, enum arena_take how,
+					     struct mem_cgroup *memcg);
+
+/* Take a chunk of @memcg from @nid first, then from the other nodes. */
+static struct arena_chunk *arena_pool_take(int nid, arena_take_fn take,
+					   struct mem_cgroup *memcg)
 {
-	struct arena_chunk *c = take(nid);
+	struct arena_chunk *c = take(nid, ARENA_TAKE_MEMCG, memcg);
 	int n;
 
 	if (c)
@@ -178,11 +220,60 @@ arena_pool_take(int nid, struct arena_chunk *(*take)(int nid))
 	for_each_node_state(n, N_MEMORY) {
 		if (n == nid)
 			continue;
-		c = take(n);
+		c = take(n, ARENA_TAKE_MEMCG, memcg);
 		if (c)
 			return c;
 	}
 	return NULL;
+}
+
+/*
+ * Release every pooled chunk charged to @memcg: a request over its cgroup's
+ * limit makes room with them first. Returns how many went.
+ */
+static unsigned long arena_pool_release_memcg(struct mem_cgroup *memcg)
+{
+	unsigned long n = 0;
+	struct arena_chunk *c;
+	int nid;
+
+	for_each_node_state(nid, N_MEMORY) {
+		while ((c = arena_pool_take_dirty(nid, ARENA_TAKE_MEMCG_ALL,
+						  memcg)) ||
+		       (c = arena_pool_take_ready(nid, ARENA_TAKE_MEMCG_ALL,
+						  memcg))) {
+			arena_chunk_release(c);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Remember the cgroup the worker should refill the pool for. */
+static void arena_pool_refill_for(struct mem_cgroup *memcg)
+{
+	struct mem_cgroup *old;
+
+	if (READ_ONCE(arena_refill_memcg) == memcg)
+		return;
+	arena_memcg_get(memcg);
+	spin_lock(&arena_refill_lock);
+	old = arena_refill_memcg;
+	WRITE_ONCE(arena_refill_memcg, memcg);
+	spin_unlock(&arena_refill_lock);
+	mem_cgroup_put(old);
+}
+
+/* The cgroup to refill for, with a reference the caller drops. */
+static struct mem_cgroup *arena_pool_refill_memcg(void)
+{
+	struct mem_cgroup *memcg;
+
+	spin_lock(&arena_refill_lock);
+	memcg = arena_refill_memcg;
+	arena_memcg_get(memcg);
+	spin_unlock(&arena_refill_lock);
+	return memcg;
 }
 
 /*
@@ -191,16 +282,17 @@ arena_pool_take(int nid, struct arena_chunk *(*take)(int nid))
  * put it back, then look again.
  */
 static struct arena_chunk *arena_pool_get_slow(int nid,
+					       struct mem_cgroup *memcg,
 					       struct arena_chunk *err)
 {
 	struct arena_chunk *c;
 
 	mutex_lock(&arena_worker_lock);
-	c = arena_pool_take(nid, arena_pool_take_ready);
+	c = arena_pool_take(nid, arena_pool_take_ready, memcg);
 	if (c) {
 		atomic_long_inc(&arena_stats.chunks_reused);
 	} else {
-		c = arena_pool_take(nid, arena_pool_take_dirty);
+		c = arena_pool_take(nid, arena_pool_take_dirty, memcg);
 		if (c) {
 			arena_chunk_zero(c);
 			atomic_long_inc(&arena_stats.chunks_zeroed_inline);
@@ -211,26 +303,31 @@ static struct arena_chunk *arena_pool_get_slow(int nid,
 }
 
 /*
- * A zeroed chunk for an arena: ready, else dirty zeroed here, else new.
- * Returns ERR_PTR(-ENOMEM) when none can be had within the global cap.
+ * A zeroed chunk of @memcg (NULL: the root cgroup) for an arena: ready,
+ * else dirty zeroed here, else new. Returns ERR_PTR(-ENOMEM) when none can
+ * be had within the global cap and the cgroup's limit.
  */
-struct arena_chunk *arena_pool_get(void)
+struct arena_chunk *arena_pool_get(struct mem_cgroup *memcg)
 {
 	int nid = numa_node_id();
 	struct arena_chunk *c;
 
-	c = arena_pool_take(nid, arena_pool_take_ready);
+	arena_pool_refill_for(memcg);
+	c = arena_pool_take(nid, arena_pool_take_ready, memcg);
 	if (c) {
 		atomic_long_inc(&arena_stats.chunks_reused);
 	} else {
-		c = arena_pool_take(nid, arena_pool_take_dirty);
+		c = arena_pool_take(nid, arena_pool_take_dirty, memcg);
 		if (c) {
 			arena_chunk_zero(c);
 			atomic_long_inc(&arena_stats.chunks_zeroed_inline);
 		} else {
-			c = arena_chunk_new(nid);
+			c = arena_chunk_new(nid, memcg);
+			/* Over the cgroup's limit: its pooled chunks first. */
+			if (IS_ERR(c) && memcg && arena_pool_release_memcg(memcg))
+				c = arena_chunk_new(nid, memcg);
 			if (IS_ERR(c))
-				c = arena_pool_get_slow(nid, c);
+				c = arena_pool_get_slow(nid, memcg, c);
 			if (IS_ERR(c))
 				return c;
 		}
@@ -260,19 +357,51 @@ static bool arena_worker_has_work(void)
 	       arena_pool_needs_refill();
 }
 
+/*
+ * Release the ready chunks of @nid whose cgroup has gone offline: nothing
+ * can take them any more, and they pin the dead cgroup.
+ */
+static bool arena_pool_release_offline(int nid)
+{
+	struct arena_node_pool *np = arena_pool_of(nid);
+	struct arena_chunk *c, *tmp;
+	LIST_HEAD(dead);
+
+	if (!READ_ONCE(np->nr_ready))
+		return false;
+	spin_lock(&np->lock);
+	list_for_each_entry_safe(c, tmp, &np->ready, node) {
+		if (!c->memcg || mem_cgroup_online(c->memcg))
+			continue;
+		list_move(&c->node, &dead);
+		np->nr_ready--;
+		atomic_long_dec(&arena_stats.chunks_ready);
+	}
+	spin_unlock(&np->lock);
+	if (list_empty(&dead))
+		return false;
+	list_for_each_entry_safe(c, tmp, &dead, node) {
+		list_del_init(&c->node);
+		arena_chunk_release(c);
+	}
+	return true;
+}
+
 /* One pass of the worker over every node; returns true if it did work. */
 static bool arena_worker_pass(void)
 {
+	struct mem_cgroup *memcg;
 	struct arena_chunk *c;
 	bool busy = false;
 	int nid;
 
 	for_each_node_state(nid, N_MEMORY) {
 		/* Dirty chunks: zero them while the pool wants more ready. */
-		while ((c = arena_pool_take_dirty(nid))) {
+		while ((c = arena_pool_take_dirty(nid, ARENA_TAKE_ANY, NULL))) {
 			busy = true;
 			if (atomic_long_read(&arena_stats.chunks_ready) >=
-			    READ_ONCE(arena_pool_high)) {
+			    READ_ONCE(arena_pool_high) ||
+			    (c->memcg && !mem_cgroup_online(c->memcg))) {
 				arena_chunk_release(c);
 			} else {
 				arena_chunk_zero(c);
@@ -286,14 +415,26 @@ static bool arena_worker_pass(void)
 		/* Over the high watermark: give the excess back. */
 		while (atomic_long_read(&arena_stats.chunks_ready) >
 		       READ_ONCE(arena_pool_high) &&
-		       (c = arena_pool_take_ready(nid))) {
+		       (c = arena_pool_take_ready(nid, ARENA_TAKE_ANY, NULL))) {
 			busy = true;
 			arena_chunk_release(c);
 		}
+		if (arena_pool_release_offline(nid))
+			busy = true;
 	}
-	/* Under the low watermark: allocate, on the worker's node. */
+	/*
+	 * Under the low watermark: allocate, on the worker's node, for the
+	 * cgroup that took last; not for one that has gone offline since
+	 * (its chunks would be released again at the next pass).
+	 */
+	memcg = arena_pool_refill_memcg();
+	if (memcg && !mem_cgroup_online(memcg)) {
+		arena_pool_refill_for(NULL);
+		mem_cgroup_put(memcg);
+		memcg = NULL;
+	}
 	while (arena_pool_needs_refill() && !kthread_should_stop()) {
-		c = arena_chunk_new(numa_node_id());
+		c = arena_chunk_new(numa_node_id(), memcg);
 		if (IS_ERR(c)) {
 			/*
 			 * At the cap or out of memory: stop until arenas take
@@ -307,6 +448,7 @@ static bool arena_worker_pass(void)
 		arena_pool_add_ready(c);
 		cond_resched();
 	}
+	mem_cgroup_put(memcg);
 	return busy;
 }
 
@@ -338,13 +480,15 @@ static unsigned long arena_pool_release(unsigned long pages)
 	int nid;
 
 	for_each_node_state(nid, N_MEMORY) {
-		while (freed < pages && (c = arena_pool_take_dirty(nid))) {
+		while (freed < pages &&
+		       (c = arena_pool_take_dirty(nid, ARENA_TAKE_ANY, NULL))) {
 			arena_chunk_release(c);
 			freed += ARENA_CHUNK_PAGES;
 		}
 	}
 	for_each_node_state(nid, N_MEMORY) {
-		while (freed < pages && (c = arena_pool_take_ready(nid))) {
+		while (freed < pages &&
+		       (c = arena_pool_take_ready(nid, ARENA_TAKE_ANY, NULL))) {
 			arena_chunk_release(c);
 			freed += ARENA_CHUNK_PAGES;
 		}
@@ -434,6 +578,8 @@ void arena_pool_exit(void)
 	arena_shrinker_destroy(arena_shrinker);
 	kthread_stop(arena_worker);
 	arena_pool_release(ULONG_MAX);
+	mem_cgroup_put(arena_refill_memcg);
+	arena_refill_memcg = NULL;
 	for_each_node(nid)
 		kfree(arena_pools[nid]);
 	kfree(arena_pools);

@@ -26,6 +26,7 @@
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/ktime.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/mount.h>
 #include <linux/pagemap.h>
@@ -76,6 +77,26 @@ void arena_fs_exit(void)
 	kern_unmount(arena_mnt);
 }
 
+/*
+ * The opener's memory cgroup, which its chunks are charged to; NULL for the
+ * root cgroup (never charged) or without the memory controller.
+ */
+static struct mem_cgroup *arena_memcg_of_current(void)
+{
+#ifdef CONFIG_MEMCG
+	struct mem_cgroup *memcg = get_mem_cgroup_from_mm(current->mm);
+
+	/* Only the root css has no parent. */
+	if (memcg && !memcg->css.parent) {
+		mem_cgroup_put(memcg);
+		memcg = NULL;
+	}
+	return memcg;
+#else
+	return NULL;
+#endif
+}
+
 struct arena_space *arena_space_create(void)
 {
 	struct arena_space *space;
@@ -108,6 +129,7 @@ struct arena_space *arena_space_create(void)
 	space->uid = current_euid();
 	/* As io_uring: CAP_IPC_LOCK may lock memory beyond RLIMIT_MEMLOCK. */
 	space->charge = !capable(CAP_IPC_LOCK);
+	space->memcg = arena_memcg_of_current();
 	atomic_long_inc(&arena_stats.windows_open);
 	mutex_lock(&arena_spaces_lock);
 	list_add_tail(&space->entry, &arena_spaces);
@@ -269,18 +291,17 @@ static unsigned long arena_va_budget_pages(void)
 	return READ_ONCE(arena_va_quarantine_mb) << (20 - PAGE_SHIFT);
 }
 
-/* Charge @chunks to the opener's RLIMIT_MEMLOCK, as io_uring does. */
-static int arena_charge(struct arena_space *space, unsigned long chunks)
+/* Charge one chunk to the opener's RLIMIT_MEMLOCK, as io_uring does. */
+static int arena_charge(struct arena_space *space)
 {
 	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-	unsigned long pages = chunks << ARENA_CHUNK_ORDER;
 	unsigned long cur, new;
 
 	if (!space->charge)
 		return 0;
 	cur = atomic_long_read(&space->user->locked_vm);
 	do {
-		new = cur + pages;
+		new = cur + ARENA_CHUNK_PAGES;
 		if (new < cur || new > limit) {
 			atomic_long_inc(&arena_stats.memlock_hits);
 			return -ENOMEM;
@@ -289,11 +310,31 @@ static int arena_charge(struct arena_space *space, unsigned long chunks)
 	return 0;
 }
 
-static void arena_uncharge(struct arena_space *space, unsigned long chunks)
+/*
+ * A chunk of the space's cgroup from the pool, charged to the opener's
+ * RLIMIT_MEMLOCK. The charge goes with the chunk, not with the arena: it
+ * is given back only when nothing references the chunk any more
+ * (arena_chunk_uncharge() from the pool), so pages pinned past a free
+ * (vmsplice, O_DIRECT, io_uring) stay within the limit.
+ */
+static struct arena_chunk *arena_get_chunk(struct arena_space *space)
 {
+	struct arena_chunk *c;
+	int err;
+
+	err = arena_charge(space);
+	if (err)
+		return ERR_PTR(err);
+	c = arena_pool_get(space->memcg);
+	if (IS_ERR(c)) {
+		if (space->charge)
+			atomic_long_sub(ARENA_CHUNK_PAGES,
+					&space->user->locked_vm);
+		return c;
+	}
 	if (space->charge)
-		atomic_long_sub(chunks << ARENA_CHUNK_ORDER,
-				&space->user->locked_vm);
+		c->user = get_uid(space->user);
+	return c;
 }
 
 /*
@@ -308,25 +349,18 @@ static void arena_carve_put(struct arena_space *space, struct arena_chunk *c)
 	atomic_long_dec(&arena_stats.chunks_shared);
 	arena_quarantine_put(c);
 	arena_pool_kick();
-	arena_uncharge(space, 1);
 }
 
 /* Make sure the current shared chunk has @nr pages left to carve. */
 static int arena_carve_reserve(struct arena_space *space, unsigned int nr)
 {
 	struct arena_chunk *c = space->carve, *old = c;
-	int err;
 
 	if (c && ARENA_CHUNK_PAGES - c->carved >= nr)
 		return 0;
-	err = arena_charge(space, 1);
-	if (err)
-		return err;
-	c = arena_pool_get();
-	if (IS_ERR(c)) {
-		arena_uncharge(space, 1);
+	c = arena_get_chunk(space);
+	if (IS_ERR(c))
 		return PTR_ERR(c);
-	}
 	c->carved = 0;
 	c->runs = 0;
 	/* Shared chunks are mapped page by page: no rmap offset to keep. */
@@ -440,11 +474,8 @@ static int arena_chunk_run(struct arena_space *space, struct arena_run *run)
 	unsigned long start;
 	int err;
 
-	err = arena_charge(space, nr);
-	if (err)
-		return err;
 	for (got = 0; got < nr; got++) {
-		struct arena_chunk *c = arena_pool_get();
+		struct arena_chunk *c = arena_get_chunk(space);
 
 		if (IS_ERR(c)) {
 			err = PTR_ERR(c);
@@ -484,7 +515,6 @@ release_chunks:
 	while (got--)
 		arena_quarantine_put(run->chunks[got]);
 	arena_pool_kick();
-	arena_uncharge(space, nr);
 	return err;
 }
 
@@ -762,8 +792,8 @@ static void arena_release_runs(struct arena_space *space, struct arena *arena)
 		space->freed_pages += run->nr_pages;
 		space->nr_freed++;
 	}
+	/* The chunks' memlock charges go when nothing references them. */
 	arena_pool_kick();
-	arena_uncharge(space, arena->nr_chunks);
 	atomic_long_sub(arena->nr_pages, &arena_stats.pages_live);
 	arena->nr_chunks = 0;
 	arena->nr_pages = 0;
@@ -861,6 +891,7 @@ void arena_space_destroy(struct arena_space *space)
 	xa_destroy(&space->arenas);
 	iput(space->inode);
 	mmdrop(space->mm);
+	mem_cgroup_put(space->memcg);
 	free_uid(space->user);
 	put_pid(space->owner);
 	kvfree(space->used);

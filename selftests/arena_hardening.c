@@ -7,12 +7,19 @@
  * the lock is dropped would be freed memory (KASAN on the debug lane; sane
  * values everywhere). The per-file bounds on kernel memory: empty arenas,
  * freed-run records and small-slot maps, each with its errno or recycling,
- * and structs above a page refused with E2BIG.
+ * and structs above a page refused with E2BIG. Limits that hold: a chunk
+ * pinned past its arena's free (vmsplice) stays charged to RLIMIT_MEMLOCK
+ * until the pin goes, and a process in a cgroup v2 memory cgroup gets
+ * ENOMEM at its memory.max, never a chunk another cgroup left in the pool.
  */
 #include "arena_helpers.h"	/* first: it defines _GNU_SOURCE */
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "kselftest_harness.h"
@@ -304,6 +311,284 @@ TEST_F(hard, small_slots_are_bounded)
 	EXPECT_EQ(0, arena_free_id(self->fd, b));
 	EXPECT_EQ(0, arena_free_id(self->fd, c));
 	EXPECT_EQ(0, arena_free_id(self->fd, d));
+}
+
+/*
+ * The pin loop: allocate a chunk, vmsplice a page of it into a pipe, free
+ * the arena, again. The pipes hold the chunks in quarantine; their memlock
+ * charge must stay until the pipes let go, so the loop stops at the limit.
+ */
+TEST(pinned_chunks_stay_charged_to_memlock)
+{
+	pid_t pid;
+	int status;
+
+	if (access(ARENA_DEV, R_OK | W_OK))
+		SKIP(return, "no %s", ARENA_DEV);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct arena_info info;
+		struct rlimit rl;
+		int pfd[16][2], fd, n = 0, err = 0, i;
+		uint64_t off;
+		char *base;
+		long id;
+
+		fd = open(ARENA_DEV, O_RDWR);
+		if (fd < 0 || arena_get_info(fd, &info))
+			_exit(10);
+		/* Room for 4 chunks, without CAP_IPC_LOCK. */
+		rl.rlim_cur = rl.rlim_max = 4 * info.out_chunk_size + 4096;
+		if (setrlimit(RLIMIT_MEMLOCK, &rl) || drop_cap_ipc_lock())
+			_exit(11);
+		close(fd);
+		fd = arena_open_window(&info, &base);
+		if (fd < 0)
+			_exit(12);
+		for (i = 0; i < 16; i++) {
+			struct iovec iov;
+
+			id = arena_create_id(fd);
+			if (id <= 0)
+				_exit(13);
+			err = arena_chunks(fd, id, 1, &off);
+			if (err)
+				break;
+			memset(base + off, i + 1, PAGE_SZ);
+			iov.iov_base = base + off;
+			iov.iov_len = PAGE_SZ;
+			if (pipe(pfd[i]) || vmsplice(pfd[i][1], &iov, 1, 0) !=
+			    (ssize_t)PAGE_SZ)
+				_exit(14);
+			if (arena_free_id(fd, id))
+				_exit(15);
+			n++;
+		}
+		/* 4 chunks held by pipes: the fifth is over the limit. */
+		if (n != 4 || err != -ENOMEM)
+			_exit(20 + n);
+		/* The pipes still read what was written, then let go. */
+		for (i = 0; i < n; i++) {
+			char b[PAGE_SZ];
+
+			if (read(pfd[i][0], b, PAGE_SZ) != (ssize_t)PAGE_SZ ||
+			    b[0] != i + 1 || b[PAGE_SZ - 1] != i + 1)
+				_exit(16);
+			close(pfd[i][0]);
+			close(pfd[i][1]);
+		}
+		/* The sweeper releases them: the charge comes back. */
+		for (i = 0; i < 600; i++) {
+			id = arena_create_id(fd);
+			if (id > 0 && !arena_chunks(fd, id, 4, &off))
+				break;
+			if (id > 0)
+				arena_free_id(fd, id);
+			usleep(50000);
+		}
+		_exit(i < 600 ? 0 : 17);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+#define CG_ROOT "/sys/fs/cgroup"
+
+static int cg_write(const char *cg, const char *file, const char *val)
+{
+	char path[256];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static long cg_read(const char *cg, const char *file)
+{
+	return read_long_file(cg, file);
+}
+
+/* A memory cgroup named @name under the cgroup v2 root, or -errno. */
+static int cg_make(const char *name, long max, char *cg, size_t len)
+{
+	char buf[64];
+	int err;
+
+	if (access(CG_ROOT "/cgroup.controllers", F_OK) &&
+	    mount("none", CG_ROOT, "cgroup2", 0, NULL))
+		return -errno;
+	/* Enabling an enabled controller is fine; a v1 host is not. */
+	err = cg_write(CG_ROOT, "cgroup.subtree_control", "+memory");
+	if (err)
+		return err;
+	snprintf(cg, len, CG_ROOT "/%s", name);
+	if (mkdir(cg, 0755) && errno != EEXIST)
+		return -errno;
+	snprintf(buf, sizeof(buf), "%ld", max);
+	return cg_write(cg, "memory.max", buf);
+}
+
+/*
+ * In cgroup @cg: take chunks, touching every byte, until ENOMEM (or 64);
+ * write how many and the cgroup's memory.current at the peak to @out,
+ * keep them until @go is readable, then free and exit.
+ */
+static void cg_child(const char *cg, int out, int go)
+{
+	struct arena_info info;
+	long n = 0, peak, id;
+	uint64_t off;
+	char *base, c;
+	int fd, err = 0;
+
+	if (cg_write(cg, "cgroup.procs", "0"))
+		_exit(10);
+	/* The window is charged to the cgroup it is opened in. */
+	fd = arena_open_window(&info, &base);
+	if (fd < 0)
+		_exit(11);
+	id = arena_create_id(fd);
+	if (id <= 0)
+		_exit(12);
+	while (n < 64) {
+		err = arena_chunks(fd, id, 1, &off);
+		if (err)
+			break;
+		memset(base + off, 0x5a, info.out_chunk_size);
+		n++;
+	}
+	peak = cg_read(cg, "memory.current");
+	if (err != -ENOMEM)
+		n = -1;
+	if (write(out, &n, sizeof(n)) != sizeof(n) ||
+	    write(out, &peak, sizeof(peak)) != sizeof(peak))
+		_exit(13);
+	if (read(go, &c, 1) < 0)
+		_exit(14);
+	if (arena_free_id(fd, id))
+		_exit(15);
+	close(fd);
+	_exit(0);
+}
+
+struct cg_run {
+	pid_t pid;
+	int go;		/* write end: the child frees and exits */
+	long n, peak;
+};
+
+static int cg_start(const char *cg, struct cg_run *r)
+{
+	int out[2], go[2];
+
+	if (pipe(out) || pipe(go))
+		return -errno;
+	r->pid = fork();
+	if (r->pid < 0)
+		return -errno;
+	if (r->pid == 0) {
+		close(out[0]);
+		close(go[1]);
+		cg_child(cg, out[1], go[0]);
+	}
+	close(out[1]);
+	close(go[0]);
+	r->go = go[1];
+	if (read(out[0], &r->n, sizeof(r->n)) != sizeof(r->n) ||
+	    read(out[0], &r->peak, sizeof(r->peak)) != sizeof(r->peak))
+		r->n = -2;
+	close(out[0]);
+	return 0;
+}
+
+static int cg_finish(struct cg_run *r)
+{
+	int status;
+
+	close(r->go);
+	if (waitpid(r->pid, &status, 0) != r->pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * Cgroup A (32 MiB) takes chunks until ENOMEM and frees them: they stay in
+ * the pool, charged to A. Cgroup B (8 MiB) then gets ENOMEM at its own
+ * limit, never one of A's chunks; both cgroups' memory.current hold their
+ * own chunks, and after the pool is drained both fall back and the
+ * module's counters are where they started.
+ */
+TEST(memory_cgroup_limits_hold)
+{
+	const long mib = 1L << 20;
+	char cga[128], cgb[128];
+	long in_use = arena_counter("chunks_in_use");
+	long pool_high = arena_param("pool_high");
+	struct cg_run a, b;
+	long cs, a_after;
+	int err;
+
+	if (access(ARENA_DEV, R_OK | W_OK))
+		SKIP(return, "no %s", ARENA_DEV);
+	err = cg_make("arena-test-a", 32 * mib, cga, sizeof(cga));
+	if (err == -ENOENT || err == -ENODEV || err == -EINVAL)
+		SKIP(return, "no cgroup v2 memory controller: %s",
+		     strerror(-err));
+	ASSERT_EQ(0, err);
+	ASSERT_EQ(0, cg_make("arena-test-b", 8 * mib, cgb, sizeof(cgb)));
+	{
+		struct arena_info info;
+		char *base;
+		int fd = arena_open_window(&info, &base);
+
+		ASSERT_LE(0, fd);
+		cs = info.out_chunk_size;
+		arena_close_window(fd, &info, base);
+	}
+	/* Room in the pool for everything A frees. */
+	ASSERT_EQ(0, arena_param_set("pool_high", 64));
+
+	ASSERT_EQ(0, cg_start(cga, &a));
+	TH_LOG("cgroup A (32 MiB): %ld chunks, memory.current %ld KiB at the peak",
+	       a.n, a.peak >> 10);
+	ASSERT_GT(a.n, 0);
+	EXPECT_LE(a.n * cs, 32 * mib);
+	EXPECT_GE(a.n, 32 * mib / cs - 4);
+	/* Every chunk A holds is charged to A. */
+	EXPECT_GE(a.peak, a.n * cs);
+	EXPECT_LE(a.peak, 32 * mib);
+	ASSERT_EQ(0, cg_finish(&a));
+	/* A's chunks wait in the pool, still charged to A. */
+	a_after = cg_read(cga, "memory.current");
+	EXPECT_GE(a_after, (a.n - 1) * cs);
+
+	ASSERT_EQ(0, cg_start(cgb, &b));
+	TH_LOG("cgroup B (8 MiB): %ld chunks, memory.current %ld KiB at the peak; A still holds %ld KiB",
+	       b.n, b.peak >> 10, cg_read(cga, "memory.current") >> 10);
+	ASSERT_GT(b.n, 0);
+	EXPECT_LE(b.n * cs, 8 * mib);
+	EXPECT_GE(b.peak, b.n * cs);
+	EXPECT_LE(b.peak, 8 * mib);
+	/* None of A's chunks moved to B. */
+	EXPECT_GE(cg_read(cga, "memory.current"), a_after - cs / 2);
+	ASSERT_EQ(0, cg_finish(&b));
+
+	/* Nothing leaked: counters back, and the cgroups empty after drain. */
+	EXPECT_TRUE(arena_counter_wait("chunks_in_use", in_use, 30000));
+	ASSERT_EQ(0, arena_param_set("pool_high", pool_high));
+	ASSERT_EQ(0, arena_drain());
+	EXPECT_GT(cs / 2, cg_read(cga, "memory.current"));
+	EXPECT_GT(cs / 2, cg_read(cgb, "memory.current"));
+	EXPECT_EQ(0, rmdir(cga));
+	EXPECT_EQ(0, rmdir(cgb));
 }
 
 TEST_HARNESS_MAIN

@@ -21,9 +21,11 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <linux/arena.h>
+#include <linux/capability.h>
 
 #define ARENA_DEV "/dev/arena"
 #define PAGE_SZ 4096UL
@@ -103,6 +105,21 @@ static inline int small_arena(int fd, size_t pages, uint32_t *id,
 	*id = 0;
 	return arena_alloc_len(fd, id, pages * PAGE_SZ, ARENA_ALLOC_CREATE,
 			       off);
+}
+
+/* Drop CAP_IPC_LOCK, so that RLIMIT_MEMLOCK applies; 0 or -1. */
+static inline int drop_cap_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[CAP_IPC_LOCK / 32].effective &= ~(1u << (CAP_IPC_LOCK % 32));
+	data[CAP_IPC_LOCK / 32].permitted &= ~(1u << (CAP_IPC_LOCK % 32));
+	return syscall(SYS_capset, &hdr, data);
 }
 
 /* Map the whole window of @fd; NULL (errno set) on failure. */

@@ -271,20 +271,6 @@ TEST_F(pool, global_cap_gives_enomem)
 	arena_free(a);
 }
 
-static int drop_cap_ipc_lock(void)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -1;
-	data[CAP_IPC_LOCK / 32].effective &= ~(1u << (CAP_IPC_LOCK % 32));
-	data[CAP_IPC_LOCK / 32].permitted &= ~(1u << (CAP_IPC_LOCK % 32));
-	return syscall(SYS_capset, &hdr, data);
-}
-
 TEST(memlock_limit_is_charged_per_user)
 {
 	struct arena_info info;
