@@ -61,6 +61,16 @@ extern unsigned int arena_chunk_shift;		/* log2 of the chunk size */
 #define ARENA_CHUNK_SIZE	BIT(arena_chunk_shift)
 #define ARENA_CHUNK_ORDER	(arena_chunk_shift - PAGE_SHIFT)
 #define ARENA_CHUNK_PAGES	BIT(ARENA_CHUNK_ORDER)
+/* The folio order a chunk falls back to under fragmentation: 64 KiB. */
+#define ARENA_FALLBACK_ORDER	4
+/*
+ * Chunks that small runs are carved from are made of single pages: the
+ * core maps a single-page folio with one PTE and nothing else, whereas it
+ * may map a larger one whole, with a PMD (do_set_pmd()) or, on newer
+ * kernels, with all its PTEs at once (finish_fault()), which for a chunk
+ * shared by several arenas would map their pages too.
+ */
+#define ARENA_CARVE_ORDER	0
 
 /* Why a quarantined chunk is held (the first reason found). */
 enum arena_hold {
@@ -322,7 +332,8 @@ int arena_fs_init(void);
 void arena_fs_exit(void);
 
 /* chunk.c: one chunk's memory */
-struct arena_chunk *arena_chunk_new(int nid, struct mem_cgroup *memcg);
+struct arena_chunk *arena_chunk_new(int nid, struct mem_cgroup *memcg,
+				    unsigned int order);
 void arena_chunk_uncharge(struct arena_chunk *c);
 void arena_chunk_zero(struct arena_chunk *c);
 void arena_chunk_release(struct arena_chunk *c);
@@ -331,7 +342,7 @@ void arena_chunk_set_index(struct arena_chunk *c, pgoff_t pgoff);
 struct page *arena_chunk_page(struct arena_chunk *c, unsigned long idx);
 
 /* pool.c: per-node ready and dirty lists, the worker, the shrinker */
-struct arena_chunk *arena_pool_get(struct mem_cgroup *memcg);
+struct arena_chunk *arena_pool_get(struct mem_cgroup *memcg, bool small);
 void arena_pool_add_dirty(struct arena_chunk *c);
 void arena_pool_kick(void);
 void arena_pool_drain(void);

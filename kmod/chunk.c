@@ -44,9 +44,6 @@
 #define ARENA_GFP_FIRST		(ARENA_GFP | __GFP_NORETRY)
 #define ARENA_GFP_FALLBACK	(ARENA_GFP | __GFP_RETRY_MAYFAIL)
 
-/* The order fallen back to under fragmentation: 64 KiB folios. */
-#define ARENA_FALLBACK_ORDER	4
-
 static atomic64_t arena_chunk_serial;
 
 static struct arena_chunk *arena_chunk_try(int nid, unsigned int order,
@@ -81,13 +78,15 @@ free_folios:
 
 /*
  * A new zeroed chunk from the page allocator, preferably on @nid, within the
- * global cap, charged to @memcg (NULL: the root cgroup). Returns
- * ERR_PTR(-ENOMEM) when over the cap, over the cgroup's limit or out of
- * memory.
+ * global cap, charged to @memcg (NULL: the root cgroup), in folios of
+ * @order at most (falling back to 64 KiB and 4 KiB ones under
+ * fragmentation). Returns ERR_PTR(-ENOMEM) when over the cap, over the
+ * cgroup's limit or out of memory.
  */
-struct arena_chunk *arena_chunk_new(int nid, struct mem_cgroup *memcg)
+struct arena_chunk *arena_chunk_new(int nid, struct mem_cgroup *memcg,
+				    unsigned int order)
 {
-	unsigned int order = ARENA_CHUNK_ORDER;
+	unsigned int want = order;
 	struct mem_cgroup *old_memcg;
 	struct arena_chunk *c;
 	gfp_t account = 0;
@@ -105,7 +104,9 @@ struct arena_chunk *arena_chunk_new(int nid, struct mem_cgroup *memcg)
 	if (memcg)
 		account = __GFP_ACCOUNT;
 	old_memcg = set_active_memcg(memcg);
-	c = arena_chunk_try(nid, order, ARENA_GFP_FIRST | account);
+	/* Single pages are what the fallbacks end with: work as hard. */
+	c = arena_chunk_try(nid, order, (order ? ARENA_GFP_FIRST :
+					 ARENA_GFP_FALLBACK) | account);
 	if (!c && order > ARENA_FALLBACK_ORDER) {
 		order = ARENA_FALLBACK_ORDER;
 		c = arena_chunk_try(nid, order, ARENA_GFP_FIRST | account);
@@ -122,7 +123,7 @@ struct arena_chunk *arena_chunk_new(int nid, struct mem_cgroup *memcg)
 	arena_memcg_get(memcg);
 	c->memcg = memcg;
 	atomic_long_inc(&arena_stats.chunks_allocated);
-	if (order != ARENA_CHUNK_ORDER)
+	if (order != want)
 		atomic_long_inc(&arena_stats.chunks_fallback);
 	return c;
 }

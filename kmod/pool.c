@@ -153,8 +153,28 @@ void arena_pool_kick(void)
 enum arena_take {
 	ARENA_TAKE_ANY,		/* the first, whatever its cgroup */
 	ARENA_TAKE_MEMCG,	/* the first of @memcg, ARENA_POOL_SCAN deep */
+	ARENA_TAKE_SMALL,	/* the same, and of single pages, to carve */
 	ARENA_TAKE_MEMCG_ALL,	/* the first of @memcg, however deep */
 };
+
+/*
+ * Small runs are carved only from chunks of single-page folios
+ * (ARENA_CARVE_ORDER, Documentation/small-arenas.rst).
+ */
+static bool arena_chunk_carvable(const struct arena_chunk *c)
+{
+	return c->order == ARENA_CARVE_ORDER;
+}
+
+static bool arena_chunk_fits(const struct arena_chunk *c, enum arena_take how,
+			     struct mem_cgroup *memcg)
+{
+	if (how == ARENA_TAKE_ANY)
+		return true;
+	if (c->memcg != memcg)
+		return false;
+	return how != ARENA_TAKE_SMALL || arena_chunk_carvable(c);
+}
 
 /* Unlink a chunk of @list as @how says, counted by *@nr and @stat. */
 static struct arena_chunk *arena_pool_take_first(struct arena_node_pool *np,
@@ -171,11 +191,11 @@ static struct arena_chunk *arena_pool_take_first(struct arena_node_pool *np,
 		return NULL;
 	spin_lock(&np->lock);
 	list_for_each_entry(pos, list, node) {
-		if (how == ARENA_TAKE_ANY || pos->memcg == memcg) {
+		if (arena_chunk_fits(pos, how, memcg)) {
 			c = pos;
 			break;
 		}
-		if (how == ARENA_TAKE_MEMCG && ++scanned >= ARENA_POOL_SCAN)
+		if (how != ARENA_TAKE_MEMCG_ALL && ++scanned >= ARENA_POOL_SCAN)
 			break;
 	}
 	if (c) {
@@ -208,11 +228,12 @@ static struct arena_chunk *arena_pool_take_dirty(int nid, enum arena_take how,
 typedef struct arena_chunk *(*arena_take_fn)(int nid, enum arena_take how,
 					     struct mem_cgroup *memcg);
 
-/* Take a chunk of @memcg from @nid first, then from the other nodes. */
+/* Take a chunk as @how says from @nid first, then from the other nodes. */
 static struct arena_chunk *arena_pool_take(int nid, arena_take_fn take,
+					   enum arena_take how,
 					   struct mem_cgroup *memcg)
 {
-	struct arena_chunk *c = take(nid, ARENA_TAKE_MEMCG, memcg);
+	struct arena_chunk *c = take(nid, how, memcg);
 	int n;
 
 	if (c)
@@ -220,7 +241,7 @@ static struct arena_chunk *arena_pool_take(int nid, arena_take_fn take,
 	for_each_node_state(n, N_MEMORY) {
 		if (n == nid)
 			continue;
-		c = take(n, ARENA_TAKE_MEMCG, memcg);
+		c = take(n, how, memcg);
 		if (c)
 			return c;
 	}
@@ -281,18 +302,18 @@ static struct mem_cgroup *arena_pool_refill_memcg(void)
  * worker is zeroing right now may be the only one left. Wait for its pass to
  * put it back, then look again.
  */
-static struct arena_chunk *arena_pool_get_slow(int nid,
+static struct arena_chunk *arena_pool_get_slow(int nid, enum arena_take how,
 					       struct mem_cgroup *memcg,
 					       struct arena_chunk *err)
 {
 	struct arena_chunk *c;
 
 	mutex_lock(&arena_worker_lock);
-	c = arena_pool_take(nid, arena_pool_take_ready, memcg);
+	c = arena_pool_take(nid, arena_pool_take_ready, how, memcg);
 	if (c) {
 		atomic_long_inc(&arena_stats.chunks_reused);
 	} else {
-		c = arena_pool_take(nid, arena_pool_take_dirty, memcg);
+		c = arena_pool_take(nid, arena_pool_take_dirty, how, memcg);
 		if (c) {
 			arena_chunk_zero(c);
 			atomic_long_inc(&arena_stats.chunks_zeroed_inline);
@@ -304,30 +325,33 @@ static struct arena_chunk *arena_pool_get_slow(int nid,
 
 /*
  * A zeroed chunk of @memcg (NULL: the root cgroup) for an arena: ready,
- * else dirty zeroed here, else new. Returns ERR_PTR(-ENOMEM) when none can
- * be had within the global cap and the cgroup's limit.
+ * else dirty zeroed here, else new; with @small, one of single-page folios,
+ * to carve small runs from. Returns ERR_PTR(-ENOMEM) when none
+ * can be had within the global cap and the cgroup's limit.
  */
-struct arena_chunk *arena_pool_get(struct mem_cgroup *memcg)
+struct arena_chunk *arena_pool_get(struct mem_cgroup *memcg, bool small)
 {
+	enum arena_take how = small ? ARENA_TAKE_SMALL : ARENA_TAKE_MEMCG;
+	unsigned int order = small ? ARENA_CARVE_ORDER : ARENA_CHUNK_ORDER;
 	int nid = numa_node_id();
 	struct arena_chunk *c;
 
 	arena_pool_refill_for(memcg);
-	c = arena_pool_take(nid, arena_pool_take_ready, memcg);
+	c = arena_pool_take(nid, arena_pool_take_ready, how, memcg);
 	if (c) {
 		atomic_long_inc(&arena_stats.chunks_reused);
 	} else {
-		c = arena_pool_take(nid, arena_pool_take_dirty, memcg);
+		c = arena_pool_take(nid, arena_pool_take_dirty, how, memcg);
 		if (c) {
 			arena_chunk_zero(c);
 			atomic_long_inc(&arena_stats.chunks_zeroed_inline);
 		} else {
-			c = arena_chunk_new(nid, memcg);
+			c = arena_chunk_new(nid, memcg, order);
 			/* Over the cgroup's limit: its pooled chunks first. */
 			if (IS_ERR(c) && memcg && arena_pool_release_memcg(memcg))
-				c = arena_chunk_new(nid, memcg);
+				c = arena_chunk_new(nid, memcg, order);
 			if (IS_ERR(c))
-				c = arena_pool_get_slow(nid, memcg, c);
+				c = arena_pool_get_slow(nid, how, memcg, c);
 			if (IS_ERR(c))
 				return c;
 		}
@@ -434,7 +458,7 @@ static bool arena_worker_pass(void)
 		memcg = NULL;
 	}
 	while (arena_pool_needs_refill() && !kthread_should_stop()) {
-		c = arena_chunk_new(numa_node_id(), memcg);
+		c = arena_chunk_new(numa_node_id(), memcg, ARENA_CHUNK_ORDER);
 		if (IS_ERR(c)) {
 			/*
 			 * At the cap or out of memory: stop until arenas take

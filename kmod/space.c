@@ -317,7 +317,8 @@ static int arena_charge(struct arena_space *space)
  * (arena_chunk_uncharge() from the pool), so pages pinned past a free
  * (vmsplice, O_DIRECT, io_uring) stay within the limit.
  */
-static struct arena_chunk *arena_get_chunk(struct arena_space *space)
+static struct arena_chunk *arena_get_chunk(struct arena_space *space,
+					   bool small)
 {
 	struct arena_chunk *c;
 	int err;
@@ -325,7 +326,7 @@ static struct arena_chunk *arena_get_chunk(struct arena_space *space)
 	err = arena_charge(space);
 	if (err)
 		return ERR_PTR(err);
-	c = arena_pool_get(space->memcg);
+	c = arena_pool_get(space->memcg, small);
 	if (IS_ERR(c)) {
 		if (space->charge)
 			atomic_long_sub(ARENA_CHUNK_PAGES,
@@ -358,7 +359,7 @@ static int arena_carve_reserve(struct arena_space *space, unsigned int nr)
 
 	if (c && ARENA_CHUNK_PAGES - c->carved >= nr)
 		return 0;
-	c = arena_get_chunk(space);
+	c = arena_get_chunk(space, true);
 	if (IS_ERR(c))
 		return PTR_ERR(c);
 	c->carved = 0;
@@ -475,7 +476,7 @@ static int arena_chunk_run(struct arena_space *space, struct arena_run *run)
 	int err;
 
 	for (got = 0; got < nr; got++) {
-		struct arena_chunk *c = arena_get_chunk(space);
+		struct arena_chunk *c = arena_get_chunk(space, false);
 
 		if (IS_ERR(c)) {
 			err = PTR_ERR(c);
@@ -657,63 +658,62 @@ unlock:
 	return err;
 }
 
-/* Lock or unlock the folios behind pages @first..@first + @nr - 1 of @c. */
-static void arena_lock_pages(struct arena_chunk *c, unsigned long first,
-			     unsigned long nr, bool lock)
+/* Lock or unlock @folio unless it is *@prev, the last one done. */
+static void arena_lock_folio_once(struct folio *folio, struct folio **prev,
+				  bool lock)
 {
-	unsigned long f, last = (first + nr - 1) >> c->order;
-
-	for (f = first >> c->order; f <= last; f++) {
-		if (lock)
-			folio_lock(c->folios[f]);
-		else
-			folio_unlock(c->folios[f]);
-	}
+	if (folio == *prev)
+		return;
+	*prev = folio;
+	if (lock)
+		folio_lock(folio);
+	else
+		folio_unlock(folio);
 }
 
 /*
- * Lock or unlock the folios of the runs @first..@end. Small runs coalesced
- * into one stretch are all in single-folio chunks (arena_can_coalesce()),
- * and successive ones share a chunk or move on to a later one (chunks are
- * carved in turn and never again), so each folio is taken once.
+ * Lock or unlock the folios of the runs @first..@end, each once. Within a
+ * stretch, runs follow in allocation order, and a shared chunk is carved
+ * from its start on and never again once the next one is taken, so the
+ * pages of small runs come in ascending order chunk by chunk: a folio
+ * two runs share is the last one done when the second comes to it.
  */
 static void arena_lock_runs(struct list_head *first, struct list_head *end,
 			    bool lock)
 {
-	struct arena_chunk *prev = NULL;
+	struct folio *prev = NULL;
+	struct arena_chunk *c;
 	struct list_head *pos;
 	struct arena_run *run;
+	unsigned long f, last;
 	unsigned int i;
 
 	for (pos = first; pos != end; pos = pos->next) {
 		run = list_entry(pos, struct arena_run, node);
 		if (arena_run_small(run)) {
-			if (run->chunks[0] != prev)
-				arena_lock_pages(run->chunks[0], run->first,
-						 run->nr_pages, lock);
-			prev = run->chunks[0];
+			c = run->chunks[0];
+			last = (run->first + run->nr_pages - 1) >> c->order;
+			for (f = run->first >> c->order; f <= last; f++)
+				arena_lock_folio_once(c->folios[f], &prev, lock);
 			continue;
 		}
-		for (i = 0; i < run->nr_chunks; i++)
-			arena_lock_pages(run->chunks[i], 0, ARENA_CHUNK_PAGES,
-					 lock);
+		for (i = 0; i < run->nr_chunks; i++) {
+			c = run->chunks[i];
+			for (f = 0; f < c->nr_folios; f++)
+				arena_lock_folio_once(c->folios[f], &prev, lock);
+		}
 	}
 }
 
 /*
  * Can @next, which starts where the stretch ending with @run ends, be
- * unmapped with it? Whole-chunk runs always; small runs if both sit in
- * single-folio chunks, so arena_lock_runs() can tell the folios apart.
+ * unmapped with it? Runs of the same kind: whole chunks with whole chunks,
+ * small runs with small runs.
  */
 static bool arena_can_coalesce(const struct arena_run *run,
 			       const struct arena_run *next)
 {
-	if (arena_run_small(run) != arena_run_small(next))
-		return false;
-	if (!arena_run_small(run))
-		return true;
-	return run->chunks[0]->nr_folios == 1 &&
-	       next->chunks[0]->nr_folios == 1;
+	return arena_run_small(run) == arena_run_small(next);
 }
 
 /*
@@ -984,11 +984,6 @@ static void arena_fault_report(const struct arena_uaf_report *r)
 	arena_netlink_uaf(r);
 }
 
-static int arena_pte_noop(pte_t *pte, unsigned long addr, void *data)
-{
-	return 0;
-}
-
 static vm_fault_t arena_fault(struct vm_fault *vmf)
 {
 	struct arena_space *space = vmf->vma->vm_file->private_data;
@@ -997,7 +992,6 @@ static vm_fault_t arena_fault(struct vm_fault *vmf)
 	struct folio *folio;
 	struct page *page;
 	vm_fault_t ret;
-	bool small;
 
 	xa_lock(&space->slots);
 	run = arena_run_at(space, vmf->pgoff);
@@ -1009,31 +1003,33 @@ static vm_fault_t arena_fault(struct vm_fault *vmf)
 	}
 	page = arena_run_page(run, vmf->pgoff);
 	folio = page_folio(page);
-	/* Read now: the run may be freed and recycled once unlocked. */
-	small = arena_run_small(run);
 	/* The mapping's reference; the PMD or PTE keeps it. */
 	folio_get(folio);
 	xa_unlock(&space->slots);
 
 	/*
-	 * A small run's page is one page of a shared chunk, which may be a
-	 * PMD-order folio: with no page table under the PMD yet, the core
-	 * would map the whole folio there with one PMD. Make the page table
-	 * first, so the page is mapped by a PTE of its own. Page tables only
-	 * go away with the VMA, so it is still there in finish_fault().
+	 * Whatever the core does with the page from here is its documented
+	 * behaviour for the folio: a whole chunk's PMD-order folio may be
+	 * mapped whole (one PMD, or every PTE), which is the point; a small
+	 * run's page is a single-page folio (ARENA_CARVE_ORDER), mapped by
+	 * one PTE in a page table finish_fault() makes if there is none.
 	 */
-	if (small && pmd_none(READ_ONCE(*vmf->pmd)) &&
-	    apply_to_page_range(vmf->vma->vm_mm, vmf->address, PAGE_SIZE,
-				arena_pte_noop, NULL)) {
-		folio_put(folio);
-		return VM_FAULT_OOM;
-	}
-
 	folio_lock(folio);
 	xa_lock(&space->slots);
 	run = arena_run_at(space, vmf->pgoff);
-	if (!run || run->state != ARENA_RUN_LIVE ||
+	if (run && run->state == ARENA_RUN_LIVE &&
 	    arena_run_page(run, vmf->pgoff) != page) {
+		/*
+		 * Freed, recycled and handed to a new run while we waited:
+		 * the address is live again. Install nothing and let the
+		 * access run again; it faults in the new run's page.
+		 */
+		xa_unlock(&space->slots);
+		folio_unlock(folio);
+		folio_put(folio);
+		return VM_FAULT_NOPAGE;
+	}
+	if (!run || run->state != ARENA_RUN_LIVE) {
 		/* Freed while we waited for the lock. */
 		ret = arena_fault_fail(vmf, space, run, &report);
 		xa_unlock(&space->slots);

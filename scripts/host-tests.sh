@@ -25,6 +25,8 @@
 #                            (docutils + kernel-doc) and covers what it must
 #   host:arena_abi           selftests/arena_abi.sh: pahole on kmod/arena.ko,
 #                            no holes or padding in the ioctl structs
+#   host:kbuild_refuse       selftests/kbuild_refuse_test.sh: the build
+#                            refuses kernels without THP or 64-bit, saying so
 #
 # Writes OUTDIR/ktap.log in the format scripts/guest-init.sh uses ("#
 # arena-runner: begin/end" around each program's KTAP), streams it to
@@ -63,6 +65,7 @@ run host:deb "$TOP/selftests/deb_test.sh"
 run host:examples "$TOP/selftests/examples_test.sh"
 run host:docs "$TOP/selftests/docs_test.sh"
 run host:arena_abi "$TOP/selftests/arena_abi.sh" "$TOP/kmod/arena.ko"
+run host:kbuild_refuse "$TOP/selftests/kbuild_refuse_test.sh"
 
 "$HERE/ktap-summary.sh" --host "$LOG" | tee "$OUT/summary.txt"
 exit "${PIPESTATUS[0]}"
