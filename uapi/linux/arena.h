@@ -52,9 +52,9 @@
 #define ARENA_ABI_VERSION 1
 
 /*
- * 0xB8, commands 0x80-0x8F: free in Documentation/userspace-api/ioctl/
- * ioctl-number.rst of 6.1 and of the newest tree checked (0xB7, used until
- * ABI version 1 was published, belongs to nsfs and remoteproc).
+ * 0xB8, commands 0x80-0x8F: free in the kernel tree's ioctl-number.rst
+ * (userspace-api/ioctl/) of 6.1 and of the newest tree checked. 0xB7, used
+ * before, belongs to nsfs and remoteproc.
  */
 #define ARENA_IOC_MAGIC 0xB8
 
