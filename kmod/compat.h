@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The one place for API differences between the kernels arena.ko builds
- * against: Debian bookworm's 6.1 and the 6.12 LTS from bookworm-backports.
- * Everything else in kmod/ is written against the 6.1 API and uses these
- * helpers where the two differ. kmod/Kbuild defines the ARENA_HAVE_* macros
- * from the version of the kernel being built against.
+ * against: Debian bookworm's 6.1, the 6.12 LTS from bookworm-backports and
+ * the newest 7.x from trixie-backports. Everything else in kmod/ is written
+ * against the 6.1 API and uses these helpers where they differ. kmod/Kbuild
+ * defines the ARENA_HAVE_* macros from what the headers being built
+ * against declare, never from their version number.
  */
 #ifndef _ARENA_COMPAT_H
 #define _ARENA_COMPAT_H

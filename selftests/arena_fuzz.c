@@ -1863,6 +1863,12 @@ static bool advice_result_ok(int advice, bool whole, bool live, int err)
 	case MADV_DODUMP:
 		/* VM_DONTEXPAND is VM_SPECIAL: dumps stay off. */
 		return err == EINVAL;
+	case MADV_DOFORK:
+		/*
+		 * Refused on VM_SPECIAL VMAs after 6.12 (7.3's madvise);
+		 * 6.1 and 6.12 refuse it on VM_IO only.
+		 */
+		return !err || err == EINVAL;
 	case MADV_MERGEABLE:
 	case MADV_UNMERGEABLE:
 	case MADV_HUGEPAGE:
