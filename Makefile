@@ -6,7 +6,9 @@
 #   make [all]     build kmod/arena.ko, build/lib, build/selftests, build/examples,
 #                  build/tools (arenastat)
 #   make deps      install missing Debian packages (scripts/deps.sh)
-#   make check     build, boot the stock kernel in qemu (TCG), run all selftests
+#   make check     build, boot each lane's kernel in qemu (TCG), run all
+#                  selftests: the stock 6.1, the 6.12 LTS and the newest 7.x
+#                  (from a cached trixie build root, scripts/trixie-root.sh)
 #   make demo      build, boot, run /demo/arena-demo and show its output
 #   make bench     build, boot once, run build/bench/* (bench/), count the
 #                  allocation hit path with callgrind on the host, rewrite
@@ -32,7 +34,8 @@
 # MODULES_DIR (modules of KERNEL_IMAGE, for the VM's disk driver; default
 # /lib/modules/<version from the image's name>), VM_TOOLS (programs packed
 # into the VM's /tools, on its PATH; default build/tools/arenastat; dynamic
-# ones get their shared libraries), HOST_TESTS=0 (no host lane), V=1
+# ones get their shared libraries), LANES (the kernel versions make check
+# boots), HOST_TESTS=0 (no host lane), V=1
 # (verbose).  The
 # machine's own kernel is never touched: modules are only ever loaded inside
 # the VM.

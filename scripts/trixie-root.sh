@@ -67,8 +67,17 @@ exec 9> "$ROOTS/.lock"
 flock 9
 done_root && exit 0	# made by a concurrent run while we waited
 
+# debootstrap mounts /proc and /sys in the tree while it configures
+# packages and unmounts them when done; if it is killed, they would stay
+# (and rm --one-file-system would leave them and the tree): undo them first.
+cleanup() {
+	findmnt -rn -o TARGET | grep -F "$tmp/" | sort -r |
+		while read -r m; do umount -l "$m" || true; done
+	rm -rf --one-file-system "$tmp" "$tmp.log"
+}
 tmp=$(mktemp -d "$ROOTS/.build.XXXXXX")
-trap 'rm -rf --one-file-system "$tmp"' EXIT
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 chmod 0755 "$tmp"	# mktemp's 0700 would become the root's /
 start=$(date +%s)
 log "debootstrap $SUITE from $URI into $tmp (cached as $ROOT)"
@@ -76,7 +85,7 @@ kr=()
 [ "$KEY" = - ] || kr=(--keyring="$KEY")
 debootstrap --variant=minbase --include="$BASE_PKGS" ${kr[@]+"${kr[@]}"} \
 	"$SUITE" "$tmp" "$URI" > "$tmp.log" 2>&1 ||
-	{ tail -n 30 "$tmp.log" >&2; rm -f "$tmp.log"; die "debootstrap failed"; }
+	{ tail -n 30 "$tmp.log" >&2; die "debootstrap failed"; }
 rm -f "$tmp.log"
 
 # The root's apt: trixie and trixie-backports from the same mirror and key.

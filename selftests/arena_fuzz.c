@@ -1516,7 +1516,8 @@ static void op_ioc_corrupt(struct fz_thread *t)
 			*(uint32_t *)s = huge[1 + rn(&t->rng, 4)];
 		if (*(uint32_t *)s <= room)
 			*(uint32_t *)s = room + 1;
-		want = EFAULT;
+		/* Above a page the size alone is refused (clone3()'s rule). */
+		want = *(uint32_t *)s > PAGE_SZ ? E2BIG : EFAULT;
 		break;
 	}
 	case K_FLAGS:

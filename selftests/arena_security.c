@@ -714,6 +714,9 @@ TEST(tunables_are_root_only)
 		"/sys/module/arena/parameters/pool_high",
 		"/sys/module/arena/parameters/held_warn_ms",
 		"/sys/module/arena/parameters/va_quarantine_mb",
+		"/sys/module/arena/parameters/max_empty_arenas",
+		"/sys/module/arena/parameters/max_freed_runs",
+		"/sys/module/arena/parameters/max_small_slots",
 		"/sys/kernel/arena/drain",
 	};
 	int nw = 0, fd, n;
