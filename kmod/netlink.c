@@ -321,6 +321,10 @@ void arena_netlink_uaf(const struct arena_uaf_report *r)
 			  ARENA_NL_UAF_PAD) ||
 	    nla_put_u32(skb, ARENA_NL_UAF_FREED_BY_PID, r->freed_by))
 		goto free;
+	if (r->via_pid &&
+	    (nla_put_u32(skb, ARENA_NL_UAF_VIA_PID, r->via_pid) ||
+	     nla_put_string(skb, ARENA_NL_UAF_VIA_COMM, r->via_comm)))
+		goto free;
 	genlmsg_end(skb, hdr);
 	arena_nl_send_event(skb);
 	return;

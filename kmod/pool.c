@@ -17,10 +17,13 @@
  * Memory cgroups: a chunk stays charged to the cgroup it was allocated for
  * until it is released (chunk.c), so a window is handed only chunks of its
  * own cgroup; the lists hold chunks of every cgroup, and a request looks at
- * most ARENA_POOL_SCAN entries deep for one of its own. The worker refills
- * for the cgroup that took from the pool last, releases the chunks of
- * cgroups that have gone offline, and a request over its cgroup's limit
- * releases that cgroup's pooled chunks and tries once more.
+ * most ARENA_POOL_SCAN entries deep for one of its own. The shrinker is not
+ * memcg-aware, so a cgroup's own reclaim cannot take its pooled chunks
+ * back: the worker releases those of a cgroup other than the root once
+ * they have waited ARENA_POOL_MEMCG_IDLE_MS (at once if the cgroup is
+ * offline), and refills the pool for the root cgroup only. A request that
+ * cannot get a new chunk (at the global cap, or over its cgroup's limit)
+ * first releases the pooled chunks it cannot use and tries once more.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -70,13 +73,17 @@ static DEFINE_MUTEX(arena_worker_lock);
 static DECLARE_WAIT_QUEUE_HEAD(arena_worker_wq);
 /* The pool has handed out chunks: keep the low watermark from now on. */
 static bool arena_refill_wanted;
+/* jiffies of the last refill that failed: no new try for a second. */
+static unsigned long arena_refill_failed;
 static struct shrinker *arena_shrinker;
 /*
- * The cgroup the worker refills for: the last one that took from the pool
- * (a reference held; NULL: the root). Protected by arena_refill_lock.
+ * Chunks of a cgroup other than the root may be in the lists: the worker
+ * looks every ARENA_POOL_MEMCG_IDLE_MS / 2 for ones to release. Set when
+ * one is added, cleared by the worker before a pass that sets it again if
+ * any is left.
  */
-static DEFINE_SPINLOCK(arena_refill_lock);
-static struct mem_cgroup *arena_refill_memcg;
+static bool arena_pool_memcg_pooled;
+#define ARENA_POOL_MEMCG_IDLE_MS	1000
 
 /* How deep a request looks in a list for a chunk of its own cgroup. */
 #define ARENA_POOL_SCAN		64
@@ -118,6 +125,8 @@ static void arena_pool_add_ready(struct arena_chunk *c)
 	np->nr_ready++;
 	atomic_long_inc(&arena_stats.chunks_ready);
 	spin_unlock(&np->lock);
+	if (c->memcg && !READ_ONCE(arena_pool_memcg_pooled))
+		WRITE_ONCE(arena_pool_memcg_pooled, true);
 }
 
 void arena_pool_add_dirty(struct arena_chunk *c)
@@ -132,6 +141,8 @@ void arena_pool_add_dirty(struct arena_chunk *c)
 	np->nr_dirty++;
 	atomic_long_inc(&arena_stats.chunks_dirty);
 	spin_unlock(&np->lock);
+	if (c->memcg && !READ_ONCE(arena_pool_memcg_pooled))
+		WRITE_ONCE(arena_pool_memcg_pooled, true);
 }
 
 static bool arena_worker_has_work(void);
@@ -149,12 +160,14 @@ void arena_pool_kick(void)
 		wake_up(&arena_worker_wq);
 }
 
-/* Which chunks of a list a taker accepts. */
+/*
+ * Which chunks of a list a taker accepts; all but ARENA_TAKE_ANY look
+ * ARENA_POOL_SCAN entries deep at most.
+ */
 enum arena_take {
 	ARENA_TAKE_ANY,		/* the first, whatever its cgroup */
-	ARENA_TAKE_MEMCG,	/* the first of @memcg, ARENA_POOL_SCAN deep */
-	ARENA_TAKE_SMALL,	/* the same, and of single pages, to carve */
-	ARENA_TAKE_MEMCG_ALL,	/* the first of @memcg, however deep */
+	ARENA_TAKE_MEMCG,	/* the first of @memcg for a whole chunk */
+	ARENA_TAKE_SMALL,	/* the same, of single pages, to carve */
 };
 
 /*
@@ -166,6 +179,12 @@ static bool arena_chunk_carvable(const struct arena_chunk *c)
 	return c->order == ARENA_CARVE_ORDER;
 }
 
+/*
+ * Can a request as @how says take @c? Whole-chunk runs do not take chunks
+ * of single pages (retired shared chunks, or fragmentation's last
+ * fallback): mapped 4 KiB at a time they would cost 512 faults instead of
+ * one; a new chunk is better, and small runs use those.
+ */
 static bool arena_chunk_fits(const struct arena_chunk *c, enum arena_take how,
 			     struct mem_cgroup *memcg)
 {
@@ -173,7 +192,7 @@ static bool arena_chunk_fits(const struct arena_chunk *c, enum arena_take how,
 		return true;
 	if (c->memcg != memcg)
 		return false;
-	return how != ARENA_TAKE_SMALL || arena_chunk_carvable(c);
+	return arena_chunk_carvable(c) == (how == ARENA_TAKE_SMALL);
 }
 
 /* Unlink a chunk of @list as @how says, counted by *@nr and @stat. */
@@ -195,7 +214,7 @@ static struct arena_chunk *arena_pool_take_first(struct arena_node_pool *np,
 			c = pos;
 			break;
 		}
-		if (how != ARENA_TAKE_MEMCG_ALL && ++scanned >= ARENA_POOL_SCAN)
+		if (++scanned >= ARENA_POOL_SCAN)
 			break;
 	}
 	if (c) {
@@ -248,53 +267,132 @@ static struct arena_chunk *arena_pool_take(int nid, arena_take_fn take,
 	return NULL;
 }
 
+/* Whether a chunk goes, for arena_pool_release_if(). */
+typedef bool (*arena_drop_fn)(const struct arena_chunk *c, const void *arg);
+
 /*
- * Release every pooled chunk charged to @memcg: a request over its cgroup's
- * limit makes room with them first. Returns how many went.
+ * Move the chunks of @list that @drop says go to @out, counted by *@nr and
+ * @stat; one pass under the lock.
  */
-static unsigned long arena_pool_release_memcg(struct mem_cgroup *memcg)
+static void arena_pool_cull(struct arena_node_pool *np, struct list_head *list,
+			    unsigned long *nr, atomic_long_t *stat,
+			    arena_drop_fn drop, const void *arg,
+			    struct list_head *out)
 {
+	struct arena_chunk *c, *tmp;
+
+	if (!READ_ONCE(*nr))
+		return;
+	spin_lock(&np->lock);
+	list_for_each_entry_safe(c, tmp, list, node) {
+		if (!drop(c, arg))
+			continue;
+		list_move_tail(&c->node, out);
+		(*nr)--;
+		atomic_long_dec(stat);
+	}
+	spin_unlock(&np->lock);
+}
+
+/* Release the chunks of every node's lists that @drop says go. */
+static unsigned long arena_pool_release_if(arena_drop_fn drop,
+					   const void *arg)
+{
+	struct arena_chunk *c, *tmp;
 	unsigned long n = 0;
-	struct arena_chunk *c;
+	LIST_HEAD(out);
 	int nid;
 
 	for_each_node_state(nid, N_MEMORY) {
-		while ((c = arena_pool_take_dirty(nid, ARENA_TAKE_MEMCG_ALL,
-						  memcg)) ||
-		       (c = arena_pool_take_ready(nid, ARENA_TAKE_MEMCG_ALL,
-						  memcg))) {
-			arena_chunk_release(c);
-			n++;
-		}
+		struct arena_node_pool *np = arena_pool_of(nid);
+
+		arena_pool_cull(np, &np->dirty, &np->nr_dirty,
+				&arena_stats.chunks_dirty, drop, arg, &out);
+		arena_pool_cull(np, &np->ready, &np->nr_ready,
+				&arena_stats.chunks_ready, drop, arg, &out);
+	}
+	list_for_each_entry_safe(c, tmp, &out, node) {
+		list_del_init(&c->node);
+		arena_chunk_release(c);
+		n++;
+		cond_resched();
 	}
 	return n;
 }
 
-/* Remember the cgroup the worker should refill the pool for. */
-static void arena_pool_refill_for(struct mem_cgroup *memcg)
-{
-	struct mem_cgroup *old;
+/* What a request that could not get a new chunk releases to make room. */
+struct arena_unfit {
+	enum arena_take how;
+	struct mem_cgroup *memcg;
+	bool any_memcg;		/* at the global cap: every cgroup's */
+};
 
-	if (READ_ONCE(arena_refill_memcg) == memcg)
-		return;
-	arena_memcg_get(memcg);
-	spin_lock(&arena_refill_lock);
-	old = arena_refill_memcg;
-	WRITE_ONCE(arena_refill_memcg, memcg);
-	spin_unlock(&arena_refill_lock);
-	mem_cgroup_put(old);
+static bool arena_chunk_unfit(const struct arena_chunk *c, const void *arg)
+{
+	const struct arena_unfit *u = arg;
+
+	if (!u->any_memcg && c->memcg != u->memcg)
+		return false;
+	return !arena_chunk_fits(c, u->how, u->memcg);
 }
 
-/* The cgroup to refill for, with a reference the caller drops. */
-static struct mem_cgroup *arena_pool_refill_memcg(void)
+/*
+ * No new chunk could be had for a request as @how says. At the global cap,
+ * release the pooled chunks it cannot use, of every cgroup (a pool full of
+ * whole chunks must not starve a small run, nor another cgroup's chunks a
+ * cgroup); otherwise (over the cgroup's limit, or out of memory) those of
+ * its own cgroup. Returns how many went: worth trying again if any.
+ */
+static unsigned long arena_pool_make_room(enum arena_take how,
+					  struct mem_cgroup *memcg)
 {
-	struct mem_cgroup *memcg;
+	struct arena_unfit u = {
+		.how = how, .memcg = memcg,
+		.any_memcg = atomic_long_read(&arena_stats.chunks_total) >=
+			     READ_ONCE(arena_max_chunks),
+	};
 
-	spin_lock(&arena_refill_lock);
-	memcg = arena_refill_memcg;
-	arena_memcg_get(memcg);
-	spin_unlock(&arena_refill_lock);
-	return memcg;
+	return arena_pool_release_if(arena_chunk_unfit, &u);
+}
+
+/* Chunks of a cgroup other than the root, idle too long or offline. */
+static bool arena_chunk_stale(const struct arena_chunk *c, const void *arg)
+{
+	const u64 *now = arg;
+
+	if (!c->memcg)
+		return false;
+	return !mem_cgroup_online(c->memcg) ||
+	       *now - c->since_ns > ARENA_POOL_MEMCG_IDLE_MS * NSEC_PER_MSEC;
+}
+
+/*
+ * The worker's look at chunks charged to cgroups other than the root,
+ * which their cgroup's reclaim cannot take back: release the stale ones,
+ * and say whether any are left to look at again.
+ */
+static bool arena_pool_release_stale(void)
+{
+	u64 now = ktime_get_ns();
+	bool left = false;
+	int nid;
+
+	WRITE_ONCE(arena_pool_memcg_pooled, false);
+	arena_pool_release_if(arena_chunk_stale, &now);
+	for_each_node_state(nid, N_MEMORY) {
+		struct arena_node_pool *np = arena_pool_of(nid);
+		struct arena_chunk *c;
+
+		spin_lock(&np->lock);
+		list_for_each_entry(c, &np->ready, node)
+			left |= !!c->memcg;
+		list_for_each_entry(c, &np->dirty, node)
+			left |= !!c->memcg;
+		spin_unlock(&np->lock);
+	}
+	if (left)
+		WRITE_ONCE(arena_pool_memcg_pooled, true);
+	return left;
 }
 
 /*
@@ -336,7 +434,6 @@ struct arena_chunk *arena_pool_get(struct mem_cgroup *memcg, bool small)
 	int nid = numa_node_id();
 	struct arena_chunk *c;
 
-	arena_pool_refill_for(memcg);
 	c = arena_pool_take(nid, arena_pool_take_ready, how, memcg);
 	if (c) {
 		atomic_long_inc(&arena_stats.chunks_reused);
@@ -347,8 +444,7 @@ struct arena_chunk *arena_pool_get(struct mem_cgroup *memcg, bool small)
 			atomic_long_inc(&arena_stats.chunks_zeroed_inline);
 		} else {
 			c = arena_chunk_new(nid, memcg, order);
-			/* Over the cgroup's limit: its pooled chunks first. */
-			if (IS_ERR(c) && memcg && arena_pool_release_memcg(memcg))
+			if (IS_ERR(c) && arena_pool_make_room(how, memcg))
 				c = arena_chunk_new(nid, memcg, order);
 			if (IS_ERR(c))
 				c = arena_pool_get_slow(nid, how, memcg, c);
@@ -358,7 +454,12 @@ struct arena_chunk *arena_pool_get(struct mem_cgroup *memcg, bool small)
 	}
 	arena_node_in_use_add(c->nid, 1);
 	atomic_long_inc(&arena_stats.chunks_mapped);
-	if (!READ_ONCE(arena_refill_wanted))
+	/*
+	 * The worker refills for the root cgroup only (its chunks would go to
+	 * no one else), and not within a second of a refill that failed.
+	 */
+	if (!memcg && !READ_ONCE(arena_refill_wanted) &&
+	    time_after(jiffies, READ_ONCE(arena_refill_failed) + HZ))
 		WRITE_ONCE(arena_refill_wanted, true);
 	if (atomic_long_read(&arena_stats.chunks_ready) <
 	    READ_ONCE(arena_pool_low))
@@ -381,40 +482,9 @@ static bool arena_worker_has_work(void)
 	       arena_pool_needs_refill();
 }
 
-/*
- * Release the ready chunks of @nid whose cgroup has gone offline: nothing
- * can take them any more, and they pin the dead cgroup.
- */
-static bool arena_pool_release_offline(int nid)
-{
-	struct arena_node_pool *np = arena_pool_of(nid);
-	struct arena_chunk *c, *tmp;
-	LIST_HEAD(dead);
-
-	if (!READ_ONCE(np->nr_ready))
-		return false;
-	spin_lock(&np->lock);
-	list_for_each_entry_safe(c, tmp, &np->ready, node) {
-		if (!c->memcg || mem_cgroup_online(c->memcg))
-			continue;
-		list_move(&c->node, &dead);
-		np->nr_ready--;
-		atomic_long_dec(&arena_stats.chunks_ready);
-	}
-	spin_unlock(&np->lock);
-	if (list_empty(&dead))
-		return false;
-	list_for_each_entry_safe(c, tmp, &dead, node) {
-		list_del_init(&c->node);
-		arena_chunk_release(c);
-	}
-	return true;
-}
-
 /* One pass of the worker over every node; returns true if it did work. */
 static bool arena_worker_pass(void)
 {
-	struct mem_cgroup *memcg;
 	struct arena_chunk *c;
 	bool busy = false;
 	int nid;
@@ -443,28 +513,18 @@ static bool arena_worker_pass(void)
 			busy = true;
 			arena_chunk_release(c);
 		}
-		if (arena_pool_release_offline(nid))
-			busy = true;
 	}
-	/*
-	 * Under the low watermark: allocate, on the worker's node, for the
-	 * cgroup that took last; not for one that has gone offline since
-	 * (its chunks would be released again at the next pass).
-	 */
-	memcg = arena_pool_refill_memcg();
-	if (memcg && !mem_cgroup_online(memcg)) {
-		arena_pool_refill_for(NULL);
-		mem_cgroup_put(memcg);
-		memcg = NULL;
-	}
+	/* Under the low watermark: allocate, on the worker's node. */
 	while (arena_pool_needs_refill() && !kthread_should_stop()) {
-		c = arena_chunk_new(numa_node_id(), memcg, ARENA_CHUNK_ORDER);
+		c = arena_chunk_new(numa_node_id(), NULL, ARENA_CHUNK_ORDER);
 		if (IS_ERR(c)) {
 			/*
 			 * At the cap or out of memory: stop until arenas take
-			 * from the pool again, rather than retrying (and
-			 * counting a limit hit) every pass.
+			 * from the pool again, a second from now at the
+			 * earliest, rather than retrying (and counting a limit
+			 * hit) every pass.
 			 */
+			WRITE_ONCE(arena_refill_failed, jiffies);
 			WRITE_ONCE(arena_refill_wanted, false);
 			break;
 		}
@@ -472,7 +532,6 @@ static bool arena_worker_pass(void)
 		arena_pool_add_ready(c);
 		cond_resched();
 	}
-	mem_cgroup_put(memcg);
 	return busy;
 }
 
@@ -483,11 +542,19 @@ static int arena_worker_fn(void *unused)
 	/* Zeroing is background work: it yields to everything else. */
 	set_user_nice(current, MAX_NICE);
 	while (!kthread_should_stop()) {
-		wait_event_interruptible(arena_worker_wq,
-					 arena_worker_has_work() ||
-					 kthread_should_stop());
+		/* Pooled chunks of cgroups: look again before they go stale. */
+		long timeout = READ_ONCE(arena_pool_memcg_pooled) ?
+			       msecs_to_jiffies(ARENA_POOL_MEMCG_IDLE_MS / 2) :
+			       MAX_SCHEDULE_TIMEOUT;
+
+		wait_event_interruptible_timeout(arena_worker_wq,
+						 arena_worker_has_work() ||
+						 kthread_should_stop(),
+						 timeout);
 		mutex_lock(&arena_worker_lock);
 		busy = arena_worker_pass();
+		if (READ_ONCE(arena_pool_memcg_pooled))
+			arena_pool_release_stale();
 		mutex_unlock(&arena_worker_lock);
 		if (!busy)
 			/* Refill failed (cap or no memory): do not spin. */
@@ -602,8 +669,6 @@ void arena_pool_exit(void)
 	arena_shrinker_destroy(arena_shrinker);
 	kthread_stop(arena_worker);
 	arena_pool_release(ULONG_MAX);
-	mem_cgroup_put(arena_refill_memcg);
-	arena_refill_memcg = NULL;
 	for_each_node(nid)
 		kfree(arena_pools[nid]);
 	kfree(arena_pools);

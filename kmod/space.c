@@ -475,6 +475,14 @@ static int arena_chunk_run(struct arena_space *space, struct arena_run *run)
 	unsigned long start;
 	int err;
 
+	/* Not worth taking (and zeroing) chunks that cannot all be had. */
+	if (space->charge &&
+	    atomic_long_read(&space->user->locked_vm) +
+	    ((unsigned long)nr << ARENA_CHUNK_ORDER) >
+	    rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT) {
+		atomic_long_inc(&arena_stats.memlock_hits);
+		return -ENOMEM;
+	}
 	for (got = 0; got < nr; got++) {
 		struct arena_chunk *c = arena_get_chunk(space, false);
 
@@ -658,13 +666,8 @@ unlock:
 	return err;
 }
 
-/* Lock or unlock @folio unless it is *@prev, the last one done. */
-static void arena_lock_folio_once(struct folio *folio, struct folio **prev,
-				  bool lock)
+static void arena_lock_folio(struct folio *folio, bool lock)
 {
-	if (folio == *prev)
-		return;
-	*prev = folio;
 	if (lock)
 		folio_lock(folio);
 	else
@@ -672,16 +675,15 @@ static void arena_lock_folio_once(struct folio *folio, struct folio **prev,
 }
 
 /*
- * Lock or unlock the folios of the runs @first..@end, each once. Within a
- * stretch, runs follow in allocation order, and a shared chunk is carved
- * from its start on and never again once the next one is taken, so the
- * pages of small runs come in ascending order chunk by chunk: a folio
- * two runs share is the last one done when the second comes to it.
+ * Lock or unlock the folios of the runs @first..@end. No folio belongs to
+ * two runs: whole chunks are one run's own, and the shared chunks small
+ * runs are carved from are made of single pages (ARENA_CARVE_ORDER), each
+ * in one run. They are taken in the window's order, and only ever several
+ * at a time here, under the space's lock.
  */
 static void arena_lock_runs(struct list_head *first, struct list_head *end,
 			    bool lock)
 {
-	struct folio *prev = NULL;
 	struct arena_chunk *c;
 	struct list_head *pos;
 	struct arena_run *run;
@@ -694,13 +696,13 @@ static void arena_lock_runs(struct list_head *first, struct list_head *end,
 			c = run->chunks[0];
 			last = (run->first + run->nr_pages - 1) >> c->order;
 			for (f = run->first >> c->order; f <= last; f++)
-				arena_lock_folio_once(c->folios[f], &prev, lock);
+				arena_lock_folio(c->folios[f], lock);
 			continue;
 		}
 		for (i = 0; i < run->nr_chunks; i++) {
 			c = run->chunks[i];
 			for (f = 0; f < c->nr_folios; f++)
-				arena_lock_folio_once(c->folios[f], &prev, lock);
+				arena_lock_folio(c->folios[f], lock);
 		}
 	}
 }
@@ -902,7 +904,8 @@ void arena_space_destroy(struct arena_space *space)
 /*
  * Who the report names: the window's owner, and the task that made the
  * access when it is not the owner (another process reaching in with
- * ptrace, /proc/pid/mem or process_vm_readv(): GUP on a remote mm).
+ * ptrace, /proc/pid/mem or process_vm_readv(): GUP on a remote mm; or a
+ * kernel thread working on the owner's mm, as io_uring's SQPOLL does).
  */
 static void arena_fault_who(struct vm_fault *vmf, struct arena_space *space,
 			    struct arena_uaf_report *r)
@@ -911,7 +914,8 @@ static void arena_fault_who(struct vm_fault *vmf, struct arena_space *space,
 
 	r->via_pid = 0;
 	r->via_comm[0] = '\0';
-	if (current->mm == vmf->vma->vm_mm) {
+	/* A kernel thread on the owner's mm (kthread_use_mm()) is not it. */
+	if (current->mm == vmf->vma->vm_mm && !(current->flags & PF_KTHREAD)) {
 		r->pid = task_tgid_nr(current);
 		get_task_comm(r->comm, current);
 		return;

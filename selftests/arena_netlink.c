@@ -1262,6 +1262,8 @@ static const int uaf_lens[ARENA_NL_UAF_MAX + 1] = {
 	[ARENA_NL_UAF_OFFSET] = 8,
 	[ARENA_NL_UAF_FREED_NS_AGO] = 8,
 	[ARENA_NL_UAF_FREED_BY_PID] = 4,
+	[ARENA_NL_UAF_VIA_PID] = 4,
+	[ARENA_NL_UAF_VIA_COMM] = -1,
 };
 
 static int uaf_cb(const struct nlmsghdr *nlh, void *arg)

@@ -960,6 +960,7 @@ static int uaf_attr_cb(const struct nlattr *attr, void *data)
 	case ARENA_NL_UAF_PID:
 	case ARENA_NL_UAF_ARENA_ID:
 	case ARENA_NL_UAF_FREED_BY_PID:
+	case ARENA_NL_UAF_VIA_PID:
 		want = MNL_TYPE_U32;
 		break;
 	case ARENA_NL_UAF_ADDR:
@@ -968,6 +969,7 @@ static int uaf_attr_cb(const struct nlattr *attr, void *data)
 		want = MNL_TYPE_U64;
 		break;
 	case ARENA_NL_UAF_COMM:
+	case ARENA_NL_UAF_VIA_COMM:
 		want = MNL_TYPE_NUL_STRING;
 		break;
 	default:
@@ -999,35 +1001,49 @@ static void event_time(double wall)
 static int uaf_event(const struct nlmsghdr *nlh, double wall)
 {
 	const struct nlattr *tb[ARENA_NL_UAF_MAX + 1] = {};
-	const char *comm;
+	const char *comm, *via_comm;
+	uint32_t via;
 
 	if (mnl_attr_parse(nlh, sizeof(struct genlmsghdr), uaf_attr_cb,
 			   tb) < 0)
 		return -1;
 	comm = tb[ARENA_NL_UAF_COMM] ? mnl_attr_get_str(tb[ARENA_NL_UAF_COMM]) :
 				       "";
+	/* Another process's access into the owner's window. */
+	via = tb_u32(tb[ARENA_NL_UAF_VIA_PID]);
+	via_comm = tb[ARENA_NL_UAF_VIA_COMM] ?
+		   mnl_attr_get_str(tb[ARENA_NL_UAF_VIA_COMM]) : "";
 	if (json) {
 		printf("{\"event\":\"uaf\",\"time\":%.3f,\"pid\":%u,\"comm\":",
 		       wall, tb_u32(tb[ARENA_NL_UAF_PID]));
 		json_str(comm);
 		printf(",\"addr\":%" PRIu64 ",\"arena_id\":%u,\"offset\":%" PRIu64
-		       ",\"freed_ns_ago\":%" PRIu64 ",\"freed_by_pid\":%u}\n",
+		       ",\"freed_ns_ago\":%" PRIu64 ",\"freed_by_pid\":%u",
 		       tb_u64(tb[ARENA_NL_UAF_ADDR]),
 		       tb_u32(tb[ARENA_NL_UAF_ARENA_ID]),
 		       tb_u64(tb[ARENA_NL_UAF_OFFSET]),
 		       tb_u64(tb[ARENA_NL_UAF_FREED_NS_AGO]),
 		       tb_u32(tb[ARENA_NL_UAF_FREED_BY_PID]));
+		if (via) {
+			printf(",\"via_pid\":%u,\"via_comm\":", via);
+			json_str(via_comm);
+		}
+		printf("}\n");
 	} else {
 		event_time(wall);
 		printf("use-after-free: pid %u (%s) address %#" PRIx64
 		       ": arena %u offset %#" PRIx64 ", freed %" PRIu64
-		       " us ago by pid %u\n",
+		       " us ago by pid %u",
 		       tb_u32(tb[ARENA_NL_UAF_PID]), comm,
 		       tb_u64(tb[ARENA_NL_UAF_ADDR]),
 		       tb_u32(tb[ARENA_NL_UAF_ARENA_ID]),
 		       tb_u64(tb[ARENA_NL_UAF_OFFSET]),
 		       tb_u64(tb[ARENA_NL_UAF_FREED_NS_AGO]) / 1000,
 		       tb_u32(tb[ARENA_NL_UAF_FREED_BY_PID]));
+		if (via)
+			printf("; accessed by pid %u (%s) from outside", via,
+			       via_comm);
+		printf("\n");
 	}
 	return 0;
 }

@@ -52,11 +52,12 @@
 #define ARENA_ABI_VERSION 1
 
 /*
- * 0xB8, commands 0x80-0x8F: free in the kernel tree's ioctl-number.rst
- * (userspace-api/ioctl/) of 6.1 and of the newest tree checked. 0xB7, used
- * before, belongs to nsfs and remoteproc.
+ * 0xBA, commands 0x80-0x8F: in no entry of the kernel tree's
+ * ioctl-number.rst (userspace-api/ioctl/), 6.1 to mainline as of December
+ * 2026 (0xB7 belongs to nsfs and remoteproc, 0xB8 to mrvl_cn10k_dpi and
+ * mshv, 0xBF is proposed for mlxbf-pka).
  */
-#define ARENA_IOC_MAGIC 0xB8
+#define ARENA_IOC_MAGIC 0xBA
 
 enum {
 	ARENA_CMD_BASE = 0x80,

@@ -114,13 +114,19 @@ enum arena_nl_qchunk_attrs {
 enum arena_nl_uaf_attrs {
 	ARENA_NL_UAF_UNSPEC,
 	ARENA_NL_UAF_PAD,
-	ARENA_NL_UAF_PID,		/* u32: faulting process (init pid ns) */
+	ARENA_NL_UAF_PID,		/* u32: the window's owner (init pid ns) */
 	ARENA_NL_UAF_COMM,		/* string */
 	ARENA_NL_UAF_ADDR,		/* u64: faulting address */
 	ARENA_NL_UAF_ARENA_ID,		/* u32 */
 	ARENA_NL_UAF_OFFSET,		/* u64: offset in the arena's run */
 	ARENA_NL_UAF_FREED_NS_AGO,	/* u64 */
 	ARENA_NL_UAF_FREED_BY_PID,	/* u32: init pid ns */
+	/*
+	 * Only when another process made the access (ptrace, /proc/pid/mem,
+	 * process_vm_readv, a kernel thread on the owner's mm): that one.
+	 */
+	ARENA_NL_UAF_VIA_PID,		/* u32: init pid ns */
+	ARENA_NL_UAF_VIA_COMM,		/* string */
 
 	__ARENA_NL_UAF_MAX,
 	ARENA_NL_UAF_MAX = (__ARENA_NL_UAF_MAX - 1)
