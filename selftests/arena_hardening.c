@@ -601,16 +601,9 @@ TEST(pinned_chunks_stay_charged_to_memlock)
 static int cg_write(const char *cg, const char *file, const char *val)
 {
 	char path[256];
-	int fd, err = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", cg, file);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
-		err = -errno;
-	close(fd);
-	return err;
+	return write_file_str(path, val);
 }
 
 static long cg_read(const char *cg, const char *file)

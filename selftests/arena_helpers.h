@@ -206,21 +206,28 @@ static inline long arena_param(const char *name)
 }
 
 /* Returns 0 or -errno. */
-static inline int arena_param_set(const char *name, long v)
+/* Write @val to the file @path (sysfs, cgroupfs, tracefs); 0 or -errno. */
+static inline int write_file_str(const char *path, const char *val)
 {
-	char path[128];
-	int fd, n, err = 0;
-	char buf[32];
+	ssize_t len = strlen(val);
+	int fd, err = 0;
 
-	snprintf(path, sizeof(path), "/sys/module/arena/parameters/%s", name);
-	fd = open(path, O_WRONLY);
+	fd = open(path, O_WRONLY | O_TRUNC);
 	if (fd < 0)
 		return -errno;
-	n = snprintf(buf, sizeof(buf), "%ld", v);
-	if (write(fd, buf, n) != n)
+	if (write(fd, val, len) != len)
 		err = -errno;
 	close(fd);
 	return err;
+}
+
+static inline int arena_param_set(const char *name, long v)
+{
+	char path[128], buf[32];
+
+	snprintf(path, sizeof(path), "/sys/module/arena/parameters/%s", name);
+	snprintf(buf, sizeof(buf), "%ld", v);
+	return write_file_str(path, buf);
 }
 
 /* Write 1 to /sys/kernel/arena/drain; 0 or -errno. */

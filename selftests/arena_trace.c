@@ -17,18 +17,6 @@
 
 #define TRACEFS "/sys/kernel/tracing"
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 /* The whole trace buffer as a string (caller frees), or NULL. */
 static char *read_trace(void)
 {
@@ -71,13 +59,13 @@ FIXTURE_SETUP(trace)
 	ASSERT_EQ(0, arena_get_info(self->fd, &self->info));
 	self->base = arena_map_window(self->fd, self->info.out_window_size);
 	ASSERT_NE(NULL, self->base);
-	ASSERT_EQ(0, write_file(TRACEFS "/trace", ""));
-	ASSERT_EQ(0, write_file(TRACEFS "/events/arena/enable", "1"));
+	ASSERT_EQ(0, write_file_str(TRACEFS "/trace", ""));
+	ASSERT_EQ(0, write_file_str(TRACEFS "/events/arena/enable", "1"));
 }
 
 FIXTURE_TEARDOWN(trace)
 {
-	write_file(TRACEFS "/events/arena/enable", "0");
+	write_file_str(TRACEFS "/events/arena/enable", "0");
 	if (self->pool_high >= 0)
 		arena_param_set("pool_high", self->pool_high);
 	if (self->base)
@@ -133,7 +121,7 @@ TEST_F(trace, every_event_fires)
 	EXPECT_LE(zeroed + 2 * (long)(self->info.out_chunk_size / 4096),
 		  arena_counter("pages_zeroed"));
 
-	ASSERT_EQ(0, write_file(TRACEFS "/events/arena/enable", "0"));
+	ASSERT_EQ(0, write_file_str(TRACEFS "/events/arena/enable", "0"));
 	log = read_trace();
 	ASSERT_NE(NULL, log);
 	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
@@ -236,7 +224,7 @@ TEST_F(trace, remote_uaf_names_the_owner)
 	ASSERT_TRUE(WIFEXITED(st));
 	EXPECT_EQ(0, WEXITSTATUS(st));
 
-	ASSERT_EQ(0, write_file(TRACEFS "/events/arena/enable", "0"));
+	ASSERT_EQ(0, write_file_str(TRACEFS "/events/arena/enable", "0"));
 	log = read_trace();
 	ASSERT_NE(NULL, log);
 	snprintf(want_pid, sizeof(want_pid), " pid=%d ", getpid());
