@@ -80,8 +80,8 @@ free_folios:
  * A new zeroed chunk from the page allocator, preferably on @nid, within the
  * global cap, charged to @memcg (NULL: the root cgroup), in folios of
  * @order at most (falling back to 64 KiB and 4 KiB ones under
- * fragmentation). Returns ERR_PTR(-ENOMEM) when over the cap, over the
- * cgroup's limit or out of memory.
+ * fragmentation). Returns ERR_PTR(-ENOSPC) at the global cap, and
+ * ERR_PTR(-ENOMEM) over the cgroup's limit or out of memory.
  */
 struct arena_chunk *arena_chunk_new(int nid, struct mem_cgroup *memcg,
 				    unsigned int order)
@@ -91,11 +91,11 @@ struct arena_chunk *arena_chunk_new(int nid, struct mem_cgroup *memcg,
 	struct arena_chunk *c;
 	gfp_t account = 0;
 
+	/* The caller counts a refused request (limit_hits) once. */
 	if (atomic_long_inc_return(&arena_stats.chunks_total) >
 	    READ_ONCE(arena_max_chunks)) {
 		atomic_long_dec(&arena_stats.chunks_total);
-		atomic_long_inc(&arena_stats.limit_hits);
-		return ERR_PTR(-ENOMEM);
+		return ERR_PTR(-ENOSPC);
 	}
 	/*
 	 * Charge @memcg, whoever allocates (the worker too); the root cgroup

@@ -73,19 +73,28 @@ static DEFINE_MUTEX(arena_worker_lock);
 static DECLARE_WAIT_QUEUE_HEAD(arena_worker_wq);
 /* The pool has handed out chunks: keep the low watermark from now on. */
 static bool arena_refill_wanted;
-/* jiffies of the last refill that failed: no new try for a second. */
-static unsigned long arena_refill_failed;
-static struct shrinker *arena_shrinker;
 /*
- * Chunks of a cgroup other than the root may be in the lists: the worker
- * looks every ARENA_POOL_MEMCG_IDLE_MS / 2 for ones to release. Set when
- * one is added, cleared by the worker before a pass that sets it again if
- * any is left.
+ * After a refill failed or the shrinker ran: no refill before jiffies
+ * @arena_refill_after.
  */
-static bool arena_pool_memcg_pooled;
-#define ARENA_POOL_MEMCG_IDLE_MS	1000
+static bool arena_refill_backoff;
+static unsigned long arena_refill_after;
+static struct shrinker *arena_shrinker;
 
-/* How deep a request looks in a list for a chunk of its own cgroup. */
+/*
+ * What the lists hold, beyond their lengths (changed under the node's lock,
+ * read without it): ready chunks of single pages, which small runs use and
+ * the watermarks leave aside; and ready or dirty chunks of cgroups other
+ * than the root, which the worker releases once idle for
+ * ARENA_POOL_MEMCG_IDLE_MS (a cgroup's own reclaim cannot take them back).
+ */
+static atomic_long_t arena_pool_carvable_ready;
+static atomic_long_t arena_pool_memcg_pooled;
+#define ARENA_POOL_MEMCG_IDLE_MS	1000
+/* Ready chunks of single pages kept: enough for a few windows' small runs. */
+#define ARENA_POOL_CARVABLE_HIGH	8
+
+/* How deep a request looks in a list for a chunk it can take. */
 #define ARENA_POOL_SCAN		64
 
 static struct arena_node_pool *arena_pool_of(int nid)
@@ -115,6 +124,35 @@ void arena_node_quarantined_add(int nid, long delta)
 	atomic_long_add(delta, &arena_stats.chunks_quarantined);
 }
 
+/*
+ * Small runs are carved only from chunks of single-page folios
+ * (ARENA_CARVE_ORDER, Documentation/small-arenas.rst).
+ */
+static bool arena_chunk_carvable(const struct arena_chunk *c)
+{
+	return c->order == ARENA_CARVE_ORDER;
+}
+
+/* @c joins (@d 1) or leaves (@d -1) a ready (@ready) or dirty list. */
+static void arena_pool_count(const struct arena_chunk *c, bool ready, long d)
+{
+	if (ready)
+		atomic_long_add(d, &arena_stats.chunks_ready);
+	else
+		atomic_long_add(d, &arena_stats.chunks_dirty);
+	if (ready && arena_chunk_carvable(c))
+		atomic_long_add(d, &arena_pool_carvable_ready);
+	if (c->memcg)
+		atomic_long_add(d, &arena_pool_memcg_pooled);
+}
+
+/* Ready chunks the watermarks count: whole ones, of any cgroup. */
+static long arena_pool_whole_ready(void)
+{
+	return atomic_long_read(&arena_stats.chunks_ready) -
+	       atomic_long_read(&arena_pool_carvable_ready);
+}
+
 static void arena_pool_add_ready(struct arena_chunk *c)
 {
 	struct arena_node_pool *np = arena_pool_of(c->nid);
@@ -123,10 +161,8 @@ static void arena_pool_add_ready(struct arena_chunk *c)
 	spin_lock(&np->lock);
 	list_add(&c->node, &np->ready);
 	np->nr_ready++;
-	atomic_long_inc(&arena_stats.chunks_ready);
+	arena_pool_count(c, true, 1);
 	spin_unlock(&np->lock);
-	if (c->memcg && !READ_ONCE(arena_pool_memcg_pooled))
-		WRITE_ONCE(arena_pool_memcg_pooled, true);
 }
 
 void arena_pool_add_dirty(struct arena_chunk *c)
@@ -139,10 +175,8 @@ void arena_pool_add_dirty(struct arena_chunk *c)
 	spin_lock(&np->lock);
 	list_add_tail(&c->node, &np->dirty);
 	np->nr_dirty++;
-	atomic_long_inc(&arena_stats.chunks_dirty);
+	arena_pool_count(c, false, 1);
 	spin_unlock(&np->lock);
-	if (c->memcg && !READ_ONCE(arena_pool_memcg_pooled))
-		WRITE_ONCE(arena_pool_memcg_pooled, true);
 }
 
 static bool arena_worker_has_work(void);
@@ -161,48 +195,40 @@ void arena_pool_kick(void)
 }
 
 /*
- * Which chunks of a list a taker accepts; all but ARENA_TAKE_ANY look
- * ARENA_POOL_SCAN entries deep at most.
+ * Which chunks a taker accepts: of its own cgroup and of its own kind
+ * (whole, or single pages with ARENA_TAKE_SMALL) unless told otherwise,
+ * looking ARENA_POOL_SCAN entries deep unless ARENA_TAKE_DEEP.
  */
-enum arena_take {
-	ARENA_TAKE_ANY,		/* the first, whatever its cgroup */
-	ARENA_TAKE_MEMCG,	/* the first of @memcg for a whole chunk */
-	ARENA_TAKE_SMALL,	/* the same, of single pages, to carve */
-};
+#define ARENA_TAKE_WHOLE	0
+#define ARENA_TAKE_SMALL	BIT(0)
+#define ARENA_TAKE_ANY_KIND	BIT(1)
+#define ARENA_TAKE_ANY_MEMCG	BIT(2)
+#define ARENA_TAKE_DEEP		BIT(3)
+#define ARENA_TAKE_ANY		(ARENA_TAKE_ANY_KIND | ARENA_TAKE_ANY_MEMCG | \
+				 ARENA_TAKE_DEEP)
 
 /*
- * Small runs are carved only from chunks of single-page folios
- * (ARENA_CARVE_ORDER, Documentation/small-arenas.rst).
+ * Whole-chunk runs do not take chunks of single pages (retired shared
+ * chunks, or fragmentation's last fallback): mapped 4 KiB at a time they
+ * would cost 512 faults instead of one; a new chunk is better, and small
+ * runs use those.
  */
-static bool arena_chunk_carvable(const struct arena_chunk *c)
-{
-	return c->order == ARENA_CARVE_ORDER;
-}
-
-/*
- * Can a request as @how says take @c? Whole-chunk runs do not take chunks
- * of single pages (retired shared chunks, or fragmentation's last
- * fallback): mapped 4 KiB at a time they would cost 512 faults instead of
- * one; a new chunk is better, and small runs use those.
- */
-static bool arena_chunk_fits(const struct arena_chunk *c, enum arena_take how,
+static bool arena_chunk_fits(const struct arena_chunk *c, unsigned int how,
 			     struct mem_cgroup *memcg)
 {
-	if (how == ARENA_TAKE_ANY)
-		return true;
-	if (c->memcg != memcg)
+	if (!(how & ARENA_TAKE_ANY_MEMCG) && c->memcg != memcg)
 		return false;
-	return arena_chunk_carvable(c) == (how == ARENA_TAKE_SMALL);
+	return (how & ARENA_TAKE_ANY_KIND) ||
+	       arena_chunk_carvable(c) == !!(how & ARENA_TAKE_SMALL);
 }
 
-/* Unlink a chunk of @list as @how says, counted by *@nr and @stat. */
+/* Unlink a chunk of @np's @ready or dirty list as @how says. */
 static struct arena_chunk *arena_pool_take_first(struct arena_node_pool *np,
-						 struct list_head *list,
-						 unsigned long *nr,
-						 atomic_long_t *stat,
-						 enum arena_take how,
+						 bool ready, unsigned int how,
 						 struct mem_cgroup *memcg)
 {
+	struct list_head *list = ready ? &np->ready : &np->dirty;
+	unsigned long *nr = ready ? &np->nr_ready : &np->nr_dirty;
 	struct arena_chunk *c = NULL, *pos;
 	unsigned int scanned = 0;
 
@@ -214,103 +240,121 @@ static struct arena_chunk *arena_pool_take_first(struct arena_node_pool *np,
 			c = pos;
 			break;
 		}
-		if (++scanned >= ARENA_POOL_SCAN)
+		if (!(how & ARENA_TAKE_DEEP) && ++scanned >= ARENA_POOL_SCAN)
 			break;
 	}
 	if (c) {
 		list_del_init(&c->node);
 		(*nr)--;
-		atomic_long_dec(stat);
+		arena_pool_count(c, ready, -1);
 	}
 	spin_unlock(&np->lock);
 	return c;
 }
 
-static struct arena_chunk *arena_pool_take_ready(int nid, enum arena_take how,
-						 struct mem_cgroup *memcg)
-{
-	struct arena_node_pool *np = arena_pool_of(nid);
-
-	return arena_pool_take_first(np, &np->ready, &np->nr_ready,
-				     &arena_stats.chunks_ready, how, memcg);
-}
-
-static struct arena_chunk *arena_pool_take_dirty(int nid, enum arena_take how,
-						 struct mem_cgroup *memcg)
-{
-	struct arena_node_pool *np = arena_pool_of(nid);
-
-	return arena_pool_take_first(np, &np->dirty, &np->nr_dirty,
-				     &arena_stats.chunks_dirty, how, memcg);
-}
-
-typedef struct arena_chunk *(*arena_take_fn)(int nid, enum arena_take how,
-					     struct mem_cgroup *memcg);
-
 /* Take a chunk as @how says from @nid first, then from the other nodes. */
-static struct arena_chunk *arena_pool_take(int nid, arena_take_fn take,
-					   enum arena_take how,
+static struct arena_chunk *arena_pool_take(int nid, bool ready,
+					   unsigned int how,
 					   struct mem_cgroup *memcg)
 {
-	struct arena_chunk *c = take(nid, how, memcg);
+	struct arena_chunk *c;
 	int n;
 
+	c = arena_pool_take_first(arena_pool_of(nid), ready, how, memcg);
 	if (c)
 		return c;
 	for_each_node_state(n, N_MEMORY) {
 		if (n == nid)
 			continue;
-		c = take(n, how, memcg);
+		c = arena_pool_take_first(arena_pool_of(n), ready, how, memcg);
 		if (c)
 			return c;
 	}
 	return NULL;
 }
 
+/* A ready chunk, else a dirty one zeroed here; NULL if neither fits. */
+static struct arena_chunk *arena_pool_take_zeroed(int nid, unsigned int how,
+						  struct mem_cgroup *memcg)
+{
+	struct arena_chunk *c = arena_pool_take(nid, true, how, memcg);
+
+	if (c) {
+		atomic_long_inc(&arena_stats.chunks_reused);
+		return c;
+	}
+	c = arena_pool_take(nid, false, how, memcg);
+	if (c) {
+		arena_chunk_zero(c);
+		atomic_long_inc(&arena_stats.chunks_zeroed_inline);
+	}
+	return c;
+}
+
 /* Whether a chunk goes, for arena_pool_release_if(). */
 typedef bool (*arena_drop_fn)(const struct arena_chunk *c, const void *arg);
 
 /*
- * Move the chunks of @list that @drop says go to @out, counted by *@nr and
- * @stat; one pass under the lock.
+ * Move the chunks of @np's @ready or dirty list that @drop says go to
+ * @out, oldest first, at most *@left of them; one pass under the lock.
  */
-static void arena_pool_cull(struct arena_node_pool *np, struct list_head *list,
-			    unsigned long *nr, atomic_long_t *stat,
+static void arena_pool_cull(struct arena_node_pool *np, bool ready,
 			    arena_drop_fn drop, const void *arg,
-			    struct list_head *out)
+			    unsigned long *left, struct list_head *out)
 {
+	struct list_head *list = ready ? &np->ready : &np->dirty;
+	unsigned long *nr = ready ? &np->nr_ready : &np->nr_dirty;
 	struct arena_chunk *c, *tmp;
 
-	if (!READ_ONCE(*nr))
+	if (!*left || !READ_ONCE(*nr))
 		return;
 	spin_lock(&np->lock);
-	list_for_each_entry_safe(c, tmp, list, node) {
-		if (!drop(c, arg))
-			continue;
-		list_move_tail(&c->node, out);
-		(*nr)--;
-		atomic_long_dec(stat);
+	/* Dirty chunks are queued oldest first, ready ones newest first. */
+	if (ready) {
+		list_for_each_entry_safe_reverse(c, tmp, list, node) {
+			if (!*left)
+				break;
+			if (!drop(c, arg))
+				continue;
+			list_move_tail(&c->node, out);
+			(*nr)--;
+			arena_pool_count(c, ready, -1);
+			(*left)--;
+		}
+	} else {
+		list_for_each_entry_safe(c, tmp, list, node) {
+			if (!*left)
+				break;
+			if (!drop(c, arg))
+				continue;
+			list_move_tail(&c->node, out);
+			(*nr)--;
+			arena_pool_count(c, ready, -1);
+			(*left)--;
+		}
 	}
 	spin_unlock(&np->lock);
 }
 
-/* Release the chunks of every node's lists that @drop says go. */
+/*
+ * Release at most @max chunks of every node's lists that @drop says go,
+ * dirty ones first. Released outside arena_worker_lock: a drain running
+ * meanwhile may return before they are back with the page allocator.
+ */
 static unsigned long arena_pool_release_if(arena_drop_fn drop,
-					   const void *arg)
+					   const void *arg, unsigned long max)
 {
+	unsigned long left = max, n = 0;
 	struct arena_chunk *c, *tmp;
-	unsigned long n = 0;
 	LIST_HEAD(out);
 	int nid;
 
-	for_each_node_state(nid, N_MEMORY) {
-		struct arena_node_pool *np = arena_pool_of(nid);
-
-		arena_pool_cull(np, &np->dirty, &np->nr_dirty,
-				&arena_stats.chunks_dirty, drop, arg, &out);
-		arena_pool_cull(np, &np->ready, &np->nr_ready,
-				&arena_stats.chunks_ready, drop, arg, &out);
-	}
+	for_each_node_state(nid, N_MEMORY)
+		arena_pool_cull(arena_pool_of(nid), false, drop, arg, &left,
+				&out);
+	for_each_node_state(nid, N_MEMORY)
+		arena_pool_cull(arena_pool_of(nid), true, drop, arg, &left,
+				&out);
 	list_for_each_entry_safe(c, tmp, &out, node) {
 		list_del_init(&c->node);
 		arena_chunk_release(c);
@@ -322,7 +366,7 @@ static unsigned long arena_pool_release_if(arena_drop_fn drop,
 
 /* What a request that could not get a new chunk releases to make room. */
 struct arena_unfit {
-	enum arena_take how;
+	unsigned int how;
 	struct mem_cgroup *memcg;
 	bool any_memcg;		/* at the global cap: every cgroup's */
 };
@@ -337,22 +381,20 @@ static bool arena_chunk_unfit(const struct arena_chunk *c, const void *arg)
 }
 
 /*
- * No new chunk could be had for a request as @how says. At the global cap,
- * release the pooled chunks it cannot use, of every cgroup (a pool full of
- * whole chunks must not starve a small run, nor another cgroup's chunks a
- * cgroup); otherwise (over the cgroup's limit, or out of memory) those of
- * its own cgroup. Returns how many went: worth trying again if any.
+ * No new chunk could be had for a request as @how says, and none it can
+ * take is pooled. Release one pooled chunk it cannot use, oldest first:
+ * at the global cap (@capped) of any cgroup, since a pool full of whole
+ * chunks must not starve a small run, nor another cgroup's idle chunks a
+ * cgroup; otherwise (over the cgroup's limit) of its own cgroup. One
+ * chunk is room for one. Returns whether one went: worth trying again.
  */
-static unsigned long arena_pool_make_room(enum arena_take how,
-					  struct mem_cgroup *memcg)
+static bool arena_pool_make_room(unsigned int how, struct mem_cgroup *memcg,
+				 bool capped)
 {
-	struct arena_unfit u = {
-		.how = how, .memcg = memcg,
-		.any_memcg = atomic_long_read(&arena_stats.chunks_total) >=
-			     READ_ONCE(arena_max_chunks),
-	};
+	struct arena_unfit u = { .how = how, .memcg = memcg,
+				 .any_memcg = capped };
 
-	return arena_pool_release_if(arena_chunk_unfit, &u);
+	return arena_pool_release_if(arena_chunk_unfit, &u, 1);
 }
 
 /* Chunks of a cgroup other than the root, idle too long or offline. */
@@ -362,37 +404,10 @@ static bool arena_chunk_stale(const struct arena_chunk *c, const void *arg)
 
 	if (!c->memcg)
 		return false;
+	/* Signed: a chunk queued after @now was read is not stale. */
 	return !mem_cgroup_online(c->memcg) ||
-	       *now - c->since_ns > ARENA_POOL_MEMCG_IDLE_MS * NSEC_PER_MSEC;
-}
-
-/*
- * The worker's look at chunks charged to cgroups other than the root,
- * which their cgroup's reclaim cannot take back: release the stale ones,
- * and say whether any are left to look at again.
- */
-static bool arena_pool_release_stale(void)
-{
-	u64 now = ktime_get_ns();
-	bool left = false;
-	int nid;
-
-	WRITE_ONCE(arena_pool_memcg_pooled, false);
-	arena_pool_release_if(arena_chunk_stale, &now);
-	for_each_node_state(nid, N_MEMORY) {
-		struct arena_node_pool *np = arena_pool_of(nid);
-		struct arena_chunk *c;
-
-		spin_lock(&np->lock);
-		list_for_each_entry(c, &np->ready, node)
-			left |= !!c->memcg;
-		list_for_each_entry(c, &np->dirty, node)
-			left |= !!c->memcg;
-		spin_unlock(&np->lock);
-	}
-	if (left)
-		WRITE_ONCE(arena_pool_memcg_pooled, true);
-	return left;
+	       (s64)(*now - c->since_ns) >
+	       (s64)ARENA_POOL_MEMCG_IDLE_MS * NSEC_PER_MSEC;
 }
 
 /*
@@ -400,86 +415,115 @@ static bool arena_pool_release_stale(void)
  * worker is zeroing right now may be the only one left. Wait for its pass to
  * put it back, then look again.
  */
-static struct arena_chunk *arena_pool_get_slow(int nid, enum arena_take how,
-					       struct mem_cgroup *memcg,
-					       struct arena_chunk *err)
+static struct arena_chunk *arena_pool_get_slow(int nid, unsigned int how,
+					       struct mem_cgroup *memcg)
 {
 	struct arena_chunk *c;
 
 	mutex_lock(&arena_worker_lock);
-	c = arena_pool_take(nid, arena_pool_take_ready, how, memcg);
-	if (c) {
-		atomic_long_inc(&arena_stats.chunks_reused);
-	} else {
-		c = arena_pool_take(nid, arena_pool_take_dirty, how, memcg);
-		if (c) {
-			arena_chunk_zero(c);
-			atomic_long_inc(&arena_stats.chunks_zeroed_inline);
-		}
-	}
+	c = arena_pool_take_zeroed(nid, how | ARENA_TAKE_DEEP, memcg);
 	mutex_unlock(&arena_worker_lock);
-	return c ?: err;
+	return c;
+}
+
+/* Refill again from now on, unless in a back-off after a failure. */
+static void arena_pool_want_refill(void)
+{
+	if (READ_ONCE(arena_refill_wanted))
+		return;
+	if (READ_ONCE(arena_refill_backoff)) {
+		if (time_before(jiffies, READ_ONCE(arena_refill_after)))
+			return;
+		WRITE_ONCE(arena_refill_backoff, false);
+	}
+	WRITE_ONCE(arena_refill_wanted, true);
+}
+
+/* Stop refilling for a second at least (a refill failed, or pressure). */
+static void arena_pool_refill_back_off(void)
+{
+	WRITE_ONCE(arena_refill_after, jiffies + HZ);
+	WRITE_ONCE(arena_refill_backoff, true);
+	WRITE_ONCE(arena_refill_wanted, false);
 }
 
 /*
  * A zeroed chunk of @memcg (NULL: the root cgroup) for an arena: ready,
  * else dirty zeroed here, else new; with @small, one of single-page folios,
- * to carve small runs from. Returns ERR_PTR(-ENOMEM) when none
- * can be had within the global cap and the cgroup's limit.
+ * to carve small runs from. Returns ERR_PTR(-ENOMEM) when none can be had
+ * within the global cap and the cgroup's limit.
  */
 struct arena_chunk *arena_pool_get(struct mem_cgroup *memcg, bool small)
 {
-	enum arena_take how = small ? ARENA_TAKE_SMALL : ARENA_TAKE_MEMCG;
+	unsigned int how = small ? ARENA_TAKE_SMALL : ARENA_TAKE_WHOLE;
 	unsigned int order = small ? ARENA_CARVE_ORDER : ARENA_CHUNK_ORDER;
 	int nid = numa_node_id();
 	struct arena_chunk *c;
+	bool capped = false;
 
-	c = arena_pool_take(nid, arena_pool_take_ready, how, memcg);
-	if (c) {
-		atomic_long_inc(&arena_stats.chunks_reused);
-	} else {
-		c = arena_pool_take(nid, arena_pool_take_dirty, how, memcg);
-		if (c) {
-			arena_chunk_zero(c);
-			atomic_long_inc(&arena_stats.chunks_zeroed_inline);
-		} else {
-			c = arena_chunk_new(nid, memcg, order);
-			if (IS_ERR(c) && arena_pool_make_room(how, memcg))
+	c = arena_pool_take_zeroed(nid, how, memcg);
+	if (!c) {
+		c = arena_chunk_new(nid, memcg, order);
+		if (IS_ERR(c)) {
+			capped = PTR_ERR(c) == -ENOSPC;
+			/* One of ours deeper in the lists, or room for one. */
+			c = arena_pool_take_zeroed(nid, how | ARENA_TAKE_DEEP,
+						   memcg);
+			if (!c && arena_pool_make_room(how, memcg, capped)) {
 				c = arena_chunk_new(nid, memcg, order);
-			if (IS_ERR(c))
-				c = arena_pool_get_slow(nid, how, memcg, c);
-			if (IS_ERR(c))
-				return c;
+				if (IS_ERR(c)) {
+					capped |= PTR_ERR(c) == -ENOSPC;
+					c = NULL;
+				}
+			}
+			if (!c)
+				c = arena_pool_get_slow(nid, how, memcg);
+			if (!c) {
+				if (capped)
+					atomic_long_inc(&arena_stats.limit_hits);
+				return ERR_PTR(-ENOMEM);
+			}
 		}
 	}
 	arena_node_in_use_add(c->nid, 1);
 	atomic_long_inc(&arena_stats.chunks_mapped);
-	/*
-	 * The worker refills for the root cgroup only (its chunks would go to
-	 * no one else), and not within a second of a refill that failed.
-	 */
-	if (!memcg && !READ_ONCE(arena_refill_wanted) &&
-	    time_after(jiffies, READ_ONCE(arena_refill_failed) + HZ))
-		WRITE_ONCE(arena_refill_wanted, true);
-	if (atomic_long_read(&arena_stats.chunks_ready) <
-	    READ_ONCE(arena_pool_low))
-		wake_up(&arena_worker_wq);
+	/* The worker refills for the root cgroup only: no one else takes it. */
+	if (!memcg) {
+		arena_pool_want_refill();
+		if (arena_pool_whole_ready() < READ_ONCE(arena_pool_low))
+			wake_up(&arena_worker_wq);
+	}
 	return c;
 }
 
+/*
+ * Below the low watermark, and with room under the cap for the watermark's
+ * worth of requests besides.
+ */
 static bool arena_pool_needs_refill(void)
 {
 	return READ_ONCE(arena_refill_wanted) &&
-	       atomic_long_read(&arena_stats.chunks_ready) <
-	       READ_ONCE(arena_pool_low);
+	       arena_pool_whole_ready() < READ_ONCE(arena_pool_low) &&
+	       atomic_long_read(&arena_stats.chunks_total) +
+	       READ_ONCE(arena_pool_low) < READ_ONCE(arena_max_chunks);
 }
 
 static bool arena_worker_has_work(void)
 {
 	return atomic_long_read(&arena_stats.chunks_dirty) ||
-	       atomic_long_read(&arena_stats.chunks_ready) >
-	       READ_ONCE(arena_pool_high) ||
+	       arena_pool_whole_ready() > READ_ONCE(arena_pool_high) ||
 	       arena_pool_needs_refill();
+}
+
+/* Release, rather than zero, a dirty chunk nobody will take. */
+static bool arena_pool_unwanted(const struct arena_chunk *c)
+{
+	if (c->memcg && !mem_cgroup_online(c->memcg))
+		return true;
+	if (arena_chunk_carvable(c))
+		return atomic_long_read(&arena_pool_carvable_ready) >=
+		       ARENA_POOL_CARVABLE_HIGH;
+	return arena_pool_whole_ready() >= READ_ONCE(arena_pool_high);
 }
 
 /* One pass of the worker over every node; returns true if it did work. */
@@ -487,15 +531,15 @@ static bool arena_worker_pass(void)
 {
 	struct arena_chunk *c;
 	bool busy = false;
+	u64 now;
 	int nid;
 
 	for_each_node_state(nid, N_MEMORY) {
 		/* Dirty chunks: zero them while the pool wants more ready. */
-		while ((c = arena_pool_take_dirty(nid, ARENA_TAKE_ANY, NULL))) {
+		while ((c = arena_pool_take_first(arena_pool_of(nid), false,
+						  ARENA_TAKE_ANY, NULL))) {
 			busy = true;
-			if (atomic_long_read(&arena_stats.chunks_ready) >=
-			    READ_ONCE(arena_pool_high) ||
-			    (c->memcg && !mem_cgroup_online(c->memcg))) {
+			if (arena_pool_unwanted(c)) {
 				arena_chunk_release(c);
 			} else {
 				arena_chunk_zero(c);
@@ -506,13 +550,20 @@ static bool arena_worker_pass(void)
 			if (kthread_should_stop())
 				return false;
 		}
-		/* Over the high watermark: give the excess back. */
-		while (atomic_long_read(&arena_stats.chunks_ready) >
-		       READ_ONCE(arena_pool_high) &&
-		       (c = arena_pool_take_ready(nid, ARENA_TAKE_ANY, NULL))) {
+		/* Over the high watermark: give the excess whole ones back. */
+		while (arena_pool_whole_ready() > READ_ONCE(arena_pool_high) &&
+		       (c = arena_pool_take_first(arena_pool_of(nid), true,
+						  ARENA_TAKE_ANY_MEMCG |
+						  ARENA_TAKE_DEEP, NULL))) {
 			busy = true;
 			arena_chunk_release(c);
 		}
+	}
+	/* Chunks of cgroups idle too long, or of cgroups gone offline. */
+	if (atomic_long_read(&arena_pool_memcg_pooled)) {
+		now = ktime_get_ns();
+		if (arena_pool_release_if(arena_chunk_stale, &now, ULONG_MAX))
+			busy = true;
 	}
 	/* Under the low watermark: allocate, on the worker's node. */
 	while (arena_pool_needs_refill() && !kthread_should_stop()) {
@@ -521,11 +572,9 @@ static bool arena_worker_pass(void)
 			/*
 			 * At the cap or out of memory: stop until arenas take
 			 * from the pool again, a second from now at the
-			 * earliest, rather than retrying (and counting a limit
-			 * hit) every pass.
+			 * earliest, rather than retrying every pass.
 			 */
-			WRITE_ONCE(arena_refill_failed, jiffies);
-			WRITE_ONCE(arena_refill_wanted, false);
+			arena_pool_refill_back_off();
 			break;
 		}
 		busy = true;
@@ -543,7 +592,7 @@ static int arena_worker_fn(void *unused)
 	set_user_nice(current, MAX_NICE);
 	while (!kthread_should_stop()) {
 		/* Pooled chunks of cgroups: look again before they go stale. */
-		long timeout = READ_ONCE(arena_pool_memcg_pooled) ?
+		long timeout = atomic_long_read(&arena_pool_memcg_pooled) ?
 			       msecs_to_jiffies(ARENA_POOL_MEMCG_IDLE_MS / 2) :
 			       MAX_SCHEDULE_TIMEOUT;
 
@@ -553,8 +602,6 @@ static int arena_worker_fn(void *unused)
 						 timeout);
 		mutex_lock(&arena_worker_lock);
 		busy = arena_worker_pass();
-		if (READ_ONCE(arena_pool_memcg_pooled))
-			arena_pool_release_stale();
 		mutex_unlock(&arena_worker_lock);
 		if (!busy)
 			/* Refill failed (cap or no memory): do not spin. */
@@ -572,14 +619,16 @@ static unsigned long arena_pool_release(unsigned long pages)
 
 	for_each_node_state(nid, N_MEMORY) {
 		while (freed < pages &&
-		       (c = arena_pool_take_dirty(nid, ARENA_TAKE_ANY, NULL))) {
+		       (c = arena_pool_take_first(arena_pool_of(nid), false,
+						  ARENA_TAKE_ANY, NULL))) {
 			arena_chunk_release(c);
 			freed += ARENA_CHUNK_PAGES;
 		}
 	}
 	for_each_node_state(nid, N_MEMORY) {
 		while (freed < pages &&
-		       (c = arena_pool_take_ready(nid, ARENA_TAKE_ANY, NULL))) {
+		       (c = arena_pool_take_first(arena_pool_of(nid), true,
+						  ARENA_TAKE_ANY, NULL))) {
 			arena_chunk_release(c);
 			freed += ARENA_CHUNK_PAGES;
 		}
@@ -610,8 +659,8 @@ static unsigned long arena_shrink_scan(struct shrinker *s,
 {
 	unsigned long freed;
 
-	/* Memory is short: refill only when arenas ask again. */
-	WRITE_ONCE(arena_refill_wanted, false);
+	/* Memory is short: refill when arenas ask again, a second on. */
+	arena_pool_refill_back_off();
 	freed = arena_pool_release(sc->nr_to_scan);
 	if (freed)
 		atomic_long_add(freed >> ARENA_CHUNK_ORDER,

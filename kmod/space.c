@@ -905,7 +905,9 @@ void arena_space_destroy(struct arena_space *space)
  * Who the report names: the window's owner, and the task that made the
  * access when it is not the owner (another process reaching in with
  * ptrace, /proc/pid/mem or process_vm_readv(): GUP on a remote mm; or a
- * kernel thread working on the owner's mm, as io_uring's SQPOLL does).
+ * kernel thread working on the owner's mm with kthread_use_mm()). io_uring's
+ * SQPOLL and io-wq threads are the owner's own threads (PF_IO_WORKER) and
+ * are reported as the owner, with their comm.
  */
 static void arena_fault_who(struct vm_fault *vmf, struct arena_space *space,
 			    struct arena_uaf_report *r)

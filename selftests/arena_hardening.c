@@ -402,6 +402,52 @@ TEST_F(hard, whole_chunks_after_small_churn_are_pmd_mapped)
 	EXPECT_EQ(0, arena_free_id(self->fd, wid));
 }
 
+/*
+ * Chunks of single pages that small runs retired must not fill the pool's
+ * watermarks: a whole chunk freed after them is kept and reused, not
+ * released and allocated anew.
+ */
+TEST_F(hard, small_run_chunks_do_not_crowd_out_whole_ones)
+{
+	long allocated;
+	uint64_t off;
+	uint32_t id;
+	long wid;
+
+	ASSERT_EQ(0, arena_param_set("pool_low", 0));
+	ASSERT_EQ(0, arena_param_set("pool_high", 4));
+	ASSERT_EQ(0, arena_drain());
+	/* Six windows with a shared chunk each, retired when they close. */
+	struct arena_info info[6];
+	char *base[6];
+	int fd[6];
+
+	for (int w = 0; w < 6; w++) {
+		fd[w] = arena_open_window(&info[w], &base[w]);
+		ASSERT_LE(0, fd[w]);
+		ASSERT_EQ(0, small_arena(fd[w], 1, &id, &off));
+		base[w][off] = 1;
+	}
+	for (int w = 0; w < 6; w++)
+		arena_close_window(fd[w], &info[w], base[w]);
+	ASSERT_TRUE(arena_pool_settle(30000));
+	TH_LOG("%ld ready chunks after the small runs",
+	       arena_counter("chunks_ready"));
+	wid = arena_create_id(self->fd);
+	ASSERT_GT(wid, 0);
+	ASSERT_EQ(0, arena_chunks(self->fd, wid, 1, &off));
+	self->base[off] = 1;
+	ASSERT_EQ(0, arena_free_id(self->fd, wid));
+	ASSERT_TRUE(arena_pool_settle(30000));
+	allocated = arena_counter("chunks_allocated");
+	wid = arena_create_id(self->fd);
+	ASSERT_GT(wid, 0);
+	ASSERT_EQ(0, arena_chunks(self->fd, wid, 1, &off));
+	/* The freed whole chunk came back from the pool. */
+	EXPECT_EQ(allocated, arena_counter("chunks_allocated"));
+	EXPECT_EQ(0, arena_free_id(self->fd, wid));
+}
+
 /* Every ioctl refuses a size above a page, even with zeros beyond. */
 TEST_F(hard, struct_above_a_page_is_e2big)
 {

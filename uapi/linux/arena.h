@@ -48,8 +48,12 @@
  * - EBUSY: mmap of a window that is already mapped.
  */
 
-/* ABI version reported by ARENA_IOC_GET_INFO; bumped on incompatible changes. */
-#define ARENA_ABI_VERSION 1
+/*
+ * ABI version reported by ARENA_IOC_GET_INFO; bumped on incompatible
+ * changes. 2: the ioctl magic moved from 0xB7 to 0xBA (the structs are
+ * those of version 1).
+ */
+#define ARENA_ABI_VERSION 2
 
 /*
  * 0xBA, commands 0x80-0x8F: in no entry of the kernel tree's
