@@ -7,7 +7,12 @@
 # configuration, only when it is missing. Prints the build directory (the
 # KDIR to build arena.ko against; its arch/x86/boot/bzImage is the kernel).
 #
-#   scripts/build-debug-kernel.sh [--print-dir]
+#   scripts/build-debug-kernel.sh [--print-dir | --deps]
+#
+# --deps only installs what the build needs (apt), so that .ci/run can do
+# that before it starts the build in the background next to make check.
+# Two builds never run at once: the second waits for the first (flock) and
+# then finds its .done.
 #
 # About 25 minutes on 2 cores; run it in the background while you work.
 # Environment: ARENA_CACHE (default ~/.cache/arena), JOBS (default nproc).
@@ -100,11 +105,16 @@ SRC_VER=$(dpkg-query -W -f='${Version}' "$SRC_PKG")
 KEY=$( { echo "$SRC_VER"; echo "$FRAGMENT"; } | sha256sum | cut -c1-16)
 DIR=$CACHE/debug-kernel/$SRC_VER-$KEY
 
-if [ -f "$DIR/.done" ]; then
-	echo "$DIR"
-	exit 0
+[ "${1:-}" = --print-dir ] && { echo "$DIR"; [ -f "$DIR/.done" ]; exit; }
+if [ "${1:-}" != --deps ]; then
+	mkdir -p "$CACHE/debug-kernel"
+	exec 9> "$CACHE/debug-kernel/.lock"
+	flock 9
+	if [ -f "$DIR/.done" ]; then
+		echo "$DIR"
+		exit 0
+	fi
 fi
-[ "${1:-}" = --print-dir ] && { echo "$DIR"; exit 1; }
 
 log() { echo "debug-kernel: $*" >&2; }
 need=()
@@ -118,6 +128,7 @@ if [ ${#need[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Retries=3 install -y -q \
 		--no-install-recommends "${need[@]}" </dev/null >&2
 fi
+[ "${1:-}" = --deps ] && exit 0
 rm -rf "$DIR"
 mkdir -p "$DIR"
 log "unpacking $SRC_PKG $SRC_VER into $DIR"
