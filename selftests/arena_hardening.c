@@ -48,6 +48,23 @@ FIXTURE_SETUP(hard)
 	ARENA_SETUP_WINDOW(self);
 }
 
+/*
+ * For the tests that open what they need themselves (and the one that
+ * reloads the module): no window, and the harness's timeout raised, since
+ * the debug kernel under TCG runs them several times slower.
+ */
+FIXTURE(bare) {
+	int unused;
+};
+
+FIXTURE_SETUP(bare)
+{
+}
+
+FIXTURE_TEARDOWN(bare)
+{
+}
+
 FIXTURE_TEARDOWN(hard)
 {
 	arena_close_window(self->fd, &self->info, self->base);
@@ -197,18 +214,18 @@ static void recycle_at_once(struct __test_metadata *_metadata)
 	ASSERT_EQ(0, arena_param_set("va_quarantine_mb", 1));
 }
 
-TEST_F(hard, alloc_create_races_free_of_next_ids)
+TEST_F_TIMEOUT(hard, alloc_create_races_free_of_next_ids, 300)
 {
 	recycle_at_once(_metadata);
 	run_race(_metadata, self->fd, &self->info, RACE_ALLOC_CREATE);
 }
 
-TEST_F(hard, create_races_free_of_next_ids)
+TEST_F_TIMEOUT(hard, create_races_free_of_next_ids, 300)
 {
 	run_race(_metadata, self->fd, &self->info, RACE_CREATE);
 }
 
-TEST_F(hard, alloc_races_free_of_its_arena)
+TEST_F_TIMEOUT(hard, alloc_races_free_of_its_arena, 300)
 {
 	recycle_at_once(_metadata);
 	run_race(_metadata, self->fd, &self->info, RACE_ALLOC);
@@ -233,6 +250,9 @@ struct churn {
 	atomic_bool stop;
 	_Atomic uint64_t recent[CHURN_RECENT];	/* offsets freed lately */
 	atomic_long rounds, stale_ok, stale_faults, bad, errors;
+	/* With a small window: slots that held small runs, and reuses. */
+	atomic_bool was_small[512];
+	atomic_long crossings;
 };
 
 struct churn_worker {
@@ -259,6 +279,8 @@ static void *churn_worker(void *arg)
 			atomic_fetch_add(&c->errors, 1);
 			continue;
 		}
+		if (off / c->cs < 512 && !whole)
+			atomic_store(&c->was_small[off / c->cs], true);
 		/* First and last byte of each page: cheap, and every page. */
 		for (i = 0; i < len; i += PAGE_SZ)
 			if (!try_write(c->base + off + i, tag, NULL) ||
@@ -347,7 +369,7 @@ TEST_F_TIMEOUT(hard, small_and_whole_runs_race_recycling, 300)
  * (which wants a chunk of single pages) must still be had: what the pool
  * holds and cannot hand out is released to make room.
  */
-TEST_F(hard, small_run_at_the_cap_takes_room_from_the_pool)
+TEST_F_TIMEOUT(hard, small_run_at_the_cap_takes_room_from_the_pool, 300)
 {
 	long cs_mb = self->info.out_chunk_size >> 20, base_mb;
 	uint64_t off;
@@ -378,7 +400,7 @@ TEST_F(hard, small_run_at_the_cap_takes_room_from_the_pool)
  * pool, are not handed to whole-chunk runs: those still get a PMD-order
  * chunk and one PMD mapping.
  */
-TEST_F(hard, whole_chunks_after_small_churn_are_pmd_mapped)
+TEST_F_TIMEOUT(hard, whole_chunks_after_small_churn_are_pmd_mapped, 300)
 {
 	const size_t cs = self->info.out_chunk_size;
 	const int n = (int)(cs / PAGE_SZ) + 64;
@@ -407,7 +429,7 @@ TEST_F(hard, whole_chunks_after_small_churn_are_pmd_mapped)
  * watermarks: a whole chunk freed after them is kept and reused, not
  * released and allocated anew.
  */
-TEST_F(hard, small_run_chunks_do_not_crowd_out_whole_ones)
+TEST_F_TIMEOUT(hard, small_run_chunks_do_not_crowd_out_whole_ones, 300)
 {
 	long allocated;
 	uint64_t off;
@@ -446,6 +468,109 @@ TEST_F(hard, small_run_chunks_do_not_crowd_out_whole_ones)
 	/* The freed whole chunk came back from the pool. */
 	EXPECT_EQ(allocated, arena_counter("chunks_allocated"));
 	EXPECT_EQ(0, arena_free_id(self->fd, wid));
+}
+
+/*
+ * Whole chunks as fast as they come, in a window small enough (1 GiB, 512
+ * slots) that freed runs fill it: recycling then hands slots that held
+ * small runs to whole-chunk runs, PMD-mapped while stale faults on those
+ * slots' small pages are in flight.
+ */
+static void *churn_whole(void *arg)
+{
+	struct churn *c = arg;
+
+	while (!atomic_load(&c->stop)) {
+		uint32_t id = 0;
+		uint64_t off;
+		char v;
+
+		if (arena_alloc_len(c->fd, &id, c->cs, ARENA_ALLOC_CREATE,
+				    &off)) {
+			atomic_fetch_add(&c->errors, 1);
+			continue;
+		}
+		if (off / c->cs < 512 && atomic_load(&c->was_small[off / c->cs]))
+			atomic_fetch_add(&c->crossings, 1);
+		if (!try_write(c->base + off + PAGE_SZ, 0x3c, NULL) ||
+		    !try_read(c->base + off + c->cs - 1, &v, NULL) || v)
+			atomic_fetch_add(&c->bad, 1);
+		if (arena_free_id(c->fd, id))
+			atomic_fetch_add(&c->bad, 1);
+		atomic_store(&c->recent[off / c->cs % CHURN_RECENT], off);
+	}
+	return NULL;
+}
+
+static int reload_module(const char *params)
+{
+	int fd, err = 0;
+
+	for (int t = 0; t < 100; t++) {
+		if (!syscall(SYS_delete_module, "arena", O_NONBLOCK))
+			break;
+		usleep(100000);
+	}
+	if (!access("/sys/module/arena", F_OK))
+		return -EBUSY;
+	fd = open("/arena.ko", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (syscall(SYS_finit_module, fd, params, 0))
+		err = -errno;
+	close(fd);
+	for (int t = 0; !err && t < 50 && access(ARENA_DEV, F_OK); t++)
+		usleep(100000);
+	return err;
+}
+
+TEST_F_TIMEOUT(bare, small_window_recycles_small_slots_into_whole_runs, 300)
+{
+	struct churn c = { 0 };
+	struct churn_worker w[2];
+	pthread_t th[4];
+	struct arena_info info;
+	double t0, t;
+	int fd;
+
+	/* Only in the test VM, which loaded the module from /arena.ko. */
+	if (access("/arena.ko", R_OK) || access("/sys/module/arena", F_OK))
+		SKIP(return, "not in the test VM");
+	ASSERT_EQ(0, reload_module("window_gib=1"));
+	fd = arena_open_window(&info, &c.base);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1UL << 30, info.out_window_size);
+	c.fd = fd;
+	c.window = info.out_window_size;
+	c.cs = info.out_chunk_size;
+	/* Freed runs stay until the window is full, then go oldest first. */
+	ASSERT_EQ(0, arena_param_set("va_quarantine_mb", 1L << 20));
+	probe_install();
+	for (int i = 0; i < 2; i++) {
+		w[i] = (struct churn_worker){ .c = &c, .seed = 901 + i,
+					      .idx = i };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, churn_worker, &w[i]));
+	}
+	ASSERT_EQ(0, pthread_create(&th[2], NULL, churn_whole, &c));
+	ASSERT_EQ(0, pthread_create(&th[3], NULL, churn_zapper, &c));
+	t0 = now_s();
+	do {
+		usleep(100000);
+		t = now_s() - t0;
+	} while ((atomic_load(&c.crossings) < 50 || t < ARENA_RACE_MIN_S) &&
+		 t < ARENA_RACE_MAX_S);
+	atomic_store(&c.stop, true);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	TH_LOG("%.1f s: %ld small and mixed arenas, %ld whole chunks in slots that had held small runs; stale reads %ld faulted, %ld read live memory",
+	       t, atomic_load(&c.rounds), atomic_load(&c.crossings),
+	       atomic_load(&c.stale_faults), atomic_load(&c.stale_ok));
+	EXPECT_EQ(0, atomic_load(&c.bad));
+	EXPECT_EQ(0, atomic_load(&c.errors));
+	EXPECT_LT(0, atomic_load(&c.crossings));
+	arena_close_window(fd, &info, c.base);
+	/* The default geometry back, for the tests after this one. */
+	ASSERT_EQ(0, reload_module(""));
 }
 
 /* Every ioctl refuses a size above a page, even with zeros beyond. */
@@ -566,7 +691,7 @@ TEST_F(hard, small_slots_are_bounded)
  * the arena, again. The pipes hold the chunks in quarantine; their memlock
  * charge must stay until the pipes let go, so the loop stops at the limit.
  */
-TEST(pinned_chunks_stay_charged_to_memlock)
+TEST_F_TIMEOUT(bare, pinned_chunks_stay_charged_to_memlock, 300)
 {
 	pid_t pid;
 	int status;
@@ -768,7 +893,7 @@ static int cg_finish(struct cg_run *r)
  * charged to it, never one of A's; after the pool is drained both cgroups
  * hold nothing and the module's counters are where they started.
  */
-TEST(memory_cgroup_limits_hold)
+TEST_F_TIMEOUT(bare, memory_cgroup_limits_hold, 300)
 {
 	const long mib = 1L << 20;
 	char cga[128], cgb[128];
