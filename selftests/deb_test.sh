@@ -164,7 +164,8 @@ cc -Wall -Werror -o "$tmp/user" "$tmp/user.c" $(pkg-config --cflags --libs libar
 	ARENA_BACKEND=mmap LD_LIBRARY_PATH=$root/usr/lib/$MA "$tmp/user" >> "$tmp/cc.log" 2>&1
 rc=$?
 LD_LIBRARY_PATH=$root/usr/lib/$MA ldd "$tmp/user" >> "$tmp/cc.log" 2>&1
-grep -q '^packaged backend=mmap abi=1$' "$tmp/cc.log" || rc=1
+abi=$(sed -n 's/^#define ARENA_ABI_VERSION \([0-9]*\)$/\1/p' "$TOP/uapi/linux/arena.h")
+grep -q "^packaged backend=mmap abi=$abi\$" "$tmp/cc.log" || rc=1
 grep -q "libarena.so.1 => $root/usr/lib/$MA/libarena.so.1 " "$tmp/cc.log" || rc=1
 ok $rc "a program builds with libarena-dev's pkg-config and runs on libarena1's library" "$tmp/cc.log"
 

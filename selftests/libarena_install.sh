@@ -92,7 +92,8 @@ ok $? "a program builds with only pkg-config's flags (shared)" "$tmp/cc.log"
 
 ARENA_BACKEND=mmap LD_LIBRARY_PATH=$root/usr/lib "$tmp/user" > "$tmp/run.log" 2>&1
 rc=$?
-grep -q '^backend=mmap chunk=2097152 abi=1$' "$tmp/run.log" || rc=1
+abi=$(sed -n 's/^#define ARENA_ABI_VERSION \([0-9]*\)$/\1/p' "$TOP/uapi/linux/arena.h")
+grep -q "^backend=mmap chunk=2097152 abi=$abi\$" "$tmp/run.log" || rc=1
 ok $rc "it runs on the installed libarena.so (mmap backend)" "$tmp/run.log"
 
 LD_LIBRARY_PATH=$root/usr/lib ldd "$tmp/user" > "$tmp/ldd.log" 2>&1
