@@ -18,16 +18,20 @@
  * to a FREED run (its arena was freed; the slot keeps faulting and
  * remembers who freed it until the window needs the address space back).
  *
- * Small runs (shorter than a chunk) are page granular. Their slots are
- * SMALL slots, taken from the top of the window while whole-chunk runs take
- * the lowest free slots, because a slot that has held 4 KiB mappings keeps
- * its page table and would map a later whole chunk with 512 entries. Each
- * small slot is bump-allocated into runs of pages (struct arena_sslot), and
- * each small run's pages are carved, in turn, from the open file's current
- * shared physical chunk (arena_space.carve):
+ * Small runs (shorter than a chunk) are page granular. They live in the
+ * small window: a second mapping of the file, at file offset window_size,
+ * as large as the chunk window and cut into slots the same way (slot
+ * numbers nr_slots and up). It is its own VMA because its pages are mapped
+ * by the ioctl that makes a run, with vm_insert_pages(), which needs
+ * VM_MIXEDMAP; the chunk window cannot have that flag, as the core would
+ * then take its PMD-mapped chunks for special (pfn) mappings and skip their
+ * rmap and reference when unmapping them (vma_is_special_huge()). Each
+ * small slot is bump-allocated into runs of pages (struct arena_sslot),
+ * and each small run's pages are carved, in turn, from the open file's
+ * current shared physical chunk (arena_space.carve):
  *
- *	window (VA)		    physical chunk (carve)
- *	small slot 32767: [A1|B1|A2 |C1 ...]   chunk 7: [A1|B1|A2 |C1 ...]
+ *	small window (VA)	    physical chunk (carve)
+ *	small slot 32768: [A1|B1|A2 |C1 ...]   chunk 7: [A1|B1|A2 |C1 ...]
  *
  * A freed small run faults page by page like any freed run; the physical
  * chunk goes to the quarantine when every run carved from it is freed.
@@ -161,6 +165,10 @@ static inline bool arena_run_small(const struct arena_run *run)
 	return !run->nr_chunks;
 }
 
+/* Bits of arena_space.mapped. */
+#define ARENA_MAPPED_CHUNKS	0
+#define ARENA_MAPPED_SMALL	1
+
 /*
  * Tag of a small slot's entry in arena_space.slots (whole-chunk slots hold
  * the struct arena_run pointer untagged).
@@ -206,7 +214,8 @@ struct arena {
  * @charge: false if the opener had CAP_IPC_LOCK: nothing is charged
  * @memcg: the opener's memory cgroup (a reference held), which the chunks
  *	are allocated and charged in; NULL for the root cgroup
- * @nr_slots: slots in the window
+ * @nr_slots: slots in the chunk window; the small window has as many,
+ *	numbered @nr_slots to 2 * @nr_slots - 1
  * @lock: serialises the ioctls; protects @arenas, @used, @freed_fifo,
  *	@freed_pages, @sslot, @carve and every small slot's @next/@pending
  *	and every carved chunk's @carved/@runs. Never taken in the fault path or under
@@ -219,7 +228,8 @@ struct arena {
  *	while the run is LIVE, and they are cleared only after it is FREED.
  * @arenas: id -> struct arena *
  * @next_id: cursor for cyclic id allocation
- * @used: bitmap of slots that belong to a live or freed run
+ * @used: bitmap of slots (both windows) that belong to a live or freed
+ *	run
  * @freed_fifo: freed runs, oldest first; recycled from the head once
  *	@freed_pages exceeds the va_quarantine_mb budget or nothing else fits
  * @freed_pages: pages in @freed_fifo
@@ -229,7 +239,10 @@ struct arena {
  * @sslot: the small slot new small runs are cut from, or NULL
  * @carve: the shared chunk new small runs are carved from, or NULL; it is
  *	charged to @user as a whole chunk while the space holds it
- * @mapped: 1 once the window has been mmapped (it can be only once)
+ * @mapped: ARENA_MAPPED_* bits, set once each part of the window has been
+ *	mmapped (each can be only once)
+ * @small_start: the small window's address, read under mmap_lock; the
+ *	VMA found there is checked to be ours before it is used
  * @owner: the opener's thread group, for the netlink arena dump
  * @uid: the opener's euid: unprivileged dumps show only their own
  * @entry: in the registry of open windows (space.c)
@@ -254,7 +267,8 @@ struct arena_space {
 	unsigned int nr_sslots;
 	struct arena_sslot *sslot;
 	struct arena_chunk *carve;
-	atomic_t mapped;
+	unsigned long mapped;
+	unsigned long small_start;
 	struct pid *owner;
 	kuid_t uid;
 	struct list_head entry;

@@ -64,7 +64,9 @@ static int arena_ioctl_get_info(struct arena_space *space, void __user *uarg)
 	info.out_chunk_size = ARENA_CHUNK_SIZE;
 	info.out_window_size = arena_window_size;
 	info.out_max_chunks = space->nr_slots;
-	info.out_features = ARENA_FEATURE_SMALL_RUNS;
+	info.out_features = ARENA_FEATURE_SMALL_RUNS |
+			    ARENA_FEATURE_SMALL_WINDOW | ARENA_FEATURE_FREE_NEXT;
+	info.out_small_window_size = arena_window_size;
 	return arena_copy_out(uarg, &info, sizeof(info), usize);
 }
 
@@ -116,6 +118,23 @@ static int arena_ioctl_alloc_chunks(struct arena_space *space,
 	return arena_copy_out(uarg, &ac, sizeof(ac), usize);
 }
 
+/*
+ * The bytes an allocation of @length gets in *@len: @length, or whole
+ * chunks from a chunk up. -EINVAL if it is 0, not page aligned or more
+ * than the chunk window holds (checked before rounding up, so the rounding
+ * cannot overflow).
+ */
+static int arena_alloc_length(struct arena_space *space, u64 length, u64 *len)
+{
+	if (!length || !PAGE_ALIGNED(length) ||
+	    length > (u64)space->nr_slots << ARENA_CHUNK_SHIFT)
+		return -EINVAL;
+	/* The window is whole chunks: rounding up stays inside it. */
+	*len = length >= ARENA_CHUNK_SIZE ? round_up(length, ARENA_CHUNK_SIZE) :
+					    length;
+	return 0;
+}
+
 static int arena_ioctl_alloc(struct arena_space *space, void __user *uarg)
 {
 	struct arena_alloc al;
@@ -132,14 +151,9 @@ static int arena_ioctl_alloc(struct arena_space *space, void __user *uarg)
 		if ((al.flags & ARENA_ALLOC_RESET) || al.arena_id)
 			return -EINVAL;
 	}
-	/* Checked before rounding up, so the rounding cannot overflow. */
-	if (!al.length || !PAGE_ALIGNED(al.length) ||
-	    al.length > (u64)space->nr_slots << ARENA_CHUNK_SHIFT)
-		return -EINVAL;
-	/* The window is whole chunks: rounding up stays inside it. */
-	len = al.length;
-	if (len >= ARENA_CHUNK_SIZE)
-		len = round_up(len, ARENA_CHUNK_SIZE);
+	err = arena_alloc_length(space, al.length, &len);
+	if (err)
+		return err;
 	err = arena_alloc(space, &al.arena_id, len >> PAGE_SHIFT, al.flags,
 			  &al.out_offset);
 	if (err)
@@ -152,18 +166,53 @@ static int arena_ioctl_alloc(struct arena_space *space, void __user *uarg)
 	return err;
 }
 
+/*
+ * ARENA_IOC_FREE, and with ARENA_FREE_NEXT the caller's next arena in the
+ * same call. The next arena is best effort: if it cannot be had, the free
+ * has still happened and out_next_id says 0.
+ */
 static int arena_ioctl_free(struct arena_space *space, void __user *uarg)
 {
+	struct arena_free __user *ufr = uarg;
 	struct arena_free fr;
-	u32 usize;
+	u32 usize, id = 0;
+	u64 len, off;
 	int err;
 
-	err = arena_copy_in(&fr, sizeof(fr), sizeof(fr), uarg, &usize);
+	/* The first version ended at out_next_id (then __reserved). */
+	err = arena_copy_in(&fr, sizeof(fr),
+			    offsetofend(struct arena_free, out_next_id),
+			    uarg, &usize);
 	if (err)
 		return err;
-	if (fr.flags || fr.__reserved)
+	if ((fr.flags & ~ARENA_FREE_VALID_FLAGS) || fr.out_next_id)
 		return -EINVAL;
-	return arena_free(space, fr.arena_id);
+	if (!(fr.flags & ARENA_FREE_NEXT)) {
+		if (fr.next_length)
+			return -EINVAL;
+		return arena_free(space, fr.arena_id);
+	}
+	if (usize < offsetofend(struct arena_free, out_next_offset))
+		return -EINVAL;
+	err = arena_alloc_length(space, fr.next_length, &len);
+	if (err)
+		return err;
+	/* Fail before the free, not after it, if the answer cannot be told. */
+	if (put_user(0U, &ufr->out_next_id))
+		return -EFAULT;
+	err = arena_free(space, fr.arena_id);
+	if (err)
+		return err;
+	if (!arena_alloc(space, &id, len >> PAGE_SHIFT, ARENA_ALLOC_CREATE,
+			 &off)) {
+		fr.out_next_id = id;
+		fr.out_next_offset = off;
+	}
+	err = arena_copy_out(uarg, &fr, sizeof(fr), usize);
+	if (err && id)
+		/* Nobody learnt the id: take the arena back. */
+		arena_free(space, id);
+	return err;
 }
 
 static int arena_ioctl_lookup(struct arena_space *space, void __user *uarg)

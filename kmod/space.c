@@ -7,12 +7,15 @@
  * VMAs hang off that address_space and unmap_mapping_range() on it reaches
  * every mapping of the window: the kernel's own reverse map does revocation.
  *
- * Chunks are mapped through .fault, never with vm_insert_page() or PFN maps:
- * the handler returns the chunk's page locked and the core's finish_fault()
- * installs one PMD for the whole 2 MiB (the window is PMD aligned, i_size
- * covers it, the chunk is a PMD-order folio). The mapping takes a page
- * reference and an rmap count like any file page, so pins and mappings are
- * visible to the quarantine and GUP works on arena memory.
+ * Whole chunks are mapped through .fault, never with PFN maps: the handler
+ * returns the chunk's page locked and the core's finish_fault() installs
+ * one PMD for the whole 2 MiB (the chunk window is PMD aligned, i_size
+ * covers it, the chunk is a PMD-order folio). Small runs are mapped by the
+ * ioctl that makes them, with vm_insert_pages() into the small window (its
+ * own VM_MIXEDMAP VMA), and by .fault again after MADV_DONTNEED. Either way
+ * the mapping takes a page reference and an rmap count like any file page,
+ * so pins and mappings are visible to the quarantine and GUP works on arena
+ * memory.
  *
  * Fault and free hand over under the folio lock: free marks the run FREED,
  * then locks each folio, unmaps, unlocks. The fault handler rechecks that the
@@ -106,8 +109,9 @@ struct arena_space *arena_space_create(void)
 	if (!space)
 		return ERR_PTR(-ENOMEM);
 	space->nr_slots = arena_window_size >> ARENA_CHUNK_SHIFT;
-	space->used = kvcalloc(BITS_TO_LONGS(space->nr_slots), sizeof(long),
-			       GFP_KERNEL_ACCOUNT);
+	/* The chunk window's slots, then the small window's. */
+	space->used = kvcalloc(BITS_TO_LONGS(2 * space->nr_slots),
+			       sizeof(long), GFP_KERNEL_ACCOUNT);
 	if (!space->used)
 		goto free_space;
 	space->inode = alloc_anon_inode(arena_mnt->mnt_sb);
@@ -116,7 +120,7 @@ struct arena_space *arena_space_create(void)
 		goto free_bitmap;
 	}
 	/* 6.12 (and late 6.1 stables) map a PMD only below i_size. */
-	i_size_write(space->inode, arena_window_size);
+	i_size_write(space->inode, 2 * arena_window_size);
 
 	mutex_init(&space->lock);
 	xa_init(&space->slots);
@@ -260,29 +264,26 @@ static int arena_slots_take(struct arena_space *space, unsigned int nr,
 }
 
 /*
- * One unused slot for small runs, highest first: small slots keep their
- * page tables (4 KiB mappings), so they stay at the top of the window, away
- * from the whole chunks that want to be mapped with one PMD each.
+ * One unused slot of the small window for small runs, lowest first, so the
+ * touched part of it (and the page tables its 4 KiB mappings leave) stays
+ * as small as the live small runs plus the freed-address budget.
  */
-static int arena_slot_take_high(struct arena_space *space, unsigned long *slot)
+static int arena_small_slot_take(struct arena_space *space,
+				 unsigned long *slot)
 {
-	unsigned long words = BITS_TO_LONGS(space->nr_slots), free, i;
+	unsigned long end = 2 * space->nr_slots, s;
 
 	lockdep_assert_held(&space->lock);
 	for (;;) {
-		for (i = words; i-- > 0; ) {
-			free = ~space->used[i];
-			if (i == words - 1)
-				free &= BITMAP_LAST_WORD_MASK(space->nr_slots);
-			if (free) {
-				*slot = i * BITS_PER_LONG + __fls(free);
-				set_bit(*slot, space->used);
-				return 0;
-			}
-		}
+		s = find_next_zero_bit(space->used, end, space->nr_slots);
+		if (s < end)
+			break;
 		if (!arena_recycle_oldest(space))
 			return -ENOSPC;
 	}
+	set_bit(s, space->used);
+	*slot = s;
+	return 0;
 }
 
 /* Freed address space kept faulting, in pages (module parameter). */
@@ -398,7 +399,7 @@ static int arena_sslot_reserve(struct arena_space *space, unsigned int nr)
 			    GFP_KERNEL_ACCOUNT);
 	if (!ss->runs)
 		goto free_ss;
-	err = arena_slot_take_high(space, &ss->slot);
+	err = arena_small_slot_take(space, &ss->slot);
 	if (err)
 		goto free_runs;
 	err = xa_err(xa_store(&space->slots, ss->slot,
@@ -452,6 +453,55 @@ static int arena_small_run(struct arena_space *space, struct arena_run *run)
 	atomic_long_inc(&arena_stats.small_runs_mapped);
 	trace_arena_small_run(run->arena_id, run->pgoff, nr, c, run->first);
 	return 0;
+}
+
+static const struct vm_operations_struct arena_vm_ops;
+
+/* Pages a small run maps per vm_insert_pages() call (a stack array). */
+#define ARENA_INSERT_BATCH	32
+
+/*
+ * Map a small run's pages into the small window while it is still
+ * RESERVED, in batches of vm_insert_pages(): touching them then takes no
+ * page fault. The run is not live, so no fault can have mapped any of its
+ * pages, and its address space was unmapped when it was last freed: every
+ * entry is empty. Best effort: a page that cannot be mapped here (no memory
+ * for a page table, the small window not mapped) is mapped by the fault
+ * handler on first touch. The space's lock nests outside mmap_lock here;
+ * nothing takes it under mmap_lock (see struct arena_space).
+ */
+static void arena_small_run_map(struct arena_space *space,
+				struct arena_run *run)
+{
+	unsigned long small_pgoff = space->nr_slots << ARENA_CHUNK_ORDER;
+	struct page *pages[ARENA_INSERT_BATCH];
+	struct mm_struct *mm = space->mm;
+	struct vm_area_struct *vma;
+	unsigned long addr, done, n, left, i;
+
+	lockdep_assert_held(&space->lock);
+	if (!test_bit(ARENA_MAPPED_SMALL, &space->mapped) || current->mm != mm)
+		return;
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, space->small_start);
+	/* Unmapped since, and maybe something else mapped there. */
+	if (!vma || vma->vm_ops != &arena_vm_ops ||
+	    vma->vm_file->private_data != space ||
+	    vma->vm_pgoff != small_pgoff || !(vma->vm_flags & VM_MIXEDMAP))
+		goto unlock;
+	addr = vma->vm_start + ((run->pgoff - small_pgoff) << PAGE_SHIFT);
+	for (done = 0; done < run->nr_pages; done += n) {
+		n = min_t(unsigned long, run->nr_pages - done,
+			  ARENA_INSERT_BATCH);
+		for (i = 0; i < n; i++)
+			pages[i] = arena_run_page(run, run->pgoff + done + i);
+		left = n;
+		if (vm_insert_pages(vma, addr + (done << PAGE_SHIFT), pages,
+				    &left))
+			break;
+	}
+unlock:
+	mmap_read_unlock(mm);
 }
 
 /* Publish a small run to the fault handler: its pages are live now. */
@@ -633,8 +683,10 @@ int arena_alloc(struct arena_space *space, u32 *id, unsigned long nr_pages,
 		      arena_chunk_run(space, run);
 	if (err)
 		goto unlock;
-	if (small)
+	if (small) {
+		arena_small_run_map(space, run);
 		arena_small_run_live(space, run);
+	}
 
 	was_empty = !arena->nr_pages;
 	if (flags & ARENA_ALLOC_RESET)
@@ -838,7 +890,7 @@ int arena_lookup(struct arena_space *space, struct arena_lookup *lk)
 {
 	struct arena_run *run;
 
-	if (lk->offset >= arena_window_size)
+	if (lk->offset >= 2 * (u64)arena_window_size)
 		return -EINVAL;
 	mutex_lock(&space->lock);
 	run = arena_run_at(space, lk->offset >> PAGE_SHIFT);
@@ -1067,24 +1119,45 @@ static const struct vm_operations_struct arena_vm_ops = {
 	.mremap = arena_mremap,
 };
 
+/*
+ * The file is mapped in two parts (see struct arena_space): the chunk
+ * window at offset 0, PMD aligned, where chunks are mapped by the fault
+ * handler with one PMD each; and the small window at offset window_size,
+ * VM_MIXEDMAP, where the ioctls map small runs with vm_insert_pages().
+ */
 int arena_space_mmap(struct arena_space *space, struct vm_area_struct *vma)
 {
+	unsigned long len = vma->vm_end - vma->vm_start;
+	unsigned long small_pgoff = space->nr_slots << ARENA_CHUNK_ORDER;
+	vm_flags_t flags = VM_DONTCOPY | VM_DONTEXPAND | VM_NORESERVE |
+			   VM_DONTDUMP;
+	int part;
+
 	/* MAP_PRIVATE would copy arena pages into memory free cannot revoke. */
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
 	if (vma->vm_flags & VM_EXEC)
 		return -EPERM;
-	/* One window, mapped whole and PMD aligned, so chunks map as PMDs. */
-	if (vma->vm_pgoff || vma->vm_end - vma->vm_start != arena_window_size ||
-	    !IS_ALIGNED(vma->vm_start, ARENA_CHUNK_SIZE))
+	/* Each part mapped whole; the chunk window PMD aligned. */
+	if (len != arena_window_size)
 		return -EINVAL;
+	if (!vma->vm_pgoff && IS_ALIGNED(vma->vm_start, ARENA_CHUNK_SIZE)) {
+		part = ARENA_MAPPED_CHUNKS;
+	} else if (vma->vm_pgoff == small_pgoff) {
+		part = ARENA_MAPPED_SMALL;
+		/* vm_insert_pages() needs it; set here, under mmap_lock. */
+		flags |= VM_MIXEDMAP;
+	} else {
+		return -EINVAL;
+	}
 
-	/* No space->lock here: mmap_lock is held, and ioctls may fault. */
-	if (atomic_cmpxchg(&space->mapped, 0, 1))
+	/* No space->lock here: mmap_lock is held, and ioctls take it inside. */
+	if (test_and_set_bit(part, &space->mapped))
 		return -EBUSY;
+	if (part == ARENA_MAPPED_SMALL)
+		WRITE_ONCE(space->small_start, vma->vm_start);
 
-	arena_vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_NORESERVE |
-			   VM_DONTDUMP);
+	arena_vm_flags_set(vma, flags);
 	arena_vm_flags_clear(vma, VM_MAYEXEC);
 	vma->vm_ops = &arena_vm_ops;
 	return 0;

@@ -2,14 +2,18 @@
 /*
  * libarena's kernel backend: /dev/arena.
  *
- * The process opens the device once and maps its whole window; an arena is
- * a kernel arena id, and its runs (small runs of pages, or whole chunks)
- * come from ARENA_IOC_ALLOC as offsets in the window. The kernel arena is
- * created by the arena's first ARENA_IOC_ALLOC (ARENA_ALLOC_CREATE), so an
- * arena costs two system calls in all: that one and ARENA_IOC_FREE, which
- * revokes every run. ARENA_ALLOC_RESET revokes them in the same call that
- * maps a fresh run (arena_reset()). The kernel remembers every page, so
- * arena_lookup() is one ARENA_IOC_LOOKUP.
+ * The process opens the device once and maps its whole window (the chunk
+ * window and, right after it, the small window); an arena is a kernel
+ * arena id, and its runs (small runs of pages, or whole chunks) come from
+ * ARENA_IOC_ALLOC as offsets in the file, which are offsets from the base.
+ * The kernel arena is created by the arena's first ARENA_IOC_ALLOC
+ * (ARENA_ALLOC_CREATE). ARENA_IOC_FREE revokes every run and, with
+ * ARENA_FREE_NEXT, hands back the thread's next arena with its first run
+ * already mapped (libarena.c keeps it as the thread's spare), so a loop of
+ * arena_new() + arena_free() costs one system call a round and no page
+ * fault while the first run lasts. ARENA_ALLOC_RESET revokes an arena's
+ * runs in the same call that maps a fresh run (arena_reset()). The kernel
+ * remembers every page, so arena_lookup() is one ARENA_IOC_LOOKUP.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,11 +27,49 @@
 
 #define g __arena_g
 
+/*
+ * Map the chunk window at a chunk-aligned base and the small window right
+ * after it: reserve both plus a chunk of slack, then map over the
+ * reservation. Returns the base or MAP_FAILED with errno set.
+ */
+static char *kernel_map_window(int fd, const struct arena_info *info,
+			       size_t small)
+{
+	size_t cs = info->out_chunk_size, ws = info->out_window_size;
+	size_t total = ws + small, head;
+	char *res, *base;
+	int err;
+
+	res = mmap(NULL, total + cs, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (res == MAP_FAILED)
+		return MAP_FAILED;
+	head = (cs - ((uintptr_t)res & (cs - 1))) & (cs - 1);
+	base = res + head;
+	if (head)
+		munmap(res, head);
+	munmap(base + total, cs - head);
+	if (mmap(base, ws, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 fd, 0) == MAP_FAILED)
+		goto unmap;
+	if (small && mmap(base + ws, small, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_FIXED, fd, (off_t)ws) == MAP_FAILED)
+		goto unmap;
+	return base;
+
+unmap:
+	err = errno;
+	munmap(base, total);
+	errno = err;
+	return MAP_FAILED;
+}
+
 /* Open and map the window. Called with g.lock held. */
 int __arena_kernel_init(void)
 {
 	struct arena_info info = { .size = sizeof(info) };
-	void *base;
+	size_t small = 0;
+	char *base;
 	int fd, err;
 
 	fd = open("/dev/arena", O_RDWR | O_CLOEXEC);
@@ -41,8 +83,9 @@ int __arena_kernel_init(void)
 		err = -EPROTO;
 		goto close_fd;
 	}
-	base = mmap(NULL, info.out_window_size, PROT_READ | PROT_WRITE,
-		    MAP_SHARED, fd, 0);
+	if (info.out_features & ARENA_FEATURE_SMALL_WINDOW)
+		small = info.out_small_window_size;
+	base = kernel_map_window(fd, &info, small);
 	if (base == MAP_FAILED) {
 		err = -errno;
 		goto close_fd;
@@ -54,7 +97,8 @@ int __arena_kernel_init(void)
 	g.page_size = (size_t)sysconf(_SC_PAGESIZE);
 	/* A module without small runs has ARENA_IOC_ALLOC_CHUNKS only. */
 	g.small_runs = !!(info.out_features & ARENA_FEATURE_SMALL_RUNS);
-	g.window_size = info.out_window_size;
+	g.free_next = !!(info.out_features & ARENA_FEATURE_FREE_NEXT);
+	g.window_size = info.out_window_size + small;
 	g.backend = BACKEND_KERNEL;
 	return 0;
 
@@ -128,15 +172,33 @@ char *__arena_kernel_map(struct __arena *ai, size_t len, int reset)
 	return g.base + al.out_offset;
 }
 
-void __arena_kernel_free(struct __arena *ai)
+/*
+ * Free kernel arena @id; with @next_len, also make the next arena with
+ * that much memory mapped: its id is returned (0 if none could be had)
+ * and its address stored in *@next.
+ */
+unsigned int __arena_kernel_free_id(unsigned int id, size_t next_len,
+				    char **next)
 {
-	struct arena_free fr = { .size = sizeof(fr), .arena_id = ai->id };
+	struct arena_free fr = { .size = sizeof(fr), .arena_id = id };
 
 	/* Never allocated from: there is no kernel arena. */
-	if (!ai->id)
-		return;
+	if (!id)
+		return 0;
+	if (next_len) {
+		fr.flags = ARENA_FREE_NEXT;
+		fr.next_length = next_len;
+	}
 	/* Cannot fail for an arena this process created and holds. */
-	ioctl(g.fd, ARENA_IOC_FREE, &fr);
+	if (ioctl(g.fd, ARENA_IOC_FREE, &fr) < 0 || !fr.out_next_id)
+		return 0;
+	*next = g.base + fr.out_next_offset;
+	return fr.out_next_id;
+}
+
+void __arena_kernel_free(struct __arena *ai)
+{
+	__arena_kernel_free_id(ai->id, 0, NULL);
 }
 
 /* Called with g.lock held. */

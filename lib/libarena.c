@@ -18,6 +18,10 @@
  * chunks. The kernel carves small runs of many arenas out of one physical
  * chunk and revokes them page by page, so thousands of small arenas cost
  * what they use, not 2 MiB each.
+ *
+ * Per-request arenas cost one system call a request there: arena_free()
+ * asks the kernel for the thread's next arena in the same ioctl, and the
+ * thread's next arena_new() takes it (see "the thread's spare").
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -40,10 +44,11 @@ static const char *const backend_names[] = {
 };
 
 /*
- * The largest small run. Small runs are mapped page by page, one fault per
- * page, while a whole chunk is one fault: an arena that outgrows 64 KiB
- * (31 faults in five small runs) takes whole chunks from then on, so a big
- * arena does not pay 512 faults for its first 2 MiB.
+ * The largest small run. The kernel maps a small run's pages in the ioctl
+ * that makes it (a module without the small window: one fault per page),
+ * a whole chunk on its first touch with one PMD: an arena that outgrows
+ * 64 KiB (five small runs) takes whole chunks from then on, so a big arena
+ * neither pays for 512 4 KiB entries nor makes ever more small runs.
  */
 #define SMALL_RUN_MAX	(64UL << 10)
 
@@ -56,6 +61,79 @@ static inline size_t round_align(size_t size)
 static inline uintptr_t chunk_end_of(uintptr_t cur)
 {
 	return ((cur - 1) | (g.chunk_size - 1)) + 1;
+}
+
+/* ---- the thread's spare ------------------------------------------------ */
+
+/*
+ * On the kernel backend, arena_free() of a growing arena (no flags) asks
+ * the kernel, in the ioctl that frees it, for the thread's next arena with
+ * its first run already mapped at the learned size (ARENA_FREE_NEXT), and
+ * keeps it here; the thread's next such arena_new() takes it without a
+ * system call. At most one per thread. It is given back by arena_trim(),
+ * by the thread's exit (the key's destructor) and with everything else when
+ * the process closes the window (exit, exec). A fork child ignores the one
+ * it inherits: its generation is not the child's (the window is gone).
+ */
+struct thread_spare {
+	unsigned int id;		/* kernel arena id, 0 if none */
+	unsigned int gen;		/* g.gen when it was made */
+	int keyed;			/* the exit destructor is armed */
+	char *base;
+	size_t len;
+};
+
+static __thread struct thread_spare spare
+	__attribute__((tls_model("initial-exec")));
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static int spare_key_ok;
+
+static int spare_valid(void)
+{
+	return spare.id && spare.gen == g.gen && g.backend == BACKEND_KERNEL;
+}
+
+/* Give the thread's spare back to the kernel. */
+static void spare_release(void *unused)
+{
+	(void)unused;
+	if (spare_valid())
+		__arena_kernel_free_id(spare.id, 0, NULL);
+	spare.id = 0;
+	spare.keyed = 0;
+}
+
+static void spare_key_init(void)
+{
+	spare_key_ok = !pthread_key_create(&spare_key, spare_release);
+}
+
+/* Keep @id at @base as the thread's spare (none is held). */
+static void spare_keep(unsigned int id, char *base, size_t len)
+{
+	/* Without the exit destructor a thread's spare would leak. */
+	if (!spare.keyed) {
+		pthread_once(&spare_once, spare_key_init);
+		if (!spare_key_ok || pthread_setspecific(spare_key, &spare)) {
+			__arena_kernel_free_id(id, 0, NULL);
+			return;
+		}
+		spare.keyed = 1;
+	}
+	spare.id = id;
+	spare.gen = g.gen;
+	spare.base = base;
+	spare.len = len;
+}
+
+ARENA_EXPORT int arena_trim(void)
+{
+	int saved_errno = errno;
+
+	spare_release(NULL);
+	errno = saved_errno;
+	return 0;
 }
 
 /* ---- fork ------------------------------------------------------------- */
@@ -102,6 +180,8 @@ static void atfork_child(void)
 	else if (g.backend == BACKEND_MMAP)
 		__arena_mmap_forget();
 	g.backend = BACKEND_NONE;
+	/* Spares of the parent's threads are not the child's. */
+	g.gen++;
 	g.base = NULL;
 	g.window_size = 0;
 	g.chunk_size = 0;
@@ -235,6 +315,23 @@ static void first_run_learn(const struct __arena *ai)
 	g.first_run = want < cur ? want : (want > 2 * cur ? 2 * cur : want);
 }
 
+static int runs_reserve(struct __arena *ai);
+static void run_add(struct __arena *ai, char *p, size_t len);
+
+/* A new growing arena takes the thread's spare: its kernel arena and run. */
+static void spare_take(struct __arena *ai)
+{
+	ai->id = spare.id;
+	run_add(ai, spare.base, spare.len);
+	ai->chunk = spare.base;
+	ai->run_size = spare.len;
+	ai->pub.__cur = spare.base;
+	ai->pub.__end = spare.base + spare.len;
+	/* As if it had grown to this run: the next is twice as large. */
+	grow_size(spare.len, spare.len, &ai->next_run);
+	spare.id = 0;
+}
+
 ARENA_EXPORT struct arena *arena_new(unsigned int flags)
 {
 	struct __arena *ai;
@@ -277,6 +374,8 @@ ARENA_EXPORT struct arena *arena_new(unsigned int flags)
 		g.arenas->prev = ai;
 	g.arenas = ai;
 	pthread_mutex_unlock(&g.lock);
+	if (ai->growing && spare_valid() && !runs_reserve(ai))
+		spare_take(ai);
 	return &ai->pub;
 }
 
@@ -303,6 +402,9 @@ ARENA_EXPORT void arena_free(struct arena *a)
 {
 	struct __arena *ai;
 	int saved_errno = errno;
+	size_t next_len = 0;
+	unsigned int id;
+	char *next;
 
 	if (!a)
 		return;
@@ -318,14 +420,21 @@ ARENA_EXPORT void arena_free(struct arena *a)
 			g.arenas = ai->next;
 		if (ai->next)
 			ai->next->prev = ai->prev;
+		/* The thread's next arena, made by the same ioctl. */
+		if (g.backend == BACKEND_KERNEL && g.free_next &&
+		    ai->growing && ai->id && !spare_valid())
+			next_len = first_run_size();
 	}
 	pthread_mutex_unlock(&g.lock);
 	if (!ai->dead) {
 		/* Cannot fail for an arena this process created and holds. */
-		if (g.backend == BACKEND_KERNEL)
-			__arena_kernel_free(ai);
-		else
+		if (g.backend == BACKEND_KERNEL) {
+			id = __arena_kernel_free_id(ai->id, next_len, &next);
+			if (id)
+				spare_keep(id, next, next_len);
+		} else {
 			__arena_mmap_release(ai);
+		}
 	}
 	if (ai->flags & ARENA_THREADSAFE)
 		pthread_mutex_destroy(&ai->lock);

@@ -173,6 +173,14 @@ int arena_lookup(const void *addr, struct arena_addr_info *info);
  */
 unsigned int arena_id(const struct arena *a);
 
+/*
+ * Give back what the library keeps for the calling thread's next arena:
+ * on the kernel backend, the arena (and its mapped first run) that the
+ * thread's last arena_free() made ready for its next arena_new(). Also done
+ * at thread exit. Returns 0.
+ */
+int arena_trim(void);
+
 /* Size of the backend's chunks (choosing the backend); 0 if none. */
 size_t arena_chunk_size(void);
 

@@ -97,6 +97,8 @@ struct arena_global {
 	size_t chunk_shift;
 	size_t page_size;
 	int small_runs;			/* the backend maps small runs */
+	int free_next;			/* ARENA_FREE_NEXT: threads' spares */
+	unsigned int gen;		/* bumped in a fork child */
 	size_t first_run;		/* a new arena's first run (0: page) */
 	size_t nr_growing;		/* live arenas that grow by small runs */
 	char *base;			/* the window */
@@ -130,6 +132,8 @@ static inline struct __arena *__arena_impl(const struct arena *a)
 int __arena_kernel_init(void);
 char *__arena_kernel_map(struct __arena *ai, size_t len, int reset);
 void __arena_kernel_free(struct __arena *ai);
+unsigned int __arena_kernel_free_id(unsigned int id, size_t next_len,
+				    char **next);
 int __arena_kernel_lookup(uintptr_t p, struct arena_addr_info *info);
 void __arena_kernel_forget(void);
 

@@ -404,14 +404,14 @@ TEST_F_TIMEOUT(fi, munmap_with_live_chunks, 600)
 		ASSERT_EQ(0, arena_chunks(fd2, id, 2, &off));
 		p[off] = 1;
 		p[off + self->cs] = 2;
-		INJECT(err = munmap(p, self->info.out_window_size) ? errno : 0);
+		INJECT(err = munmap(p, 2 * self->info.out_window_size) ? errno : 0);
 		TALLY(self, err);
 		ASSERT_TRUE(!err || ERRNO_IN(err, ENOMEM)) TH_LOG("munmap: %s", strerror(err));
 		if (err) {
 			/* Still mapped, still whole. */
 			ASSERT_EQ(1, p[off]);
 			ASSERT_EQ(2, p[off + self->cs]);
-			ASSERT_EQ(0, munmap(p, self->info.out_window_size));
+			ASSERT_EQ(0, munmap(p, 2 * self->info.out_window_size));
 		}
 		close(fd2);
 		ASSERT_TRUE(base_is(&self->b0, 0, 0, 0));

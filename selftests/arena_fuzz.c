@@ -73,6 +73,7 @@ static struct {
 	unsigned int threads;
 	bool trace;
 	size_t cs, window;
+	size_t span;			/* both parts: 2 * window */
 	unsigned long nr_slots;
 	pid_t pid;
 	atomic_int stop;		/* too many failures: wind down */
@@ -153,7 +154,9 @@ struct fz_win {
 	uint32_t last_id;
 	/*
 	 * [hiwater, lowater) was never handed out: whole chunks are taken
-	 * from the bottom of the window, small runs' slots from the top.
+	 * from the bottom of the chunk window (lowater stays at its end);
+	 * small runs live in the small window after it, which the wild
+	 * probes leave alone.
 	 */
 	uint64_t hiwater, lowater;
 	struct fz_arena ar[FZ_ARENAS];
@@ -627,7 +630,7 @@ static const struct cmd_desc cmds[C_NR] = {
 		      sizeof(struct arena_alloc_chunks), -1,
 		      ARENA_ALLOC_VALID_FLAGS, true },
 	[C_FREE] = { ARENA_IOC_FREE, "FREE", sizeof(struct arena_free),
-		     offsetof(struct arena_free, __reserved), 0, false },
+		     offsetof(struct arena_free, out_next_id), 0, false },
 	[C_LOOKUP] = { ARENA_IOC_LOOKUP, "LOOKUP", sizeof(struct arena_lookup),
 		       offsetof(struct arena_lookup, __reserved), 0, true },
 	[C_ALLOC2] = { ARENA_IOC_ALLOC, "ALLOC", sizeof(struct arena_alloc),
@@ -636,10 +639,10 @@ static const struct cmd_desc cmds[C_NR] = {
 };
 
 /* The layouts have no holes: every byte the kernel copies out is a field. */
-_Static_assert(sizeof(struct arena_info) == 48, "arena_info layout");
+_Static_assert(sizeof(struct arena_info) == 56, "arena_info layout");
 _Static_assert(sizeof(struct arena_create) == 16, "arena_create layout");
 _Static_assert(sizeof(struct arena_alloc_chunks) == 24, "alloc layout");
-_Static_assert(sizeof(struct arena_free) == 16, "arena_free layout");
+_Static_assert(sizeof(struct arena_free) == 32, "arena_free layout");
 _Static_assert(sizeof(struct arena_lookup) == 48, "arena_lookup layout");
 _Static_assert(sizeof(struct arena_alloc) == 40, "arena_alloc layout");
 
@@ -1126,8 +1129,7 @@ static void run_add(struct fz_thread *t, struct fz_win *w, struct fz_arena *a,
 	}
 	t->live_pages += npages;
 	if (npages < fz.cs / PAGE_SZ) {
-		if (off < w->lowater)
-			w->lowater = cs_align_down(off);
+		/* In the small window, above lowater. */
 	} else if (off + (uint64_t)npages * PAGE_SZ > w->hiwater) {
 		w->hiwater = off + (uint64_t)npages * PAGE_SZ;
 	}
@@ -1139,9 +1141,8 @@ static void run_add_opaque(struct fz_thread *t, struct fz_win *w,
 {
 	a->opaque += npages;
 	t->live_pages += npages;
-	if (npages < fz.cs / PAGE_SZ)
-		w->lowater = w->lowater >= fz.cs ? w->lowater - fz.cs : 0;
-	else
+	/* Small runs are in the small window, beyond lowater. */
+	if (npages >= fz.cs / PAGE_SZ)
 		w->hiwater += cs_align_down(npages * PAGE_SZ + fz.cs - 1);
 }
 
@@ -1217,7 +1218,8 @@ static void op_ioc_alloc2(struct fz_thread *t)
 	      "ALLOC of %#" PRIx64 ": out_length %#llx, fields changed?", len,
 	      (unsigned long long)al->out_length);
 	CHECK(t, al->out_offset % (len < fz.cs ? PAGE_SZ : fz.cs) == 0 &&
-	      al->out_offset + want_len <= fz.window,
+	      al->out_offset + want_len <= fz.span &&
+	      (len < fz.cs) == (al->out_offset >= fz.window),
 	      "ALLOC of %#" PRIx64 " at offset %#llx", len,
 	      (unsigned long long)al->out_offset);
 	wlock(w);
@@ -1351,7 +1353,7 @@ static void op_ioc_lookup(struct fz_thread *t)
 		}
 		/* fall through */
 	case 2:
-		off = rnd(&t->rng) % fz.window;
+		off = rnd(&t->rng) % fz.span;
 		break;
 	default:
 		off = w->hiwater < w->lowater ?
@@ -1437,7 +1439,7 @@ static void fill_valid(struct fz_thread *t, int c, char *p, struct fz_win *w,
 		((struct arena_free *)p)->arena_id = a->id;
 	} else if (c == C_LOOKUP) {
 		((struct arena_lookup *)p)->offset =
-			rnd(&t->rng) % fz.window;
+			rnd(&t->rng) % fz.span;
 	} else if (c == C_ALLOC2) {
 		((struct arena_alloc *)p)->arena_id = a->id;
 		((struct arena_alloc *)p)->length = PAGE_SZ;
@@ -1573,9 +1575,9 @@ static void op_ioc_corrupt(struct fz_thread *t)
 		}
 		break;
 	case K_OFF: {
-		uint64_t v[] = { fz.window, fz.window + rn(&t->rng, 1 << 30),
+		uint64_t v[] = { fz.span, fz.span + rn(&t->rng, 1 << 30),
 				 ~0ULL, 1ULL << 63,
-				 fz.window + (rnd(&t->rng) >> 8) };
+				 fz.span + (rnd(&t->rng) >> 8) };
 
 		((struct arena_lookup *)s)->offset = v[rn(&t->rng, 5)];
 		break;
@@ -2048,7 +2050,7 @@ static void win_unmap(struct fz_thread *t, struct fz_win *w)
 
 	wlock(w);
 	pthread_mutex_lock(&fz.vm_lock);
-	err = munmap(w->base, fz.window) ? errno : 0;
+	err = munmap(w->base, fz.span) ? errno : 0;
 	pthread_mutex_unlock(&fz.vm_lock);
 	CHECK(t, !err, "munmap of the whole window: %s", strerror(err));
 	w->base = NULL;
@@ -2085,15 +2087,16 @@ static int do_mmap(struct fz_thread *t, struct fz_win *w)
 	void *p;
 	int err;
 
+	/* Both parts, the small window right after the chunk window. */
 	pthread_mutex_lock(&fz.vm_lock);
-	p = mmap(NULL, fz.window, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd, 0);
-	err = p == MAP_FAILED ? errno : 0;
+	p = arena_map_window(w->fd, fz.window);
+	err = p ? 0 : errno;
 	pthread_mutex_unlock(&fz.vm_lock);
 	if (w->mapped_once) {
 		CHECK(t, err == EBUSY, "second mmap of a window: %s",
 		      strerror(err));
 		if (!err) {
-			munmap(p, fz.window);
+			munmap(p, fz.span);
 		}
 		return -1;
 	}
@@ -2401,9 +2404,8 @@ static void op_fork_exit(struct fz_thread *t)
 		close(pfd[0]);
 		if (fd < 0 || ioctl(fd, ARENA_IOC_GET_INFO, &in))
 			_exit(20);
-		base = mmap(NULL, in.out_window_size, PROT_READ | PROT_WRITE,
-			    MAP_SHARED, fd, 0);
-		if (base == MAP_FAILED)
+		base = arena_map_window(fd, in.out_window_size);
+		if (!base)
 			_exit(21);
 		for (int k = 0; k < 3; k++) {
 			/* A small run (with CREATE) or whole chunks. */
@@ -2824,7 +2826,7 @@ static void thread_cleanup(struct fz_thread *t)
 		w->fd = -1;
 		if (w->base) {
 			pthread_mutex_lock(&fz.vm_lock);
-			munmap(w->base, fz.window);
+			munmap(w->base, fz.span);
 			pthread_mutex_unlock(&fz.vm_lock);
 		}
 		w->base = NULL;
@@ -2966,6 +2968,7 @@ FIXTURE_SETUP(fuzz)
 	close(fd);
 	fz.cs = in.out_chunk_size;
 	fz.window = in.out_window_size;
+	fz.span = 2 * fz.window;
 	fz.nr_slots = in.out_max_chunks;
 	self->low = arena_param("pool_low");
 	self->high = arena_param("pool_high");

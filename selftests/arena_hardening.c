@@ -185,7 +185,7 @@ static void run_race(struct __test_metadata *_metadata, int fd,
 		     const struct arena_info *info, enum race_kind kind)
 {
 	struct race r = { .fd = fd, .kind = kind,
-			  .window = info->out_window_size };
+			  .window = 2 * info->out_window_size };
 	pthread_t th[2];
 	double t0 = now_s(), t;
 
@@ -250,8 +250,13 @@ struct churn {
 	atomic_bool stop;
 	_Atomic uint64_t recent[CHURN_RECENT];	/* offsets freed lately */
 	atomic_long rounds, stale_ok, stale_faults, bad, errors;
-	/* With a small window: slots that held small runs, and reuses. */
-	atomic_bool was_small[512];
+	/*
+	 * With a 1 GiB window (512 slots a part): pages of the small window
+	 * and slots of the chunk window handed out before, and how often
+	 * recycling handed one out again.
+	 */
+	atomic_bool small_seen[512 * 512];
+	atomic_bool whole_seen[512];
 	atomic_long crossings;
 };
 
@@ -279,8 +284,13 @@ static void *churn_worker(void *arg)
 			atomic_fetch_add(&c->errors, 1);
 			continue;
 		}
-		if (off / c->cs < 512 && !whole)
-			atomic_store(&c->was_small[off / c->cs], true);
+		/* Small runs in the small window, whole chunks below it. */
+		if (whole != (off < c->window))
+			atomic_fetch_add(&c->bad, 1);
+		if (!whole && (off - c->window) / PAGE_SZ < 512 * 512 &&
+		    atomic_exchange(&c->small_seen[(off - c->window) / PAGE_SZ],
+				    true))
+			atomic_fetch_add(&c->crossings, 1);
 		/* First and last byte of each page: cheap, and every page. */
 		for (i = 0; i < len; i += PAGE_SZ)
 			if (!try_write(c->base + off + i, tag, NULL) ||
@@ -315,7 +325,7 @@ static void *churn_worker(void *arg)
 	return NULL;
 }
 
-/* Drop the mappings of the window's top and bottom, where runs live. */
+/* Drop the mappings of both parts' bottoms, where runs live. */
 static void *churn_zapper(void *arg)
 {
 	struct churn *c = arg;
@@ -323,7 +333,7 @@ static void *churn_zapper(void *arg)
 
 	while (!atomic_load(&c->stop)) {
 		madvise(c->base, span, MADV_DONTNEED);
-		madvise(c->base + c->window - span, span, MADV_DONTNEED);
+		madvise(c->base + c->window, span, MADV_DONTNEED);
 		usleep(2000);
 	}
 	return NULL;
@@ -472,9 +482,9 @@ TEST_F_TIMEOUT(hard, small_run_chunks_do_not_crowd_out_whole_ones, 300)
 
 /*
  * Whole chunks as fast as they come, in a window small enough (1 GiB, 512
- * slots) that freed runs fill it: recycling then hands slots that held
- * small runs to whole-chunk runs, PMD-mapped while stale faults on those
- * slots' small pages are in flight.
+ * slots a part) that freed runs fill it: recycling then hands freed slots
+ * and pages out again, mapped by the ioctl (small runs) or PMD-mapped by a
+ * fault (whole chunks) while stale faults on them are in flight.
  */
 static void *churn_whole(void *arg)
 {
@@ -490,7 +500,10 @@ static void *churn_whole(void *arg)
 			atomic_fetch_add(&c->errors, 1);
 			continue;
 		}
-		if (off / c->cs < 512 && atomic_load(&c->was_small[off / c->cs]))
+		if (off >= c->window)
+			atomic_fetch_add(&c->bad, 1);
+		else if (off / c->cs < 512 &&
+			 atomic_exchange(&c->whole_seen[off / c->cs], true))
 			atomic_fetch_add(&c->crossings, 1);
 		if (!try_write(c->base + off + PAGE_SZ, 0x3c, NULL) ||
 		    !try_read(c->base + off + c->cs - 1, &v, NULL) || v)
@@ -524,7 +537,7 @@ static int reload_module(const char *params)
 	return err;
 }
 
-TEST_F_TIMEOUT(bare, small_window_recycles_small_slots_into_whole_runs, 300)
+TEST_F_TIMEOUT(bare, small_window_recycles_freed_runs_under_races, 300)
 {
 	struct churn c = { 0 };
 	struct churn_worker w[2];
@@ -562,7 +575,7 @@ TEST_F_TIMEOUT(bare, small_window_recycles_small_slots_into_whole_runs, 300)
 	atomic_store(&c.stop, true);
 	for (int i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
-	TH_LOG("%.1f s: %ld small and mixed arenas, %ld whole chunks in slots that had held small runs; stale reads %ld faulted, %ld read live memory",
+	TH_LOG("%.1f s: %ld small and mixed arenas, %ld runs at recycled addresses; stale reads %ld faulted, %ld read live memory",
 	       t, atomic_load(&c.rounds), atomic_load(&c.crossings),
 	       atomic_load(&c.stale_faults), atomic_load(&c.stale_ok));
 	EXPECT_EQ(0, atomic_load(&c.bad));

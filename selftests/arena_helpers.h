@@ -122,12 +122,38 @@ static inline int drop_cap_ipc_lock(void)
 	return syscall(SYS_capset, &hdr, data);
 }
 
-/* Map the whole window of @fd; NULL (errno set) on failure. */
+/*
+ * Map the whole window of @fd: the chunk window (@window bytes, at file
+ * offset 0, chunk aligned) and right after it the small window (as large,
+ * at file offset @window), as libarena does, so that every file offset the
+ * ioctls return is an offset from the base. NULL (errno set) on failure.
+ */
 static inline char *arena_map_window(int fd, size_t window)
 {
-	void *p = mmap(NULL, window, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	size_t cs = (size_t)2 << 20, head;
+	char *res, *p;
+	int err;
 
-	return p == MAP_FAILED ? NULL : p;
+	/* Chunks are at most 2 MiB (chunk_kib); align the base to that. */
+	res = mmap(NULL, 2 * window + cs, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (res == MAP_FAILED)
+		return NULL;
+	head = (cs - ((uintptr_t)res & (cs - 1))) & (cs - 1);
+	p = res + head;
+	if (head)
+		munmap(res, head);
+	munmap(p + 2 * window, cs - head);
+	if (mmap(p, window, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 fd, 0) == MAP_FAILED ||
+	    mmap(p + window, window, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, fd, (off_t)window) == MAP_FAILED) {
+		err = errno;
+		munmap(p, 2 * window);
+		errno = err;
+		return NULL;
+	}
+	return p;
 }
 
 /*
@@ -171,7 +197,7 @@ static inline void arena_close_window(int fd, const struct arena_info *info,
 				      char *base)
 {
 	if (base)
-		munmap(base, info->out_window_size);
+		munmap(base, 2 * info->out_window_size);
 	if (fd >= 0)
 		close(fd);
 }

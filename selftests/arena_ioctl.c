@@ -72,7 +72,7 @@ TEST_F(dev, unknown_flags_are_einval)
 TEST_F(dev, reserved_fields_must_be_zero)
 {
 	struct arena_create cr = { .size = sizeof(cr), .__reserved = 1 };
-	struct arena_free fr = { .size = sizeof(fr), .__reserved = 1 };
+	struct arena_free fr = { .size = sizeof(fr), .out_next_id = 1 };
 	struct arena_lookup lk = { .size = sizeof(lk), .__reserved = 1 };
 	long id = arena_create_id(self->fd);
 
@@ -140,7 +140,9 @@ TEST_F(dev, get_info_first_version_and_features)
 	EXPECT_EQ(-EINVAL, arena_ioc(self->fd, ARENA_IOC_GET_INFO, &v0.info));
 
 	ASSERT_EQ(0, arena_get_info(self->fd, &info));
-	EXPECT_EQ(ARENA_FEATURE_SMALL_RUNS, info.out_features);
+	EXPECT_EQ(ARENA_FEATURE_SMALL_RUNS | ARENA_FEATURE_SMALL_WINDOW |
+		  ARENA_FEATURE_FREE_NEXT, info.out_features);
+	EXPECT_EQ(info.out_window_size, info.out_small_window_size);
 }
 
 TEST_F(dev, bad_pointers_are_efault)
@@ -280,9 +282,10 @@ TEST_F(dev, lookup_reports_slot_states)
 	EXPECT_EQ(ARENA_SLOT_EMPTY, lk.out_state);
 	EXPECT_EQ(0, lk.out_arena_id);
 
-	/* Outside the window. */
+	/* Outside both parts of the window. */
 	EXPECT_EQ(-EINVAL, arena_lookup_off(self->fd,
-					    self->info.out_window_size, &lk));
+					    2 * self->info.out_window_size,
+					    &lk));
 	EXPECT_EQ(-EINVAL, arena_lookup_off(self->fd, UINT64_MAX, &lk));
 }
 

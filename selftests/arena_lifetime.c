@@ -604,7 +604,7 @@ TEST(rmmod_refused_while_in_use_then_clean)
 
 		ASSERT_EQ(PAGE_SZ, vmsplice(pfd[1], &iov, 1, 0));
 	}
-	ASSERT_EQ(0, munmap(p, in.out_window_size));
+	ASSERT_EQ(0, munmap(p, 2 * in.out_window_size));
 	EXPECT_GE(arena_counter("chunks_quarantined"), 1);
 
 	/* Nothing open: unload. The quarantined chunk stays the pipe's. */
@@ -637,7 +637,7 @@ TEST(rmmod_refused_while_in_use_then_clean)
 	ASSERT_EQ(0, arena_chunks(fd, id, 1, &off));
 	EXPECT_EQ(0, p[off]);
 	ASSERT_EQ(0, arena_free_id(fd, id));
-	munmap(p, in.out_window_size);
+	munmap(p, 2 * in.out_window_size);
 	close(fd);
 }
 

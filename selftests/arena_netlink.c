@@ -463,7 +463,7 @@ FIXTURE_TEARDOWN(nl)
 {
 	anl_close(&self->nl);
 	if (self->base)
-		munmap(self->base, self->info.out_window_size);
+		munmap(self->base, 2 * self->info.out_window_size);
 	if (self->fd >= 0)
 		close(self->fd);
 	if (self->dev_mode_changed)
@@ -734,7 +734,7 @@ TEST_F(nl, arena_dump_lists_this_process)
 	arena_dump_free(&d);
 
 	/* Closing the window frees the rest. */
-	munmap(self->base, self->info.out_window_size);
+	munmap(self->base, 2 * self->info.out_window_size);
 	self->base = NULL;
 	close(self->fd);
 	self->fd = -1;

@@ -151,7 +151,7 @@ static int open_window(FIXTURE_DATA(pin) *self)
 static void close_window(FIXTURE_DATA(pin) *self)
 {
 	if (self->base)
-		munmap(self->base, self->info.out_window_size);
+		munmap(self->base, 2 * self->info.out_window_size);
 	if (self->fd >= 0)
 		close(self->fd);
 	self->base = NULL;

@@ -49,7 +49,7 @@ FIXTURE_SETUP(pool)
 FIXTURE_TEARDOWN(pool)
 {
 	if (self->base)
-		munmap(self->base, self->info.out_window_size);
+		munmap(self->base, 2 * self->info.out_window_size);
 	if (self->fd >= 0)
 		close(self->fd);
 	if (self->max_mb > 0) {

@@ -48,7 +48,8 @@ FOLLOWS(arena_info, out_chunk_shift, out_chunk_size);
 FOLLOWS(arena_info, out_chunk_size, out_window_size);
 FOLLOWS(arena_info, out_window_size, out_max_chunks);
 FOLLOWS(arena_info, out_max_chunks, out_features);
-ENDS(arena_info, out_features);
+FOLLOWS(arena_info, out_features, out_small_window_size);
+ENDS(arena_info, out_small_window_size);
 FOLLOWS(arena_create, size, flags);
 FOLLOWS(arena_create, flags, out_arena_id);
 FOLLOWS(arena_create, out_arena_id, __reserved);
@@ -67,8 +68,10 @@ FOLLOWS(arena_alloc, out_offset, out_length);
 ENDS(arena_alloc, out_length);
 FOLLOWS(arena_free, size, flags);
 FOLLOWS(arena_free, flags, arena_id);
-FOLLOWS(arena_free, arena_id, __reserved);
-ENDS(arena_free, __reserved);
+FOLLOWS(arena_free, arena_id, out_next_id);
+FOLLOWS(arena_free, out_next_id, next_length);
+FOLLOWS(arena_free, next_length, out_next_offset);
+ENDS(arena_free, out_next_offset);
 FOLLOWS(arena_lookup, size, flags);
 FOLLOWS(arena_lookup, flags, offset);
 FOLLOWS(arena_lookup, offset, out_state);
@@ -418,8 +421,9 @@ static const struct cmd cmds[] = {
 	  offsetof(struct arena_create, __reserved), 0, true },
 	{ ARENA_IOC_ALLOC_CHUNKS, "ALLOC_CHUNKS", SZ(arena_alloc_chunks),
 	  -1, ARENA_ALLOC_VALID_FLAGS, true },
-	{ ARENA_IOC_FREE, "FREE", SZ(arena_free),
-	  offsetof(struct arena_free, __reserved), 0, false },
+	{ ARENA_IOC_FREE, "FREE", sizeof(struct arena_free),
+	  offsetof(struct arena_free, next_length),
+	  offsetof(struct arena_free, out_next_id), 0, false },
 	{ ARENA_IOC_LOOKUP, "LOOKUP", SZ(arena_lookup),
 	  offsetof(struct arena_lookup, __reserved), 0, true },
 	{ ARENA_IOC_ALLOC, "ALLOC", SZ(arena_alloc),
@@ -558,7 +562,9 @@ TEST_F(abi, out_fields_are_all_written_and_nothing_past_them)
 	}
 	PREP(struct arena_info, true);
 	ASSERT_EQ(0, arena_ioc(self->fd, ARENA_IOC_GET_INFO, p));
-	EXPECT_EQ(ARENA_FEATURE_SMALL_RUNS, in->out_features);
+	EXPECT_EQ(ARENA_FEATURE_SMALL_RUNS | ARENA_FEATURE_SMALL_WINDOW |
+		  ARENA_FEATURE_FREE_NEXT, in->out_features);
+	EXPECT_EQ(in->out_window_size, in->out_small_window_size);
 
 	PREP(struct arena_create, false);
 	cr->out_arena_id = 0xa5a5a5a5;
@@ -594,7 +600,7 @@ TEST_F(abi, out_fields_are_all_written_and_nothing_past_them)
 		EXPECT_EQ(3 * PAGE_SZ, al->length);
 		EXPECT_EQ(3 * PAGE_SZ, al->out_length);
 		EXPECT_EQ(0, al->out_offset % PAGE_SZ);
-		EXPECT_LT(al->out_offset, self->info.out_window_size);
+		EXPECT_LT(al->out_offset, 2 * self->info.out_window_size);
 		EXPECT_TRUE(TAIL_INTACT(struct arena_alloc));
 		EXPECT_EQ(0, arena_free_id(self->fd, al->arena_id));
 	}

@@ -191,8 +191,9 @@ TEST_F(small, create_and_lengths)
 	EXPECT_TRUE(faults_at(self->base + al.out_offset + self->cs + 5));
 }
 
-TEST_F(small, small_runs_live_at_the_top_of_the_window)
+TEST_F(small, small_runs_live_in_the_small_window)
 {
+	char *small = self->base + self->info.out_window_size;
 	uint32_t a = 0;
 	uint64_t soff, coff;
 	long cid = arena_create_id(self->fd);
@@ -200,15 +201,20 @@ TEST_F(small, small_runs_live_at_the_top_of_the_window)
 	ASSERT_GT(cid, 0);
 	ASSERT_EQ(0, small_arena(self->fd, 1, &a, &soff));
 	ASSERT_EQ(0, arena_chunks(self->fd, cid, 1, &coff));
-	/* Small slots from the top down, whole chunks from the bottom up. */
-	EXPECT_GE(soff, self->info.out_window_size - 64 * self->cs);
+	/* Small slots from the small window's bottom up, chunks likewise. */
+	EXPECT_GE(soff, self->info.out_window_size);
+	EXPECT_LT(soff, self->info.out_window_size + 64 * self->cs);
 	EXPECT_LT(coff, 64 * self->cs);
 	/* One page maps one PTE: never the whole shared chunk by a PMD. */
 	self->base[soff] = 1;
-	EXPECT_EQ(0, smaps_field_kb(self->base, "FilePmdMapped:"));
-	EXPECT_EQ(4, smaps_field_kb(self->base, "Rss:"));
+	self->base[coff] = 1;
+	EXPECT_EQ(0, smaps_field_kb(small, "FilePmdMapped:"));
+	EXPECT_EQ(4, smaps_field_kb(small, "Rss:"));
+	EXPECT_EQ((long)(self->cs >> 10),
+		  smaps_field_kb(self->base, "FilePmdMapped:"));
 	EXPECT_EQ(0, arena_free_id(self->fd, a));
 	EXPECT_EQ(0, arena_free_id(self->fd, cid));
+	EXPECT_EQ(0, smaps_field_kb(small, "Rss:"));
 	EXPECT_EQ(0, smaps_field_kb(self->base, "Rss:"));
 }
 
@@ -237,7 +243,7 @@ TEST_F_TIMEOUT(small, arenas_share_one_physical_chunk, 180)
 	/* Still the space's chunk to carve from: it stays until close. */
 	EXPECT_EQ(shared0 + 1, arena_counter("chunks_shared"));
 	close(self->fd);
-	munmap(self->base, self->info.out_window_size);
+	munmap(self->base, 2 * self->info.out_window_size);
 	self->base = NULL;
 	self->fd = -1;
 	EXPECT_EQ(shared0, arena_counter("chunks_shared"));
@@ -556,7 +562,7 @@ TEST_F(small, madvise_keeps_small_runs_page_mapped)
 	EXPECT_EQ(0, madvise(self->base + oa, 4 * PAGE_SZ, MADV_DONTNEED));
 	EXPECT_EQ(-1, check(self->base + oa, 4, a));
 	EXPECT_EQ(-1, check(self->base + ob, 4, b));
-	EXPECT_EQ(0, smaps_field_kb(self->base, "FilePmdMapped:"));
+	EXPECT_EQ(0, smaps_field_kb(slot, "FilePmdMapped:"));
 	ASSERT_EQ(0, arena_free_id(self->fd, a));
 	EXPECT_TRUE(all_pages_fault(self->base + oa, 4));
 	EXPECT_EQ(-1, check(self->base + ob, 4, b));
@@ -598,6 +604,224 @@ TEST_F_TIMEOUT(small, ten_thousand_1k_arenas_fit_in_64_mib, 900)
 	EXPECT_EQ(0, bad);
 	free(off);
 	free(id);
+}
+
+/* Minor faults this thread has taken so far. */
+static long thread_minflt(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_minflt;
+}
+
+/*
+ * Small runs lie in the small window, its own mapping after the chunk
+ * window, and the ioctl maps every page: touching them takes no fault.
+ */
+TEST_F(small, small_runs_are_mapped_by_the_ioctl)
+{
+	char *small = self->base + self->info.out_window_size;
+	uint32_t a = 0;
+	uint64_t off;
+	long rss0, f0, f1;
+
+	ASSERT_TRUE(self->info.out_features & ARENA_FEATURE_SMALL_WINDOW);
+	ASSERT_EQ(self->info.out_window_size,
+		  self->info.out_small_window_size);
+	rss0 = smaps_field_kb(small, "Rss:");
+	ASSERT_EQ(0, small_arena(self->fd, 16, &a, &off));
+	EXPECT_GE(off, self->info.out_window_size);
+	EXPECT_LT(off, 2 * self->info.out_window_size);
+	/* Mapped before anything touched it. */
+	EXPECT_EQ(rss0 + 64, smaps_field_kb(small, "Rss:"));
+	f0 = thread_minflt();
+	for (int pg = 0; pg < 16; pg++) {
+		EXPECT_EQ(0, self->base[off + pg * PAGE_SZ]);
+		self->base[off + pg * PAGE_SZ + 9] = 1;
+	}
+	f1 = thread_minflt();
+	EXPECT_EQ(f0, f1);
+	EXPECT_EQ(0, smaps_field_kb(small, "FilePmdMapped:"));
+	/* Nothing of it in the chunk window. */
+	EXPECT_EQ(0, smaps_field_kb(self->base, "Rss:"));
+	ASSERT_EQ(0, arena_free_id(self->fd, a));
+	EXPECT_TRUE(all_pages_fault(self->base + off, 16));
+	EXPECT_EQ(rss0, smaps_field_kb(small, "Rss:"));
+}
+
+/* Each part of the window is mapped once, whole, shared, not executable. */
+TEST(small_window_mapping_rules)
+{
+	struct arena_info in;
+	char *res, *at, *p;
+	uint64_t off;
+	uint32_t a = 0;
+	size_t w;
+	int fd;
+
+	fd = open(ARENA_DEV, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		SKIP(return, "cannot open %s", ARENA_DEV);
+	ASSERT_EQ(0, arena_get_info(fd, &in));
+	w = in.out_window_size;
+	res = mmap(NULL, 2 * w, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, res);
+	at = res + w;
+	EXPECT_EQ(MAP_FAILED, mmap(at, w - PAGE_SZ, PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_FIXED, fd, (off_t)w));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(at, w, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_FIXED, fd, (off_t)w));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(at, w, PROT_READ | PROT_EXEC,
+				   MAP_SHARED | MAP_FIXED, fd, (off_t)w));
+	EXPECT_EQ(EPERM, errno);
+	/* Not at an offset between the two parts. */
+	EXPECT_EQ(MAP_FAILED, mmap(at, w, PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_FIXED, fd,
+				   (off_t)(w / 2)));
+	EXPECT_EQ(EINVAL, errno);
+	/* A small run made while the small window is unmapped is still one. */
+	ASSERT_EQ(0, small_arena(fd, 2, &a, &off));
+	p = mmap(at, w, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+		 (off_t)w);
+	ASSERT_EQ(at, p);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, w, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, fd, (off_t)w));
+	EXPECT_EQ(EBUSY, errno);
+	/* Faulted in on touch, as it was not mapped by the ioctl. */
+	EXPECT_EQ(0, p[off - w]);
+	p[off - w] = 7;
+	EXPECT_EQ(7, p[off - w]);
+	/* Neither split nor moved. */
+	EXPECT_NE(0, munmap(p, PAGE_SZ));
+	EXPECT_EQ(MAP_FAILED, mremap(p, w, w, MREMAP_MAYMOVE | MREMAP_FIXED,
+				     res));
+	ASSERT_EQ(0, arena_free_id(fd, a));
+	EXPECT_TRUE(faults_at(p + off - w));
+	munmap(res, w);
+	munmap(p, w);
+	close(fd);
+}
+
+/* ARENA_IOC_FREE with ARENA_FREE_NEXT; 0 or -errno. */
+static int free_next(int fd, uint32_t id, uint64_t len, uint32_t *next,
+		     uint64_t *off)
+{
+	struct arena_free fr = {
+		.size = sizeof(fr), .flags = ARENA_FREE_NEXT, .arena_id = id,
+		.next_length = len,
+	};
+	int err = arena_ioc(fd, ARENA_IOC_FREE, &fr);
+
+	*next = fr.out_next_id;
+	*off = fr.out_next_offset;
+	return err;
+}
+
+/* What the id stands for: the lookup's state of offset @off. */
+static uint32_t state_at(int fd, uint64_t off)
+{
+	struct arena_lookup lk;
+
+	if (arena_lookup_off(fd, off, &lk))
+		return ~0U;
+	return lk.out_state;
+}
+
+/*
+ * One ioctl frees an arena and hands over the next one, its memory mapped
+ * and zeroed; the freed one faults as after any free.
+ */
+TEST_F(small, free_next_hands_over_a_mapped_arena)
+{
+	uint32_t a = 0, b, c;
+	uint64_t oa, ob, oc, more;
+	long live0 = arena_counter("arenas_live"), f0;
+
+	ASSERT_TRUE(self->info.out_features & ARENA_FEATURE_FREE_NEXT);
+	ASSERT_EQ(0, small_arena(self->fd, 2, &a, &oa));
+	fill(self->base + oa, 2, a);
+	ASSERT_EQ(0, free_next(self->fd, a, 4 * PAGE_SZ, &b, &ob));
+	ASSERT_NE(0, b);
+	EXPECT_NE(a, b);
+	EXPECT_TRUE(all_pages_fault(self->base + oa, 2));
+	EXPECT_EQ(ARENA_SLOT_FREED, state_at(self->fd, oa));
+	EXPECT_EQ(ARENA_SLOT_LIVE, state_at(self->fd, ob));
+	EXPECT_EQ(live0 + 1, arena_counter("arenas_live"));
+	f0 = thread_minflt();
+	for (int pg = 0; pg < 4; pg++) {
+		EXPECT_EQ(0, self->base[ob + pg * PAGE_SZ + 100]);
+		self->base[ob + pg * PAGE_SZ] = 5;
+	}
+	EXPECT_EQ(f0, thread_minflt());
+	/* An arena like any other: it grows, and is freed. */
+	ASSERT_EQ(0, arena_alloc_len(self->fd, &b, PAGE_SZ, 0, &more));
+	self->base[more] = 1;
+	/* A chunk or more: whole chunks in the chunk window. */
+	ASSERT_EQ(0, free_next(self->fd, b, self->cs, &c, &oc));
+	ASSERT_NE(0, c);
+	EXPECT_LT(oc, self->info.out_window_size);
+	EXPECT_EQ(0, oc % self->cs);
+	self->base[oc + self->cs - 1] = 1;
+	EXPECT_TRUE(faults_at(self->base + ob));
+	EXPECT_TRUE(faults_at(self->base + more));
+	ASSERT_EQ(0, arena_free_id(self->fd, c));
+	EXPECT_TRUE(faults_at(self->base + oc));
+	EXPECT_EQ(live0, arena_counter("arenas_live"));
+}
+
+/* Bad requests change nothing: the arena stays live, no arena is made. */
+TEST_F(small, free_next_validates_before_it_frees)
+{
+	struct arena_free fr = { .size = sizeof(fr), .arena_id = 0 };
+	uint64_t w = self->info.out_window_size, off, noff;
+	long live0 = arena_counter("arenas_live");
+	uint32_t a = 0, next;
+	char *ro;
+
+	ASSERT_EQ(0, small_arena(self->fd, 1, &a, &off));
+	fr.arena_id = a;
+	/* next_length without the flag */
+	fr.next_length = PAGE_SZ;
+	EXPECT_EQ(-EINVAL, arena_ioc(self->fd, ARENA_IOC_FREE, &fr));
+	/* the flag with the first version of the struct */
+	fr.flags = ARENA_FREE_NEXT;
+	fr.size = offsetof(struct arena_free, next_length);
+	EXPECT_EQ(-EINVAL, arena_ioc(self->fd, ARENA_IOC_FREE, &fr));
+	fr.size = sizeof(fr);
+	/* unknown flags, a nonzero out_next_id */
+	fr.flags = 0x2;
+	EXPECT_EQ(-EINVAL, arena_ioc(self->fd, ARENA_IOC_FREE, &fr));
+	fr.flags = ARENA_FREE_NEXT;
+	fr.out_next_id = 1;
+	EXPECT_EQ(-EINVAL, arena_ioc(self->fd, ARENA_IOC_FREE, &fr));
+	fr.out_next_id = 0;
+	/* lengths ARENA_IOC_ALLOC refuses */
+	EXPECT_EQ(-EINVAL, free_next(self->fd, a, 0, &next, &noff));
+	EXPECT_EQ(-EINVAL, free_next(self->fd, a, PAGE_SZ + 1, &next, &noff));
+	EXPECT_EQ(-EINVAL, free_next(self->fd, a, w + self->cs, &next, &noff));
+	/* an answer that cannot be written back */
+	ro = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	fr.next_length = PAGE_SZ;
+	memcpy(ro, &fr, sizeof(fr));
+	ASSERT_EQ(0, mprotect(ro, PAGE_SZ, PROT_READ));
+	EXPECT_EQ(-EFAULT, arena_ioc(self->fd, ARENA_IOC_FREE, ro));
+	munmap(ro, PAGE_SZ);
+	/* None of that freed it or made another. */
+	EXPECT_EQ(ARENA_SLOT_LIVE, state_at(self->fd, off));
+	EXPECT_EQ(live0 + 1, arena_counter("arenas_live"));
+	self->base[off] = 1;
+	/* An unknown id: ENOENT, and no next arena. */
+	EXPECT_EQ(-ENOENT, free_next(self->fd, a + 1000, PAGE_SZ, &next,
+				     &noff));
+	EXPECT_EQ(live0 + 1, arena_counter("arenas_live"));
+	ASSERT_EQ(0, arena_free_id(self->fd, a));
+	EXPECT_EQ(live0, arena_counter("arenas_live"));
 }
 
 TEST_HARNESS_MAIN

@@ -69,7 +69,7 @@ FIXTURE_TEARDOWN(trace)
 	if (self->pool_high >= 0)
 		arena_param_set("pool_high", self->pool_high);
 	if (self->base)
-		munmap(self->base, self->info.out_window_size);
+		munmap(self->base, 2 * self->info.out_window_size);
 	if (self->fd >= 0)
 		close(self->fd);
 }

@@ -32,7 +32,7 @@ FIXTURE_SETUP(win)
 FIXTURE_TEARDOWN(win)
 {
 	if (self->base)
-		munmap(self->base, self->info.out_window_size);
+		munmap(self->base, 2 * self->info.out_window_size);
 	if (self->fd >= 0)
 		close(self->fd);
 }
@@ -268,7 +268,7 @@ TEST_F(win, munmap_whole_window_then_close_releases_all)
 	self->fd = -1;
 	EXPECT_EQ(base_chunks + 2, arena_counter("chunks_in_use"));
 	EXPECT_EQ(1, base[off + 5]);
-	ASSERT_EQ(0, munmap(base, self->info.out_window_size));
+	ASSERT_EQ(0, munmap(base, 2 * self->info.out_window_size));
 	self->base = NULL;
 	EXPECT_EQ(base_chunks, arena_counter("chunks_in_use"));
 	EXPECT_EQ(0, arena_counter("windows_open"));

@@ -292,7 +292,7 @@ FIXTURE_SETUP(stat)
 FIXTURE_TEARDOWN(stat)
 {
 	if (self->base)
-		munmap(self->base, self->info.out_window_size);
+		munmap(self->base, 2 * self->info.out_window_size);
 	if (self->fd >= 0)
 		close(self->fd);
 	if (self->pool_high > 0) {

@@ -13,6 +13,7 @@
 #include "arena_helpers.h"	/* first: it defines _GNU_SOURCE */
 
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <libarena.h>
@@ -1295,6 +1296,134 @@ TEST(fork_while_threads_allocate)
 	pthread_join(tid, NULL);
 	EXPECT_EQ(0, f.bad);
 	arena_free(f.a);
+}
+
+/* Minor faults of the calling thread so far. */
+static long thread_minflt(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_minflt;
+}
+
+/*
+ * The kernel backend's per-request loop: arena_free() hands the thread its
+ * next arena in the same ioctl, so arena_new() after it makes no system
+ * call (the arena has its kernel id already) and its first run is mapped
+ * (no fault); arena_trim() gives it back.
+ */
+TEST(thread_spare_is_taken_by_the_next_arena)
+{
+	struct arena *a, *b;
+	long live0, f0;
+	char *p;
+
+	if (!on_kernel())
+		SKIP(return, "the spare is the kernel backend's");
+	a = arena_new(0);
+	ASSERT_NE(NULL, a);
+	live0 = arena_counter("arenas_live");
+	EXPECT_EQ(0, arena_id(a));	/* made by its first allocation */
+	ASSERT_NE(NULL, arena_alloc(a, 3000));
+	EXPECT_EQ(live0 + 1, arena_counter("arenas_live"));
+	arena_free(a);
+	/* Freed, and the spare made in its place. */
+	EXPECT_EQ(live0 + 1, arena_counter("arenas_live"));
+	b = arena_new(0);
+	ASSERT_NE(NULL, b);
+	EXPECT_NE(0, arena_id(b));
+	f0 = thread_minflt();
+	p = arena_alloc(b, 2000);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(0, p[0]);
+	p[1999] = 1;
+	EXPECT_EQ(f0, thread_minflt());
+	EXPECT_EQ(live0 + 1, arena_counter("arenas_live"));
+	arena_free(b);
+	EXPECT_EQ(live0 + 1, arena_counter("arenas_live"));
+	EXPECT_EQ(0, arena_trim());
+	EXPECT_EQ(live0, arena_counter("arenas_live"));
+	/* Nothing to give back twice. */
+	EXPECT_EQ(0, arena_trim());
+	/* Other flags never take the spare, and free makes none. */
+	a = arena_new(ARENA_THREADSAFE);
+	ASSERT_NE(NULL, arena_alloc(a, 10));
+	arena_free(a);
+	EXPECT_EQ(live0, arena_counter("arenas_live"));
+}
+
+static void *spare_thread(void *arg)
+{
+	struct arena *a = arena_new(0);
+
+	(void)arg;
+	if (!a || !arena_alloc(a, 100))
+		return (void *)1;
+	arena_free(a);
+	return NULL;
+}
+
+/* A thread's spare goes back to the kernel when the thread exits. */
+TEST(thread_spare_goes_at_thread_exit)
+{
+	long live0;
+	pthread_t t[4];
+	void *ret;
+	int i;
+
+	if (!on_kernel())
+		SKIP(return, "the spare is the kernel backend's");
+	ASSERT_STREQ("kernel", arena_backend());
+	live0 = arena_counter("arenas_live");
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, spare_thread, NULL));
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, pthread_join(t[i], &ret));
+		EXPECT_EQ(NULL, ret);
+	}
+	EXPECT_EQ(live0, arena_counter("arenas_live"));
+}
+
+/*
+ * A fork child does not take the parent's spare (its window is not the
+ * child's): its arenas work, and the parent's spare stays the parent's.
+ */
+TEST(thread_spare_across_fork)
+{
+	struct arena *a;
+	int status;
+	pid_t pid;
+	char *p;
+
+	if (!on_kernel())
+		SKIP(return, "the spare is the kernel backend's");
+	a = arena_new(0);
+	ASSERT_NE(NULL, arena_alloc(a, 100));
+	arena_free(a);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct arena *c = arena_new(0);
+		char *q = c ? arena_alloc(c, 100) : NULL;
+
+		if (!q || q[0])
+			_exit(1);
+		q[99] = 1;
+		arena_free(c);
+		c = arena_new(0);
+		q = c ? arena_alloc(c, 100) : NULL;
+		_exit(q && !q[0] ? 0 : 2);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	a = arena_new(0);
+	ASSERT_NE(0, arena_id(a));
+	p = arena_alloc(a, 100);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(0, p[0]);
+	arena_free(a);
+	arena_trim();
 }
 
 TEST_HARNESS_MAIN

@@ -14,11 +14,17 @@
 /**
  * DOC: General ioctl format
  *
- * Each open file of /dev/arena owns one address-space window. The process
- * that opened the file maps the whole window once with
- * ``mmap(NULL, out_window_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)``
- * and then asks for chunks with ioctls; a chunk is reported as an offset in
- * the window, so its address is the mapping's base plus that offset.
+ * Each open file of /dev/arena owns one address-space window in two parts.
+ * The process that opened the file maps the chunk window once with
+ * ``mmap(base, out_window_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)``
+ * (``base`` aligned to out_chunk_size) and, with ARENA_FEATURE_SMALL_WINDOW,
+ * the small window right after it with
+ * ``mmap(base + out_window_size, out_small_window_size, PROT_READ |
+ * PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, out_window_size)``, and then asks
+ * for memory with ioctls. Memory is reported as an offset in the file, so
+ * its address is ``base`` plus that offset: whole chunks lie in the chunk
+ * window (file offsets below out_window_size), small runs in the small
+ * window. Each part can be mapped once; neither can be split or moved.
  *
  * Every ioctl takes a pointer to a struct whose first field, ``size``, is the
  * size of the struct as the caller knows it (``sizeof(struct ...)``). The
@@ -51,9 +57,11 @@
 /*
  * ABI version reported by ARENA_IOC_GET_INFO; bumped on incompatible
  * changes. 2: the ioctl magic moved from 0xB7 to 0xBA (the structs are
- * those of version 1).
+ * those of version 1). 3: small runs live in the small window, a second
+ * mapping at file offset out_window_size, and are mapped by the ioctl that
+ * makes them.
  */
-#define ARENA_ABI_VERSION 2
+#define ARENA_ABI_VERSION 3
 
 /*
  * 0xBA, commands 0x80-0x8F: in no entry of the kernel tree's
@@ -85,6 +93,8 @@ enum {
  * @out_features: ARENA_FEATURE_* bits of the running module. A module that
  *	predates a feature lacks its bit; one that predates the field does not
  *	write it, so a caller that zeroed the struct reads 0.
+ * @out_small_window_size: size in bytes of the small window, mapped at
+ *	file offset @out_window_size (ARENA_FEATURE_SMALL_WINDOW)
  *
  * Reports the geometry the caller needs before it maps the window, and what
  * the module can do.
@@ -98,10 +108,19 @@ struct arena_info {
 	__aligned_u64 out_window_size;
 	__aligned_u64 out_max_chunks;
 	__aligned_u64 out_features;
+	__aligned_u64 out_small_window_size;
 };
 
 /* ARENA_IOC_ALLOC, small runs and ARENA_ALLOC_CREATE. */
 #define ARENA_FEATURE_SMALL_RUNS	_BITULL(0)
+/*
+ * Small runs live in the small window and are mapped (every page, with
+ * 4 KiB entries) by the ioctl that makes them: touching them takes no page
+ * fault.
+ */
+#define ARENA_FEATURE_SMALL_WINDOW	_BITULL(1)
+/* ARENA_IOC_FREE takes ARENA_FREE_NEXT. */
+#define ARENA_FEATURE_FREE_NEXT		_BITULL(2)
 
 #define ARENA_IOC_GET_INFO _IO(ARENA_IOC_MAGIC, ARENA_CMD_GET_INFO)
 
@@ -182,10 +201,11 @@ struct arena_alloc_chunks {
  * Adds @length bytes of zeroed memory to an arena as one contiguous range of
  * the window. A range shorter than a chunk is a small run: its pages are
  * carved out of a physical chunk that other small runs of the same open file
- * share, it is mapped with 4 KiB entries in a part of the window kept for
- * small runs, and freeing the arena revokes exactly its pages; the physical
- * chunk goes back to the pool once every run carved from it is freed and
- * unreferenced. A range of a chunk or more is made of whole chunks, mapped
+ * share, it lies in the small window, where the ioctl maps every page with
+ * a 4 KiB entry before it returns (if the small window is mapped; an entry
+ * that cannot be made then is made by the first touch), and freeing the
+ * arena revokes exactly its pages; the physical chunk goes back to the pool
+ * once every run carved from it is freed and unreferenced. A range of a chunk or more is made of whole chunks, mapped
  * with one PMD entry each where the chunk is a 2 MiB page, exactly as
  * ARENA_IOC_ALLOC_CHUNKS does. Either way every byte faults once the arena
  * is freed.
@@ -202,12 +222,28 @@ struct arena_alloc {
 
 #define ARENA_IOC_ALLOC _IO(ARENA_IOC_MAGIC, ARENA_CMD_ALLOC)
 
+/*
+ * ARENA_FREE_NEXT: after the free, create the caller's next arena with
+ * @next_length bytes already mapped, as ARENA_IOC_ALLOC with
+ * ARENA_ALLOC_CREATE would: a loop of "new arena, use it, free it" then
+ * costs one ioctl a round. Needs the struct's second version (@next_length).
+ */
+#define ARENA_FREE_NEXT			0x1U
+#define ARENA_FREE_VALID_FLAGS		(ARENA_FREE_NEXT)
+
 /**
  * struct arena_free - ioctl(ARENA_IOC_FREE)
  * @size: sizeof(struct arena_free)
- * @flags: Must be 0
+ * @flags: 0 or ARENA_FREE_NEXT
  * @arena_id: the arena to free
- * @__reserved: Must be 0
+ * @out_next_id: with ARENA_FREE_NEXT, the next arena's id, or 0 if it could
+ *	not be made (the free itself still happened); must be 0 on entry
+ *	(the first version's reserved field)
+ * @next_length: with ARENA_FREE_NEXT, the next arena's memory: as
+ *	&struct arena_alloc's @length; must be 0 without it
+ * @out_next_offset: with ARENA_FREE_NEXT and @out_next_id not 0, the file
+ *	offset of the next arena's memory (its length is @next_length rounded
+ *	as ARENA_IOC_ALLOC rounds it)
  *
  * Frees an arena and every chunk it holds. When the ioctl returns, no page of
  * the arena is mapped anywhere and every later access to its range faults
@@ -218,7 +254,9 @@ struct arena_free {
 	__u32 size;
 	__u32 flags;
 	__u32 arena_id;
-	__u32 __reserved;
+	__u32 out_next_id;
+	__aligned_u64 next_length;
+	__aligned_u64 out_next_offset;
 };
 
 #define ARENA_IOC_FREE _IO(ARENA_IOC_MAGIC, ARENA_CMD_FREE)
