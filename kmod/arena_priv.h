@@ -141,6 +141,8 @@ enum arena_run_state {
  * @arena_id: id of the arena that holds or held the run
  * @nr_chunks: whole chunks (@nr_pages is a multiple of the chunk); 0 for a
  *	small run, whose pages are @first.. of the shared chunk @chunks[0]
+ * @nozero: made with ARENA_ALLOC_NOZERO: its chunks, once freed and
+ *	unreferenced, are kept for the space's next no-zero runs
  * @first: small run: index of its first page in @chunks[0]
  * @node: in the arena's run list while live, in the space's freed FIFO after
  * @freed_ns: ktime_get_ns() when the arena was freed
@@ -154,6 +156,7 @@ struct arena_run {
 	u32 arena_id;
 	unsigned int nr_chunks;
 	unsigned int first;
+	bool nozero;
 	struct list_head node;
 	u64 freed_ns;
 	struct pid *freed_by;
@@ -217,7 +220,7 @@ struct arena {
  * @nr_slots: slots in the chunk window; the small window has as many,
  *	numbered @nr_slots to 2 * @nr_slots - 1
  * @lock: serialises the ioctls; protects @arenas, @used, @freed_fifo,
- *	@freed_pages, @sslot, @carve and every small slot's @next/@pending
+ *	@freed_pages, @sslot, @carve, @own and every small slot's @next/@pending
  *	and every carved chunk's @carved/@runs. Never taken in the fault path or under
  *	mmap_lock (mmap uses @mapped alone), and no user memory is touched
  *	while it is held, so it nests neither inside nor outside mmap_lock.
@@ -239,6 +242,9 @@ struct arena {
  * @sslot: the small slot new small runs are cut from, or NULL
  * @carve: the shared chunk new small runs are carved from, or NULL; it is
  *	charged to @user as a whole chunk while the space holds it
+ * @own: whole chunks of freed no-zero runs, unmapped and unreferenced,
+ *	kept (still charged, not zeroed) for the next no-zero runs
+ * @nr_own: chunks in @own (at most nozero_keep_mb)
  * @mapped: ARENA_MAPPED_* bits, set once each part of the window has been
  *	mmapped (each can be only once)
  * @small_start: the small window's address, read under mmap_lock; the
@@ -267,6 +273,8 @@ struct arena_space {
 	unsigned int nr_sslots;
 	struct arena_sslot *sslot;
 	struct arena_chunk *carve;
+	struct list_head own;
+	unsigned int nr_own;
 	unsigned long mapped;
 	unsigned long small_start;
 	struct pid *owner;
@@ -290,6 +298,7 @@ struct arena_stats {
 	atomic_long_t chunks_fallback;	/* ... of which in smaller folios */
 	atomic_long_t chunks_released;	/* back to the page allocator */
 	atomic_long_t chunks_reused;	/* handed out from the ready pool */
+	atomic_long_t chunks_reused_nozero; /* to no-zero runs, unzeroed */
 	atomic_long_t chunks_zeroed;	/* by the background worker */
 	atomic_long_t chunks_zeroed_inline; /* by an ioctl: pool was cold */
 	atomic_long_t chunks_held;	/* entered quarantine still referenced */
@@ -330,6 +339,7 @@ extern unsigned long arena_va_quarantine_mb;
 extern unsigned int arena_max_empty_arenas;
 extern unsigned int arena_max_freed_runs;
 extern unsigned int arena_max_small_slots;
+extern unsigned long arena_nozero_keep_mb;
 int arena_params_init(void);
 
 /* space.c */

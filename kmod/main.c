@@ -65,7 +65,8 @@ static int arena_ioctl_get_info(struct arena_space *space, void __user *uarg)
 	info.out_window_size = arena_window_size;
 	info.out_max_chunks = space->nr_slots;
 	info.out_features = ARENA_FEATURE_SMALL_RUNS |
-			    ARENA_FEATURE_SMALL_WINDOW | ARENA_FEATURE_FREE_NEXT;
+			    ARENA_FEATURE_SMALL_WINDOW |
+			    ARENA_FEATURE_FREE_NEXT | ARENA_FEATURE_NOZERO;
 	info.out_small_window_size = arena_window_size;
 	return arena_copy_out(uarg, &info, sizeof(info), usize);
 }

@@ -121,6 +121,15 @@ module_param_named(max_small_slots, arena_max_small_slots, uint, 0644);
 MODULE_PARM_DESC(max_small_slots,
 		 "Most window slots one open file may cut into small runs (a page map each); beyond, small runs get ENOSPC (default 8192)");
 
+/*
+ * Whole chunks one open file keeps, unzeroed, for its next no-zero runs
+ * (ARENA_ALLOC_NOZERO); beyond, they go to the pool like any other.
+ */
+unsigned long arena_nozero_keep_mb = 64;
+module_param_named(nozero_keep_mb, arena_nozero_keep_mb, ulong, 0644);
+MODULE_PARM_DESC(nozero_keep_mb,
+		 "Freed chunks of no-zero arenas one open file keeps for its next ones, unzeroed, in MiB (default 64)");
+
 int arena_params_init(void)
 {
 	if (chunk_kib < 64 || chunk_kib > 2048 || !is_power_of_2(chunk_kib)) {

@@ -126,6 +126,7 @@ struct arena_space *arena_space_create(void)
 	xa_init(&space->slots);
 	xa_init_flags(&space->arenas, XA_FLAGS_ALLOC1);
 	INIT_LIST_HEAD(&space->freed_fifo);
+	INIT_LIST_HEAD(&space->own);
 	space->mm = current->mm;
 	mmgrab(space->mm);
 	space->user = get_current_user();
@@ -518,23 +519,80 @@ static void arena_small_run_live(struct arena_space *space,
 	xa_unlock(&space->slots);
 }
 
+/*
+ * A chunk a freed no-zero run of this space left, for a no-zero run: as
+ * it is, old bytes and charges included. NULL if none is kept.
+ */
+static struct arena_chunk *arena_own_take(struct arena_space *space)
+{
+	struct arena_chunk *c;
+
+	lockdep_assert_held(&space->lock);
+	c = list_first_entry_or_null(&space->own, struct arena_chunk, node);
+	if (!c)
+		return NULL;
+	list_del(&c->node);
+	space->nr_own--;
+	return c;
+}
+
+/*
+ * Keep a freed no-zero run's chunk for the space's next no-zero runs
+ * instead of sending it to the pool to be zeroed, if nothing references it
+ * any more (the quarantine's own check: no mapping, no pin, no other
+ * reference) and the space keeps fewer than nozero_keep_mb. It is unmapped
+ * and its run is FREED, so nothing can map or pin it from now on; it
+ * stays charged to the opener (memlock and memory cgroup) and in use.
+ */
+static bool arena_own_keep(struct arena_space *space, struct arena_chunk *c)
+{
+	unsigned long keep = READ_ONCE(arena_nozero_keep_mb) <<
+			     (20 - ARENA_CHUNK_SHIFT);
+
+	lockdep_assert_held(&space->lock);
+	if (space->nr_own >= keep || arena_chunk_hold(c) != ARENA_HELD_NONE)
+		return false;
+	list_add(&c->node, &space->own);
+	space->nr_own++;
+	return true;
+}
+
+/* Give the kept no-zero chunks to the pool (zeroed there before reuse). */
+static void arena_own_drain(struct arena_space *space)
+{
+	struct arena_chunk *c;
+
+	while ((c = arena_own_take(space)))
+		arena_quarantine_put(c);
+	arena_pool_kick();
+}
+
 /* Take @run->nr_chunks chunks from the pool and place them in the window. */
 static int arena_chunk_run(struct arena_space *space, struct arena_run *run)
 {
 	unsigned int i, got, nr = run->nr_chunks;
-	unsigned long start;
+	unsigned long start, need = nr;
 	int err;
 
+	/* Kept chunks are charged already. */
+	if (run->nozero)
+		need -= min_t(unsigned long, nr, space->nr_own);
 	/* Not worth taking (and zeroing) chunks that cannot all be had. */
 	if (space->charge &&
 	    atomic_long_read(&space->user->locked_vm) +
-	    ((unsigned long)nr << ARENA_CHUNK_ORDER) >
+	    (need << ARENA_CHUNK_ORDER) >
 	    rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT) {
 		atomic_long_inc(&arena_stats.memlock_hits);
 		return -ENOMEM;
 	}
 	for (got = 0; got < nr; got++) {
-		struct arena_chunk *c = arena_get_chunk(space, false);
+		struct arena_chunk *c = run->nozero ? arena_own_take(space) :
+						      NULL;
+
+		if (c)
+			atomic_long_inc(&arena_stats.chunks_reused_nozero);
+		else
+			c = arena_get_chunk(space, false);
 
 		if (IS_ERR(c)) {
 			err = PTR_ERR(c);
@@ -677,6 +735,7 @@ int arena_alloc(struct arena_space *space, u32 *id, unsigned long nr_pages,
 	}
 	run->nr_pages = nr_pages;
 	run->nr_chunks = nr_chunks;
+	run->nozero = flags & ARENA_ALLOC_NOZERO;
 	run->arena_id = arena->id;
 	run->state = ARENA_RUN_RESERVED;
 	err = small ? arena_small_run(space, run) :
@@ -839,7 +898,9 @@ static void arena_release_runs(struct arena_space *space, struct arena *arena)
 			run->chunks[0] = NULL;
 		}
 		for (i = 0; i < run->nr_chunks; i++) {
-			arena_quarantine_put(run->chunks[i]);
+			if (!run->nozero ||
+			    !arena_own_keep(space, run->chunks[i]))
+				arena_quarantine_put(run->chunks[i]);
 			run->chunks[i] = NULL;
 		}
 		list_move_tail(&run->node, &space->freed_fifo);
@@ -928,6 +989,7 @@ void arena_space_destroy(struct arena_space *space)
 	}
 	while (arena_recycle_oldest(space))
 		;
+	arena_own_drain(space);
 	/* Every run is recycled: the last small slot and shared chunk go. */
 	if (space->sslot) {
 		arena_sslot_free(space, space->sslot);

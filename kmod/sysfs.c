@@ -37,6 +37,7 @@ ARENA_COUNTER_ATTR(chunks_allocated);
 ARENA_COUNTER_ATTR(chunks_fallback);
 ARENA_COUNTER_ATTR(chunks_released);
 ARENA_COUNTER_ATTR(chunks_reused);
+ARENA_COUNTER_ATTR(chunks_reused_nozero);
 ARENA_COUNTER_ATTR(chunks_zeroed);
 ARENA_COUNTER_ATTR(chunks_zeroed_inline);
 ARENA_COUNTER_ATTR(chunks_held);
@@ -113,6 +114,7 @@ static struct attribute *arena_attrs[] = {
 	&chunks_fallback_attr.attr,
 	&chunks_released_attr.attr,
 	&chunks_reused_attr.attr,
+	&chunks_reused_nozero_attr.attr,
 	&chunks_zeroed_attr.attr,
 	&chunks_zeroed_inline_attr.attr,
 	&chunks_held_attr.attr,

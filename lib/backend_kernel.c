@@ -98,6 +98,7 @@ int __arena_kernel_init(void)
 	/* A module without small runs has ARENA_IOC_ALLOC_CHUNKS only. */
 	g.small_runs = !!(info.out_features & ARENA_FEATURE_SMALL_RUNS);
 	g.free_next = !!(info.out_features & ARENA_FEATURE_FREE_NEXT);
+	g.nozero = !!(info.out_features & ARENA_FEATURE_NOZERO);
 	g.window_size = info.out_window_size + small;
 	g.backend = BACKEND_KERNEL;
 	return 0;
@@ -162,6 +163,8 @@ char *__arena_kernel_map(struct __arena *ai, size_t len, int reset)
 		al.flags = ARENA_ALLOC_CREATE;
 	else if (reset)
 		al.flags = ARENA_ALLOC_RESET;
+	if ((ai->flags & ARENA_NOZERO) && g.nozero)
+		al.flags |= ARENA_ALLOC_NOZERO;
 	if (ioctl(g.fd, ARENA_IOC_ALLOC, &al) < 0) {
 		/* EINVAL here means more than the window holds. */
 		if (errno == EINVAL || errno == ENOSPC)

@@ -677,6 +677,7 @@ ARENA_EXPORT void *arena_alloc_aligned(struct arena *a, size_t size,
 ARENA_EXPORT void *arena_calloc(struct arena *a, size_t n, size_t size)
 {
 	size_t total;
+	void *p;
 
 	if (!a) {
 		errno = EINVAL;
@@ -686,8 +687,11 @@ ARENA_EXPORT void *arena_calloc(struct arena *a, size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	/* Arena memory is zero when handed out: fresh chunks, never reused. */
-	return arena_alloc(a, total);
+	/* Arena memory is zero when handed out, unless ARENA_NOZERO. */
+	p = arena_alloc(a, total);
+	if (p && (__arena_impl(a)->flags & ARENA_NOZERO))
+		memset(p, 0, total);
+	return p;
 }
 
 ARENA_EXPORT char *arena_strndup(struct arena *a, const char *s, size_t n)

@@ -46,7 +46,17 @@ extern "C" {
  * will hold megabytes anyway). ARENA_THREADSAFE arenas always do.
  */
 #define ARENA_WHOLE_CHUNKS	0x2U
-#define ARENA_VALID_FLAGS	(ARENA_THREADSAFE | ARENA_WHOLE_CHUNKS)
+/*
+ * The arena's memory need not be zeroed, as malloc()'s is not: on the
+ * kernel backend, whole chunks this process's own ARENA_NOZERO arenas
+ * freed (once nothing maps or pins them) are handed to its next ones as
+ * they are, which spares zeroing 2 MiB per chunk. Never another process's
+ * bytes, nor those of this process's other arenas; freed addresses still
+ * fault. arena_calloc() still returns zeroed memory.
+ */
+#define ARENA_NOZERO		0x4U
+#define ARENA_VALID_FLAGS	(ARENA_THREADSAFE | ARENA_WHOLE_CHUNKS | \
+				 ARENA_NOZERO)
 
 /*
  * The part of an arena the inline fast path reads. Arenas are created by
@@ -94,8 +104,8 @@ struct arena_stats {
 };
 
 /*
- * Create an arena. @flags is 0, ARENA_THREADSAFE, ARENA_WHOLE_CHUNKS or
- * both. The first call picks the backend. On the kernel backend the arena
+ * Create an arena. @flags is 0 or any of ARENA_THREADSAFE,
+ * ARENA_WHOLE_CHUNKS and ARENA_NOZERO. The first call picks the backend. On the kernel backend the arena
  * gets its kernel id (and memory) with its first allocation. Returns NULL with errno set on failure: EINVAL (unknown
  * flags, bad ARENA_BACKEND), ENOENT/EACCES (ARENA_BACKEND=kernel without a
  * usable /dev/arena), ENOMEM.

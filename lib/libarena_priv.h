@@ -98,6 +98,7 @@ struct arena_global {
 	size_t page_size;
 	int small_runs;			/* the backend maps small runs */
 	int free_next;			/* ARENA_FREE_NEXT: threads' spares */
+	int nozero;			/* ARENA_ALLOC_NOZERO */
 	unsigned int gen;		/* bumped in a fork child */
 	size_t first_run;		/* a new arena's first run (0: page) */
 	size_t nr_growing;		/* live arenas that grow by small runs */

@@ -649,9 +649,13 @@ _Static_assert(sizeof(struct arena_alloc) == 40, "arena_alloc layout");
 /* The smallest struct each command takes: its first version. */
 static size_t cmd_minsize(int c)
 {
-	return c == C_INFO ? offsetof(struct arena_info, out_max_chunks) +
-			     sizeof(((struct arena_info *)0)->out_max_chunks) :
-			     cmds[c].ksize;
+	if (c == C_INFO)
+		return offsetof(struct arena_info, out_max_chunks) +
+		       sizeof(((struct arena_info *)0)->out_max_chunks);
+	/* FREE's first version ended at out_next_id (then __reserved). */
+	if (c == C_FREE)
+		return offsetof(struct arena_free, next_length);
+	return cmds[c].ksize;
 }
 
 static int xioctl(int fd, unsigned long cmd, void *arg)
@@ -977,7 +981,11 @@ static void op_ioc_info(struct fz_thread *t)
 	      in->out_window_size == fz.window &&
 	      in->out_max_chunks == fz.nr_slots &&
 	      (size < sizeof(*in) ||
-	       in->out_features == ARENA_FEATURE_SMALL_RUNS),
+	       (in->out_features == (ARENA_FEATURE_SMALL_RUNS |
+				     ARENA_FEATURE_SMALL_WINDOW |
+				     ARENA_FEATURE_FREE_NEXT |
+				     ARENA_FEATURE_NOZERO) &&
+		in->out_small_window_size == fz.window)),
 	      "GET_INFO answered size %u flags %u abi %u chunk %llu shift %u window %llu max %llu",
 	      in->size, in->flags, in->out_abi_version,
 	      (unsigned long long)in->out_chunk_size, in->out_chunk_shift,

@@ -10,9 +10,11 @@
  */
 #include "arena_helpers.h"	/* first: it defines _GNU_SOURCE */
 
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include <libarena.h>
@@ -459,6 +461,152 @@ TEST_F_TIMEOUT(pool, shrinker_releases_chunks_under_pressure, 300)
 	id = arena_filled(self->fd, self->base, self->cs, 2, 8, &off);
 	ASSERT_GT(id, 0);
 	EXPECT_EQ(0, arena_free_id(self->fd, id));
+}
+
+/* A new no-zero arena of @len bytes; its id, or 0 (errno set). */
+static uint32_t nozero_arena(int fd, uint64_t len, uint64_t *off)
+{
+	uint32_t id = 0;
+	int err = arena_alloc_len(fd, &id, len,
+				  ARENA_ALLOC_CREATE | ARENA_ALLOC_NOZERO, off);
+
+	errno = -err;
+	return err ? 0 : id;
+}
+
+/* Every byte of @len at @p is @v. */
+static bool all_bytes(const char *p, size_t len, char v)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+/*
+ * A no-zero arena gets the chunk this file's last no-zero arena freed, as
+ * it was, at a new address; the old address faults; a default arena never
+ * gets such a chunk.
+ */
+TEST_F(pool, nozero_reuses_own_chunks_unzeroed)
+{
+	long reused0 = arena_counter("chunks_reused_nozero");
+	uint64_t oa, ob, oc, od;
+	uint32_t a, b, c, d = 0;
+
+	ASSERT_TRUE(self->info.out_features & ARENA_FEATURE_NOZERO);
+	ASSERT_LE(0, reused0);
+	a = nozero_arena(self->fd, self->cs, &oa);
+	ASSERT_NE(0, a);
+	memset(self->base + oa, 0x5a, self->cs);
+	ASSERT_EQ(0, arena_free_id(self->fd, a));
+	b = nozero_arena(self->fd, self->cs, &ob);
+	ASSERT_NE(0, b);
+	EXPECT_NE(oa, ob);
+	EXPECT_TRUE(faults_at(self->base + oa));
+	EXPECT_EQ(reused0 + 1, arena_counter("chunks_reused_nozero"));
+	/* The old bytes: it was not zeroed. */
+	EXPECT_TRUE(all_bytes(self->base + ob, self->cs, 0x5a));
+	/* A default arena alongside: zeroed, never a kept chunk. */
+	ASSERT_EQ(0, arena_alloc_len(self->fd, &d, self->cs,
+				     ARENA_ALLOC_CREATE, &od));
+	EXPECT_TRUE(all_bytes(self->base + od, self->cs, 0));
+	ASSERT_EQ(0, arena_free_id(self->fd, b));
+	c = 0;
+	ASSERT_EQ(0, arena_alloc_len(self->fd, &c, self->cs,
+				     ARENA_ALLOC_CREATE, &oc));
+	EXPECT_TRUE(all_bytes(self->base + oc, self->cs, 0));
+	EXPECT_EQ(reused0 + 1, arena_counter("chunks_reused_nozero"));
+	ASSERT_EQ(0, arena_free_id(self->fd, c));
+	ASSERT_EQ(0, arena_free_id(self->fd, d));
+	/* Small runs are zeroed whatever the flag. */
+	a = nozero_arena(self->fd, 2 * PAGE_SZ, &oa);
+	ASSERT_NE(0, a);
+	EXPECT_TRUE(all_bytes(self->base + oa, 2 * PAGE_SZ, 0));
+	ASSERT_EQ(0, arena_free_id(self->fd, a));
+}
+
+/*
+ * A pinned page keeps its chunk out of reuse: the next no-zero arena gets
+ * another chunk, and the pipe still reads what was written before the free.
+ */
+TEST_F(pool, nozero_pinned_chunk_is_not_reused)
+{
+	long reused0 = arena_counter("chunks_reused_nozero");
+	uint64_t oa, ob;
+	uint32_t a, b;
+	char buf[PAGE_SZ];
+	int pfd[2];
+	struct iovec iov;
+
+	a = nozero_arena(self->fd, self->cs, &oa);
+	ASSERT_NE(0, a);
+	memset(self->base + oa, 0x11, self->cs);
+	ASSERT_EQ(0, pipe(pfd));
+	iov.iov_base = self->base + oa + 7 * PAGE_SZ;
+	iov.iov_len = PAGE_SZ;
+	ASSERT_EQ(PAGE_SZ, vmsplice(pfd[1], &iov, 1, 0));
+	ASSERT_EQ(0, arena_free_id(self->fd, a));
+	b = nozero_arena(self->fd, self->cs, &ob);
+	ASSERT_NE(0, b);
+	EXPECT_EQ(reused0, arena_counter("chunks_reused_nozero"));
+	EXPECT_TRUE(all_bytes(self->base + ob, self->cs, 0));
+	memset(self->base + ob, 0x22, self->cs);
+	ASSERT_EQ(PAGE_SZ, read(pfd[0], buf, PAGE_SZ));
+	EXPECT_TRUE(all_bytes(buf, PAGE_SZ, 0x11));
+	close(pfd[0]);
+	close(pfd[1]);
+	ASSERT_EQ(0, arena_free_id(self->fd, b));
+}
+
+/* Another open file (another window) never sees this one's bytes. */
+TEST_F(pool, nozero_chunks_stay_with_their_file)
+{
+	long reused0 = arena_counter("chunks_reused_nozero");
+	struct arena_info in;
+	char *base2;
+	uint64_t oa, ob;
+	uint32_t a, b;
+	int fd2;
+
+	a = nozero_arena(self->fd, self->cs, &oa);
+	ASSERT_NE(0, a);
+	memset(self->base + oa, 0x33, self->cs);
+	ASSERT_EQ(0, arena_free_id(self->fd, a));
+	fd2 = arena_open_window(&in, &base2);
+	ASSERT_LE(0, fd2);
+	b = nozero_arena(fd2, self->cs, &ob);
+	ASSERT_NE(0, b);
+	EXPECT_EQ(reused0, arena_counter("chunks_reused_nozero"));
+	EXPECT_TRUE(all_bytes(base2 + ob, self->cs, 0));
+	arena_close_window(fd2, &in, base2);
+}
+
+/*
+ * At most nozero_keep_mb of freed no-zero chunks are kept per file, still
+ * in use (and charged); the rest go to the pool; closing gives all back.
+ */
+TEST_F(pool, nozero_keep_is_bounded)
+{
+	long keep = arena_param("nozero_keep_mb");
+	long in_use0 = arena_counter("chunks_in_use");
+	uint64_t oa;
+	uint32_t a;
+
+	ASSERT_LE(0, keep);
+	ASSERT_EQ(0, arena_param_set("nozero_keep_mb", 2 * (self->cs >> 20)));
+	a = nozero_arena(self->fd, 4 * self->cs, &oa);
+	ASSERT_NE(0, a);
+	memset(self->base + oa, 1, 4 * self->cs);
+	EXPECT_EQ(in_use0 + 4, arena_counter("chunks_in_use"));
+	ASSERT_EQ(0, arena_free_id(self->fd, a));
+	EXPECT_EQ(in_use0 + 2, arena_counter("chunks_in_use"));
+	munmap(self->base, 2 * self->info.out_window_size);
+	self->base = NULL;
+	close(self->fd);
+	self->fd = -1;
+	EXPECT_EQ(in_use0, arena_counter("chunks_in_use"));
+	arena_param_set("nozero_keep_mb", keep);
 }
 
 TEST_HARNESS_MAIN

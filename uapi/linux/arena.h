@@ -121,6 +121,8 @@ struct arena_info {
 #define ARENA_FEATURE_SMALL_WINDOW	_BITULL(1)
 /* ARENA_IOC_FREE takes ARENA_FREE_NEXT. */
 #define ARENA_FEATURE_FREE_NEXT		_BITULL(2)
+/* ARENA_IOC_ALLOC takes ARENA_ALLOC_NOZERO. */
+#define ARENA_FEATURE_NOZERO		_BITULL(3)
 
 #define ARENA_IOC_GET_INFO _IO(ARENA_IOC_MAGIC, ARENA_CMD_GET_INFO)
 
@@ -159,7 +161,19 @@ struct arena_create {
  * on entry. Not together with ARENA_ALLOC_RESET.
  */
 #define ARENA_ALLOC_CREATE		0x2U
-#define ARENA_IOC_ALLOC_VALID_FLAGS	(ARENA_ALLOC_RESET | ARENA_ALLOC_CREATE)
+/*
+ * ARENA_ALLOC_NOZERO (ARENA_IOC_ALLOC only): the memory need not be zeroed.
+ * Whole chunks that this open file's own ARENA_ALLOC_NOZERO runs left,
+ * freed and unreferenced (nothing maps or pins them), are handed out again
+ * as they are, old bytes included, before any chunk from the pool; a freed
+ * no-zero run's chunks are kept for that (up to the module's
+ * nozero_keep_mb) instead of going to the pool to be zeroed. No other
+ * process's bytes are ever seen, nor those of this file's other arenas,
+ * and freed addresses still fault. Small runs are zeroed regardless.
+ */
+#define ARENA_ALLOC_NOZERO		0x4U
+#define ARENA_IOC_ALLOC_VALID_FLAGS	(ARENA_ALLOC_RESET | ARENA_ALLOC_CREATE | \
+					 ARENA_ALLOC_NOZERO)
 
 /**
  * struct arena_alloc_chunks - ioctl(ARENA_IOC_ALLOC_CHUNKS)
@@ -188,7 +202,8 @@ struct arena_alloc_chunks {
 /**
  * struct arena_alloc - ioctl(ARENA_IOC_ALLOC)
  * @size: sizeof(struct arena_alloc)
- * @flags: 0, ARENA_ALLOC_RESET or ARENA_ALLOC_CREATE
+ * @flags: 0, ARENA_ALLOC_RESET or ARENA_ALLOC_CREATE, and
+ *	ARENA_ALLOC_NOZERO
  * @arena_id: the arena the memory joins; with ARENA_ALLOC_CREATE, 0 on entry
  *	and the new arena's id on return
  * @__reserved: Must be 0
@@ -205,10 +220,12 @@ struct arena_alloc_chunks {
  * a 4 KiB entry before it returns (if the small window is mapped; an entry
  * that cannot be made then is made by the first touch), and freeing the
  * arena revokes exactly its pages; the physical chunk goes back to the pool
- * once every run carved from it is freed and unreferenced. A range of a chunk or more is made of whole chunks, mapped
- * with one PMD entry each where the chunk is a 2 MiB page, exactly as
- * ARENA_IOC_ALLOC_CHUNKS does. Either way every byte faults once the arena
- * is freed.
+ * once every run carved from it is freed and unreferenced. A range of a
+ * chunk or more is made of whole chunks, mapped with one PMD entry each
+ * where the chunk is a 2 MiB page, exactly as ARENA_IOC_ALLOC_CHUNKS does.
+ * Either way every byte faults once the arena is freed. With
+ * ARENA_ALLOC_NOZERO whole chunks may hold this file's old bytes (see
+ * above).
  */
 struct arena_alloc {
 	__u32 size;
