@@ -251,7 +251,7 @@ struct arena {
  *	VMA found there is checked to be ours before it is used
  * @owner: the opener's thread group, for the netlink arena dump
  * @uid: the opener's euid: unprivileged dumps show only their own
- * @entry: in the registry of open windows (space.c)
+ * @entry: in the registry of open windows (window.c)
  */
 struct arena_space {
 	struct inode *inode;
@@ -342,18 +342,20 @@ extern unsigned int arena_max_small_slots;
 extern unsigned long arena_nozero_keep_mb;
 int arena_params_init(void);
 
-/* space.c */
+/* window.c: the per open file state, its mapping */
 struct arena_space *arena_space_create(void);
 void arena_space_destroy(struct arena_space *space);
 int arena_space_mmap(struct arena_space *space, struct vm_area_struct *vma);
+int arena_fs_init(void);
+void arena_fs_exit(void);
+
+/* arenas.c: arenas */
 int arena_create(struct arena_space *space, u32 *id);
 int arena_alloc(struct arena_space *space, u32 *id, unsigned long nr_pages,
 		u32 flags, u64 *offset);
 int arena_free(struct arena_space *space, u32 id);
 struct arena_lookup;
 int arena_lookup(struct arena_space *space, struct arena_lookup *lk);
-int arena_fs_init(void);
-void arena_fs_exit(void);
 
 /* chunk.c: one chunk's memory */
 struct arena_chunk *arena_chunk_new(int nid, struct mem_cgroup *memcg,
@@ -376,43 +378,34 @@ void arena_pool_exit(void);
 /* quarantine.c */
 void arena_quarantine_put(struct arena_chunk *c);
 void arena_quarantine_exit(void);
-struct sk_buff;
-struct netlink_callback;
-int arena_quarantine_dump(struct sk_buff *skb, struct netlink_callback *cb);
 extern unsigned int arena_held_warn_ms;
 
-/* netlink.c */
-/*
- * @pid and @comm name the window's owner; @via_pid and @via_comm the task
- * that made the access when it is another process reaching into the window
- * (ptrace, /proc/pid/mem, process_vm_readv), else @via_pid is 0.
- */
-struct arena_uaf_report {
-	pid_t pid;			/* init pid namespace */
-	char comm[TASK_COMM_LEN];
-	pid_t via_pid;			/* init pid namespace */
-	char via_comm[TASK_COMM_LEN];
-	unsigned long addr;
-	u32 arena_id;
-	u64 offset;
-	u64 freed_ns_ago;
-	pid_t freed_by;			/* init pid namespace */
-};
-
+/* netlink.c (the events the core sends are in events.h) */
 int arena_netlink_init(void);
 void arena_netlink_exit(void);
-void arena_netlink_uaf(const struct arena_uaf_report *r);
-void arena_netlink_held(const struct arena_chunk *c, u64 held_ms);
-int arena_netlink_fill_arena(struct sk_buff *skb, struct netlink_callback *cb,
-			     pid_t pid, const char *comm, u32 id,
-			     unsigned long chunks, unsigned long pages);
-int arena_netlink_fill_qchunk(struct sk_buff *skb, struct netlink_callback *cb,
-			      const struct arena_chunk *c, u64 held_ms);
-void arena_netlink_changed(void);
 
-/* space.c: the registry of open windows, for the netlink dumps */
-int arena_spaces_dump(struct sk_buff *skb, struct netlink_callback *cb,
-		      pid_t only_pid, bool all_users, kuid_t uid);
+/*
+ * Walkers for the netlink dumps: call @fn for each item after the first
+ * @skip, until it returns nonzero; return the number of items passed
+ * (skipped, or sent: @fn returned 0), where the next round resumes.
+ */
+struct arena_view {
+	pid_t pid;			/* the caller's pid namespace */
+	const char *comm;
+	u32 id;
+	unsigned long chunks;
+	unsigned long pages;
+};
+
+typedef int (*arena_arena_fn)(void *arg, const struct arena_view *v);
+/* window.c: live arenas of the windows a caller of @uid may see */
+long arena_arenas_walk(pid_t only_pid, bool all_users, kuid_t uid, long skip,
+		       arena_arena_fn fn, void *arg);
+
+typedef int (*arena_qchunk_fn)(void *arg, const struct arena_chunk *c,
+			       u64 held_ms);
+/* quarantine.c: quarantined chunks, oldest first */
+long arena_quarantine_walk(long skip, arena_qchunk_fn fn, void *arg);
 
 /* sysfs.c */
 int arena_sysfs_init(void);

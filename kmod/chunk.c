@@ -20,7 +20,7 @@
  * it counts in that cgroup's memory.current from allocation to release,
  * pool and quarantine included; the pool hands it only to windows of the
  * same cgroup. Separately, from the moment an arena takes it until nothing
- * references it, it is charged to a user's RLIMIT_MEMLOCK (space.c).
+ * references it, it is charged to a user's RLIMIT_MEMLOCK (arenas.c).
  */
 #include <linux/gfp.h>
 #include <linux/highmem.h>

@@ -2,7 +2,7 @@
 /*
  * arena.ko: kernel-backed arena memory for userspace.
  *
- * /dev/arena and its ioctls. Each open file is one window (space.c); the
+ * /dev/arena and its ioctls. Each open file is one window (window.c); the
  * ioctls create arenas, add chunks to them and free them. The ABI is in
  * uapi/linux/arena.h and Documentation/userspace-api/arena.rst.
  */

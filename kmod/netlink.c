@@ -19,6 +19,7 @@
 
 #include "arena_priv.h"
 #include "compat.h"
+#include "events.h"
 
 static struct genl_family arena_genl_family;
 
@@ -30,7 +31,7 @@ static struct genl_family arena_genl_family;
  */
 static atomic_t arena_nl_gen = ATOMIC_INIT(1);
 
-void arena_netlink_changed(void)
+void arena_event_changed(void)
 {
 	atomic_inc(&arena_nl_gen);
 }
@@ -102,11 +103,38 @@ static int arena_nl_fill_pool_node(struct sk_buff *skb, int nid)
 /*
  * cb->args[0]: 0 before the totals, then 1 + the next node to send.
  */
+static int arena_nl_fill_qchunk(struct sk_buff *skb,
+				struct netlink_callback *cb,
+				const struct arena_chunk *c, u64 held_ms);
+
+/* A dump round in progress: the walker callbacks' argument. */
+struct arena_nl_dump {
+	struct sk_buff *skb;
+	struct netlink_callback *cb;
+	int err;		/* why the last callback stopped the walk */
+};
+
+static int arena_nl_qchunk_one(void *arg, const struct arena_chunk *c,
+			       u64 held_ms)
+{
+	struct arena_nl_dump *d = arg;
+
+	return arena_nl_fill_qchunk(d->skb, d->cb, c, held_ms);
+}
+
+/*
+ * One message per quarantined chunk, oldest first, resuming after the
+ * cb->args[0] already sent.
+ */
 static int arena_nl_quarantine_dumpit(struct sk_buff *skb,
 				      struct netlink_callback *cb)
 {
+	struct arena_nl_dump d = { skb, cb, 0 };
+
 	cb->seq = atomic_read(&arena_nl_gen);
-	return arena_quarantine_dump(skb, cb);
+	cb->args[0] = arena_quarantine_walk(cb->args[0], arena_nl_qchunk_one,
+					    &d);
+	return skb->len;
 }
 
 static int arena_nl_pool_dumpit(struct sk_buff *skb,
@@ -159,41 +187,55 @@ static int arena_nl_arena_start(struct netlink_callback *cb)
 	return 0;
 }
 
-int arena_netlink_fill_arena(struct sk_buff *skb, struct netlink_callback *cb,
-			     pid_t pid, const char *comm, u32 id,
-			     unsigned long chunks, unsigned long pages)
+static int arena_nl_arena_one(void *arg, const struct arena_view *v)
 {
+	struct arena_nl_dump *d = arg;
+	struct sk_buff *skb = d->skb;
+	struct netlink_callback *cb = d->cb;
 	void *hdr;
 
 	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
 			  &arena_genl_family, NLM_F_MULTI,
 			  ARENA_NL_CMD_ARENA_GET);
 	if (!hdr)
-		return -EMSGSIZE;
+		goto full;
 	genl_dump_check_consistent(cb, hdr);
-	if (nla_put_u32(skb, ARENA_NL_ARENA_PID, pid) ||
-	    nla_put_u32(skb, ARENA_NL_ARENA_ID, id) ||
-	    arena_put_u64(skb, ARENA_NL_ARENA_CHUNKS, chunks,
+	if (nla_put_u32(skb, ARENA_NL_ARENA_PID, v->pid) ||
+	    nla_put_u32(skb, ARENA_NL_ARENA_ID, v->id) ||
+	    arena_put_u64(skb, ARENA_NL_ARENA_CHUNKS, v->chunks,
 			  ARENA_NL_ARENA_PAD) ||
 	    arena_put_u64(skb, ARENA_NL_ARENA_BYTES_MAPPED,
-			  (u64)pages << PAGE_SHIFT, ARENA_NL_ARENA_PAD) ||
-	    arena_put_u64(skb, ARENA_NL_ARENA_PAGES, pages,
+			  (u64)v->pages << PAGE_SHIFT, ARENA_NL_ARENA_PAD) ||
+	    arena_put_u64(skb, ARENA_NL_ARENA_PAGES, v->pages,
 			  ARENA_NL_ARENA_PAD) ||
 	    nla_put_u32(skb, ARENA_NL_ARENA_STATE, ARENA_NL_ARENA_LIVE) ||
-	    nla_put_string(skb, ARENA_NL_ARENA_COMM, comm)) {
+	    nla_put_string(skb, ARENA_NL_ARENA_COMM, v->comm)) {
 		genlmsg_cancel(skb, hdr);
-		return -EMSGSIZE;
+		goto full;
 	}
 	genlmsg_end(skb, hdr);
 	return 0;
+
+full:
+	d->err = -EMSGSIZE;
+	return d->err;
 }
 
+/*
+ * One message per live arena of the windows the caller may see, resuming
+ * after the cb->args[0] arenas already sent.
+ */
 static int arena_nl_arena_dumpit(struct sk_buff *skb,
 				 struct netlink_callback *cb)
 {
+	struct arena_nl_dump d = { skb, cb, 0 };
+
 	cb->seq = atomic_read(&arena_nl_gen);
-	return arena_spaces_dump(skb, cb, cb->args[1], cb->args[2],
-				 make_kuid(&init_user_ns, cb->args[3]));
+	cb->args[0] = arena_arenas_walk(cb->args[1], cb->args[2],
+					make_kuid(&init_user_ns, cb->args[3]),
+					cb->args[0], arena_nl_arena_one, &d);
+	/* A full skb ends this round; not even one message fitted: error. */
+	return d.err && !skb->len ? d.err : skb->len;
 }
 
 static u32 arena_nl_hold(unsigned int hold)
@@ -209,8 +251,9 @@ static u32 arena_nl_hold(unsigned int hold)
 }
 
 /* A quarantine dump message if @cb is set, else the held-ntf event. */
-int arena_netlink_fill_qchunk(struct sk_buff *skb, struct netlink_callback *cb,
-			      const struct arena_chunk *c, u64 held_ms)
+static int arena_nl_fill_qchunk(struct sk_buff *skb,
+				struct netlink_callback *cb,
+				const struct arena_chunk *c, u64 held_ms)
 {
 	void *hdr;
 
@@ -297,7 +340,7 @@ static void arena_nl_send_event(struct sk_buff *skb)
 }
 
 /* Called from the fault path, without locks held. */
-void arena_netlink_uaf(const struct arena_uaf_report *r)
+void arena_event_uaf(const struct arena_uaf_report *r)
 {
 	struct sk_buff *skb;
 	void *hdr;
@@ -333,7 +376,7 @@ free:
 }
 
 /* Called by the quarantine sweeper, under its spinlock. */
-void arena_netlink_held(const struct arena_chunk *c, u64 held_ms)
+void arena_event_held(const struct arena_chunk *c, u64 held_ms)
 {
 	struct sk_buff *skb;
 
@@ -342,7 +385,7 @@ void arena_netlink_held(const struct arena_chunk *c, u64 held_ms)
 	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_ATOMIC);
 	if (!skb)
 		return;
-	if (arena_netlink_fill_qchunk(skb, NULL, c, held_ms)) {
+	if (arena_nl_fill_qchunk(skb, NULL, c, held_ms)) {
 		nlmsg_free(skb);
 		return;
 	}

@@ -13,11 +13,9 @@
 #include <linux/list.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
-#include <net/netlink.h>
-
-#include <uapi/linux/arena_nl.h>
 
 #include "arena_priv.h"
+#include "events.h"
 #include "trace.h"
 
 #define ARENA_SWEEP_MS	100
@@ -45,14 +43,14 @@ static void arena_sweep(struct work_struct *work)
 			/* Tell the events group once about a long hold. */
 			if (!c->warned && warn_ns && now - c->since_ns > warn_ns) {
 				c->warned = true;
-				arena_netlink_held(c, div_u64(now - c->since_ns,
-							      NSEC_PER_MSEC));
+				arena_event_held(c, div_u64(now - c->since_ns,
+							    NSEC_PER_MSEC));
 			}
 			continue;
 		}
 		list_move_tail(&c->node, &released);
 		arena_node_quarantined_add(c->nid, -1);
-		arena_netlink_changed();
+		arena_event_changed();
 	}
 	more = !list_empty(&arena_quarantine);
 	spin_unlock(&arena_quarantine_lock);
@@ -68,14 +66,14 @@ static void arena_sweep(struct work_struct *work)
 }
 
 /*
- * Netlink: one message per quarantined chunk, oldest first, resuming after
- * the cb->args[0] already sent.
+ * The quarantined chunks, oldest first, for the netlink dump (arena_priv.h):
+ * @fn is called under the quarantine's spinlock and must not sleep.
  */
-int arena_quarantine_dump(struct sk_buff *skb, struct netlink_callback *cb)
+long arena_quarantine_walk(long skip, arena_qchunk_fn fn, void *arg)
 {
 	u64 now = ktime_get_ns();
-	long n = 0, skip = cb->args[0];
 	struct arena_chunk *c;
+	long n = 0;
 
 	spin_lock(&arena_quarantine_lock);
 	list_for_each_entry(c, &arena_quarantine, node) {
@@ -83,15 +81,12 @@ int arena_quarantine_dump(struct sk_buff *skb, struct netlink_callback *cb)
 			n++;
 			continue;
 		}
-		if (arena_netlink_fill_qchunk(skb, cb, c,
-					      div_u64(now - c->since_ns,
-						      NSEC_PER_MSEC)))
+		if (fn(arg, c, div_u64(now - c->since_ns, NSEC_PER_MSEC)))
 			break;
 		n++;
 	}
 	spin_unlock(&arena_quarantine_lock);
-	cb->args[0] = n;
-	return skb->len;
+	return n;
 }
 
 /*
@@ -116,7 +111,7 @@ void arena_quarantine_put(struct arena_chunk *c)
 	spin_lock(&arena_quarantine_lock);
 	list_add_tail(&c->node, &arena_quarantine);
 	arena_node_quarantined_add(c->nid, 1);
-	arena_netlink_changed();
+	arena_event_changed();
 	spin_unlock(&arena_quarantine_lock);
 	schedule_delayed_work(&arena_sweep_work,
 			      msecs_to_jiffies(ARENA_SWEEP_MS));

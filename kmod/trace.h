@@ -14,6 +14,7 @@
 #include <linux/tracepoint.h>
 
 #include "arena_priv.h"
+#include "events.h"
 
 TRACE_EVENT(arena_create,
 	    TP_PROTO(u32 id),
