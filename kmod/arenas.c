@@ -103,8 +103,8 @@ static struct arena_chunk *arena_own_take(struct arena_space *space)
  */
 static bool arena_own_keep(struct arena_space *space, struct arena_chunk *c)
 {
-	unsigned long keep = READ_ONCE(arena_nozero_keep_mb) <<
-			     (20 - ARENA_CHUNK_SHIFT);
+	unsigned long keep = (READ_ONCE(arena_nozero_keep_mb) << 20) >>
+			     ARENA_CHUNK_SHIFT;
 
 	lockdep_assert_held(&space->lock);
 	if (space->nr_own >= keep || arena_chunk_hold(c) != ARENA_HELD_NONE)

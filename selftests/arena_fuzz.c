@@ -1912,7 +1912,7 @@ static void op_madvise(struct fz_thread *t)
 		if (!w)
 			return;
 		a = w->base;
-		len = fz.window;
+		len = fz.span;		/* both parts */
 		whole = true;
 		break;
 	case 1:
@@ -1969,7 +1969,8 @@ static void op_mprotect(struct fz_thread *t)
 	case 2:		/* read-only for a moment: stores fault with ACCERR */
 		if (w->shared || !pick_live(t, P_PRIVATE, &p) || p.w != w)
 			break;
-		err = mprotect(w->base, fz.window, PROT_READ) ? errno : 0;
+		/* Both parts: the page may be a small run's. */
+		err = mprotect(w->base, fz.span, PROT_READ) ? errno : 0;
 		CHECK(t, !err, "mprotect(PROT_READ) of the window: %s",
 		      strerror(err));
 		if (!err) {
@@ -1980,12 +1981,12 @@ static void op_mprotect(struct fz_thread *t)
 			      "store to a read-only window: code %d at %p",
 			      fz_si_code, fz_si_addr);
 		}
-		err = mprotect(w->base, fz.window, PROT_READ | PROT_WRITE) ?
+		err = mprotect(w->base, fz.span, PROT_READ | PROT_WRITE) ?
 		      errno : 0;
 		CHECK(t, !err, "mprotect back to RW: %s", strerror(err));
 		break;
 	default:
-		err = mprotect(w->base, fz.window, PROT_READ | PROT_WRITE) ?
+		err = mprotect(w->base, fz.span, PROT_READ | PROT_WRITE) ?
 		      errno : 0;
 		CHECK(t, !err, "mprotect(RW) of the window: %s", strerror(err));
 		break;

@@ -563,7 +563,8 @@ TEST_F(abi, out_fields_are_all_written_and_nothing_past_them)
 	PREP(struct arena_info, true);
 	ASSERT_EQ(0, arena_ioc(self->fd, ARENA_IOC_GET_INFO, p));
 	EXPECT_EQ(ARENA_FEATURE_SMALL_RUNS | ARENA_FEATURE_SMALL_WINDOW |
-		  ARENA_FEATURE_FREE_NEXT, in->out_features);
+		  ARENA_FEATURE_FREE_NEXT | ARENA_FEATURE_NOZERO,
+		  in->out_features);
 	EXPECT_EQ(in->out_window_size, in->out_small_window_size);
 
 	PREP(struct arena_create, false);
@@ -723,6 +724,7 @@ TEST(tunables_are_root_only)
 		"/sys/module/arena/parameters/max_empty_arenas",
 		"/sys/module/arena/parameters/max_freed_runs",
 		"/sys/module/arena/parameters/max_small_slots",
+		"/sys/module/arena/parameters/nozero_keep_mb",
 		"/sys/kernel/arena/drain",
 	};
 	int nw = 0, fd, n;

@@ -107,7 +107,7 @@ TEST_F(small, alloc_validates_its_arguments)
 	EXPECT_EQ(-EINVAL, arena_alloc_len(self->fd, &id, ~0ULL & ~4095ULL,
 					   0, &off));
 	/* Flags. */
-	EXPECT_EQ(-EINVAL, arena_alloc_len(self->fd, &id, PAGE_SZ, 0x4, &off));
+	EXPECT_EQ(-EINVAL, arena_alloc_len(self->fd, &id, PAGE_SZ, 0x8, &off));
 	EXPECT_EQ(-EINVAL, arena_alloc_len(self->fd, &id, PAGE_SZ,
 					   ARENA_ALLOC_CREATE, &off));
 	{
