@@ -299,11 +299,11 @@ struct arena_stats {
 	atomic_long_t chunks_released;	/* back to the page allocator */
 	atomic_long_t chunks_reused;	/* handed out from the ready pool */
 	atomic_long_t chunks_reused_nozero; /* to no-zero runs, unzeroed */
-	atomic_long_t chunks_zeroed;	/* by the background worker */
+	atomic_long_t chunks_zeroed;	/* by the background workers */
 	atomic_long_t chunks_zeroed_inline; /* by an ioctl: pool was cold */
 	atomic_long_t chunks_held;	/* entered quarantine still referenced */
 	atomic_long_t chunks_mapped;	/* handed to arenas */
-	atomic_long_t pages_zeroed;	/* by the worker and inline */
+	atomic_long_t pages_zeroed;	/* by the workers and inline */
 	atomic_long_t arenas_created;
 	atomic_long_t arenas_freed;
 	atomic_long_t shrinker_released;

@@ -143,15 +143,21 @@ void arena_chunk_uncharge(struct arena_chunk *c)
 	free_uid(user);
 }
 
-/* Clear every byte; the chunk is referenced by the module alone. */
+/*
+ * Clear every byte; the chunk is referenced by the module alone. A page
+ * at a time with a reschedule point after each, as clear_huge_page() does:
+ * a worker at nice 19 on the CPU of a request must not hold it for a whole
+ * chunk.
+ */
 void arena_chunk_zero(struct arena_chunk *c)
 {
 	unsigned int i, j, nr = 1U << c->order;
 
 	for (i = 0; i < c->nr_folios; i++) {
-		for (j = 0; j < nr; j++)
+		for (j = 0; j < nr; j++) {
 			clear_highpage(folio_page(c->folios[i], j));
-		cond_resched();
+			cond_resched();
+		}
 	}
 	atomic_long_add(ARENA_CHUNK_PAGES, &arena_stats.pages_zeroed);
 	trace_arena_chunk_zero(c);

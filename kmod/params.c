@@ -85,7 +85,7 @@ static const struct kernel_param_ops pool_mark_ops = {
 };
 module_param_cb(pool_low, &pool_mark_ops, &arena_pool_low, 0644);
 MODULE_PARM_DESC(pool_low,
-		 "Ready chunks the pool keeps zeroed in advance once used (default 4)");
+		 "Ready chunks the pool keeps zeroed in advance once used, raised up to pool_high while demand outruns it; 0: no refill (default 4)");
 module_param_cb(pool_high, &pool_mark_ops, &arena_pool_high, 0644);
 MODULE_PARM_DESC(pool_high,
 		 "Most ready chunks the pool keeps; beyond, freed chunks go back to the page allocator (default 32)");

@@ -7,12 +7,26 @@
  * An arena's chunk comes from the caller's node's ready list first, then
  * another node's, so the ioctl normally neither zeroes nor allocates. When
  * no chunk is ready a dirty one is zeroed inline, and only then is a new one
- * allocated (the page allocator zeroes it). The worker, a kernel thread at
- * the lowest priority, zeroes dirty chunks into ready ones up to the high
+ * allocated (the page allocator zeroes it). The workers, kernel threads at
+ * the lowest priority, zero dirty chunks into ready ones up to the high
  * watermark (dirty chunks beyond it go back to the page allocator unzeroed),
- * and refills the ready lists to the low watermark once the pool has been
+ * and refill the ready lists to the refill target once the pool has been
  * used. Under memory pressure the shrinker hands dirty, then ready chunks
  * back to the page allocator; so does arena_pool_drain() (sysfs "drain").
+ *
+ * Workers: one lead thread ("arena_pool") does everything above; up to
+ * ARENA_POOL_MAX_WORKERS - 1 helpers ("arena_pool/N", no more threads in
+ * all than CPUs online at load) only zero dirty chunks and refill, woken
+ * one per chunk of backlog beyond the first, so that back-to-back use is
+ * zeroed on as many idle CPUs as it needs. Each takes one chunk at a time,
+ * from its own node first: a lock round trip is nothing beside clearing a
+ * chunk, and a chunk held in a worker's private batch is one that a request
+ * could neither take nor zero itself.
+ *
+ * Refill target: pool_low, doubled (up to pool_high) on each worker pass
+ * after a root cgroup request for a whole chunk found the ready lists empty,
+ * and halved back towards pool_low for every ARENA_POOL_DECAY_MS in which
+ * none did. pool_low 0 turns the refill off, target included.
  *
  * Memory cgroups: a chunk stays charged to the cgroup it was allocated for
  * until it is released (chunk.c), so a window is handed only chunks of its
@@ -33,6 +47,7 @@
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/nodemask.h>
+#include <linux/rwsem.h>
 #include <linux/sched.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
@@ -63,15 +78,37 @@ struct arena_node_pool {
 };
 
 static struct arena_node_pool **arena_pools;	/* [nr_node_ids] */
-static struct task_struct *arena_worker;
+
+/* Zeroing threads, at most this many and no more than CPUs online. */
+#define ARENA_POOL_MAX_WORKERS	8
+static struct task_struct *arena_workers[ARENA_POOL_MAX_WORKERS];
+static unsigned int arena_nr_workers;	/* [0] is the lead */
 /*
- * Held by the worker for a pass and by drain, so that drain returns only
- * after the chunk the worker had in hand is back in a list and released.
- * Never taken by the shrinker: the worker allocates under it.
+ * Held for reading by each worker for a pass, and for writing by drain and
+ * by a request that found no memory, so that these return only after every
+ * chunk a worker had in hand is back in a list (or released). Never taken
+ * by the shrinker: the workers allocate under it.
  */
-static DEFINE_MUTEX(arena_worker_lock);
-static DECLARE_WAIT_QUEUE_HEAD(arena_worker_wq);
-/* The pool has handed out chunks: keep the low watermark from now on. */
+static DECLARE_RWSEM(arena_worker_sem);
+static DECLARE_WAIT_QUEUE_HEAD(arena_worker_wq);	/* the lead */
+static DECLARE_WAIT_QUEUE_HEAD(arena_helper_wq);	/* the helpers */
+/*
+ * Whole chunks a worker has taken to make ready (a dirty one it zeroes, or
+ * a new one it allocates), so that workers together stop at the watermarks.
+ */
+static atomic_long_t arena_pool_in_hand;
+/*
+ * The refill target (see the top of the file): raised and lowered by the
+ * lead, put back to pool_low (0) by drain and the shrinker.
+ * arena_pool_ran_dry is set by a request and cleared by the lead's pass.
+ */
+static unsigned int arena_refill_target;
+static bool arena_pool_ran_dry;
+static unsigned long arena_refill_target_since;	/* jiffies */
+#define ARENA_POOL_DECAY_MS	10000
+/* Dirty chunks the lead zeroes in a pass before its other work. */
+#define ARENA_POOL_BATCH	16
+/* The pool has handed out chunks: keep the refill target from now on. */
 static bool arena_refill_wanted;
 /*
  * After a refill failed or the shrinker ran: no refill before jiffies
@@ -153,6 +190,17 @@ static long arena_pool_whole_ready(void)
 	       atomic_long_read(&arena_pool_carvable_ready);
 }
 
+/* The refill target as the watermarks stand now (they are tunable). */
+static unsigned int arena_pool_target(void)
+{
+	unsigned int low = READ_ONCE(arena_pool_low);
+
+	if (!low)
+		return 0;
+	return clamp(READ_ONCE(arena_refill_target), low,
+		     max(low, READ_ONCE(arena_pool_high)));
+}
+
 static void arena_pool_add_ready(struct arena_chunk *c)
 {
 	struct arena_node_pool *np = arena_pool_of(c->nid);
@@ -180,18 +228,40 @@ void arena_pool_add_dirty(struct arena_chunk *c)
 }
 
 static bool arena_worker_has_work(void);
+static long arena_pool_backlog(void);
 
 /*
- * Tell the worker there are dirty chunks. Called once after a batch of
+ * Wake the lead, and a helper for each chunk of backlog beyond the first
+ * (the lead takes that one). The helpers wait exclusively: wake_up_nr()
+ * wakes only as many as there are chunks for.
+ */
+static void arena_pool_wake_helpers(void)
+{
+	long more = min_t(long, arena_pool_backlog() - 1,
+			  (long)arena_nr_workers - 1);
+
+	if (more > 0)
+		wake_up_nr(&arena_helper_wq, more);
+}
+
+static void arena_pool_wake(void)
+{
+	if (!arena_worker_has_work())
+		return;
+	wake_up(&arena_worker_wq);
+	arena_pool_wake_helpers();
+}
+
+/*
+ * Tell the workers there are dirty chunks. Called once after a batch of
  * arena_pool_add_dirty(), so that a free of many chunks finishes before
- * the worker starts competing for the memory bus. Only if there is work:
- * most frees of small arenas retire no chunk, and waking the worker for
+ * the workers start competing for the memory bus. Only if there is work:
+ * most frees of small arenas retire no chunk, and waking a worker for
  * nothing costs a context switch, often a cross-CPU wakeup, per free.
  */
 void arena_pool_kick(void)
 {
-	if (arena_worker_has_work())
-		wake_up(&arena_worker_wq);
+	arena_pool_wake();
 }
 
 /*
@@ -273,7 +343,11 @@ static struct arena_chunk *arena_pool_take(int nid, bool ready,
 	return NULL;
 }
 
-/* A ready chunk, else a dirty one zeroed here; NULL if neither fits. */
+/*
+ * A ready chunk, else a dirty one zeroed here; NULL if neither fits. A
+ * root cgroup request for a whole chunk that finds none ready tells the
+ * lead to raise the refill target (the refill is for the root only).
+ */
 static struct arena_chunk *arena_pool_take_zeroed(int nid, unsigned int how,
 						  struct mem_cgroup *memcg)
 {
@@ -283,6 +357,9 @@ static struct arena_chunk *arena_pool_take_zeroed(int nid, unsigned int how,
 		atomic_long_inc(&arena_stats.chunks_reused);
 		return c;
 	}
+	if (!memcg && !(how & ARENA_TAKE_SMALL) &&
+	    !READ_ONCE(arena_pool_ran_dry))
+		WRITE_ONCE(arena_pool_ran_dry, true);
 	c = arena_pool_take(nid, false, how, memcg);
 	if (c) {
 		arena_chunk_zero(c);
@@ -338,7 +415,7 @@ static void arena_pool_cull(struct arena_node_pool *np, bool ready,
 
 /*
  * Release at most @max chunks of every node's lists that @drop says go,
- * dirty ones first. Released outside arena_worker_lock: a drain running
+ * dirty ones first. Released outside arena_worker_sem: a drain running
  * meanwhile may return before they are back with the page allocator.
  */
 static unsigned long arena_pool_release_if(arena_drop_fn drop,
@@ -411,18 +488,18 @@ static bool arena_chunk_stale(const struct arena_chunk *c, const void *arg)
 }
 
 /*
- * No new chunk could be had (at the cap, or out of memory): the one the
- * worker is zeroing right now may be the only one left. Wait for its pass to
- * put it back, then look again.
+ * No new chunk could be had (at the cap, or out of memory): the ones the
+ * workers are zeroing right now may be the only ones left. Wait for their
+ * passes to put them back, then look again.
  */
 static struct arena_chunk *arena_pool_get_slow(int nid, unsigned int how,
 					       struct mem_cgroup *memcg)
 {
 	struct arena_chunk *c;
 
-	mutex_lock(&arena_worker_lock);
+	down_write(&arena_worker_sem);
 	c = arena_pool_take_zeroed(nid, how | ARENA_TAKE_DEEP, memcg);
-	mutex_unlock(&arena_worker_lock);
+	up_write(&arena_worker_sem);
 	return c;
 }
 
@@ -439,12 +516,16 @@ static void arena_pool_want_refill(void)
 	WRITE_ONCE(arena_refill_wanted, true);
 }
 
-/* Stop refilling for a second at least (a refill failed, or pressure). */
+/*
+ * Stop refilling for a second at least (a refill failed, or pressure), and
+ * forget the demand seen so far: the target starts again from pool_low.
+ */
 static void arena_pool_refill_back_off(void)
 {
 	WRITE_ONCE(arena_refill_after, jiffies + HZ);
 	WRITE_ONCE(arena_refill_backoff, true);
 	WRITE_ONCE(arena_refill_wanted, false);
+	WRITE_ONCE(arena_refill_target, 0);
 }
 
 /*
@@ -487,69 +568,171 @@ struct arena_chunk *arena_pool_get(struct mem_cgroup *memcg, bool small)
 	}
 	arena_node_in_use_add(c->nid, 1);
 	atomic_long_inc(&arena_stats.chunks_mapped);
-	/* The worker refills for the root cgroup only: no one else takes it. */
+	/* The workers refill for the root cgroup only: no one else takes it. */
 	if (!memcg) {
 		arena_pool_want_refill();
-		if (arena_pool_whole_ready() < READ_ONCE(arena_pool_low))
-			wake_up(&arena_worker_wq);
+		if (arena_pool_whole_ready() < arena_pool_target())
+			arena_pool_wake();
 	}
 	return c;
 }
 
 /*
- * Below the low watermark, and with room under the cap for the watermark's
- * worth of requests besides.
+ * Below the refill target, counting @ahead whole chunks that workers are
+ * making ready, and with room under the cap for the target's worth of
+ * requests besides.
  */
-static bool arena_pool_needs_refill(void)
+static bool arena_pool_needs_refill(long ahead)
 {
+	long target = arena_pool_target();
+
 	return READ_ONCE(arena_refill_wanted) &&
-	       arena_pool_whole_ready() < READ_ONCE(arena_pool_low) &&
-	       atomic_long_read(&arena_stats.chunks_total) +
-	       READ_ONCE(arena_pool_low) < READ_ONCE(arena_max_chunks);
+	       arena_pool_whole_ready() + ahead < target &&
+	       atomic_long_read(&arena_stats.chunks_total) + target <
+	       READ_ONCE(arena_max_chunks);
+}
+
+/* Chunks for the workers: dirty ones, and those the refill lacks. */
+static long arena_pool_backlog(void)
+{
+	long ahead = atomic_long_read(&arena_pool_in_hand);
+	long n = atomic_long_read(&arena_stats.chunks_dirty);
+
+	if (arena_pool_needs_refill(ahead))
+		n += arena_pool_target() - arena_pool_whole_ready() - ahead;
+	return n;
+}
+
+static bool arena_helper_has_work(void)
+{
+	return atomic_long_read(&arena_stats.chunks_dirty) ||
+	       arena_pool_needs_refill(atomic_long_read(&arena_pool_in_hand));
 }
 
 static bool arena_worker_has_work(void)
 {
-	return atomic_long_read(&arena_stats.chunks_dirty) ||
-	       arena_pool_whole_ready() > READ_ONCE(arena_pool_high) ||
-	       arena_pool_needs_refill();
+	return arena_helper_has_work() ||
+	       arena_pool_whole_ready() > READ_ONCE(arena_pool_high);
 }
 
-/* Release, rather than zero, a dirty chunk nobody will take. */
-static bool arena_pool_unwanted(const struct arena_chunk *c)
+/*
+ * Release, rather than zero, a dirty chunk nobody will take; @ahead whole
+ * chunks are being made ready by other workers.
+ */
+static bool arena_pool_unwanted(const struct arena_chunk *c, long ahead)
 {
 	if (c->memcg && !mem_cgroup_online(c->memcg))
 		return true;
 	if (arena_chunk_carvable(c))
 		return atomic_long_read(&arena_pool_carvable_ready) >=
 		       ARENA_POOL_CARVABLE_HIGH;
-	return arena_pool_whole_ready() >= READ_ONCE(arena_pool_high);
+	return arena_pool_whole_ready() + ahead >= READ_ONCE(arena_pool_high);
 }
 
-/* One pass of the worker over every node; returns true if it did work. */
+/*
+ * Zero one dirty chunk into a ready one, or release it if unwanted; from
+ * the worker's own node first. Returns false if none was dirty.
+ */
+static bool arena_pool_zero_one(void)
+{
+	struct arena_chunk *c;
+	bool whole;
+	long ahead = 0;
+
+	c = arena_pool_take(numa_node_id(), false, ARENA_TAKE_ANY, NULL);
+	if (!c)
+		return false;
+	whole = !arena_chunk_carvable(c);
+	if (whole)
+		ahead = atomic_long_inc_return(&arena_pool_in_hand) - 1;
+	if (arena_pool_unwanted(c, ahead)) {
+		arena_chunk_release(c);
+	} else {
+		arena_chunk_zero(c);
+		atomic_long_inc(&arena_stats.chunks_zeroed);
+		arena_pool_add_ready(c);
+	}
+	if (whole)
+		atomic_long_dec(&arena_pool_in_hand);
+	return true;
+}
+
+/*
+ * Allocate one chunk for the ready lists, on the worker's node, if below
+ * the refill target. Returns false if none was wanted or none could be had.
+ */
+static bool arena_pool_refill_one(void)
+{
+	long ahead = atomic_long_inc_return(&arena_pool_in_hand) - 1;
+	struct arena_chunk *c;
+	bool added = false;
+
+	if (arena_pool_needs_refill(ahead)) {
+		c = arena_chunk_new(numa_node_id(), NULL, ARENA_CHUNK_ORDER);
+		if (IS_ERR(c)) {
+			/*
+			 * At the cap or out of memory: stop until arenas take
+			 * from the pool again, a second from now at the
+			 * earliest, rather than retrying every pass.
+			 */
+			arena_pool_refill_back_off();
+		} else {
+			arena_pool_add_ready(c);
+			added = true;
+		}
+	}
+	atomic_long_dec(&arena_pool_in_hand);
+	return added;
+}
+
+/*
+ * Double the refill target if a request found the ready lists empty since
+ * the last pass; else halve it for each ARENA_POOL_DECAY_MS without.
+ */
+static void arena_pool_adapt(void)
+{
+	unsigned long period = msecs_to_jiffies(ARENA_POOL_DECAY_MS);
+	unsigned int low = READ_ONCE(arena_pool_low);
+	unsigned int high = max(low, READ_ONCE(arena_pool_high));
+	unsigned int t = arena_pool_target();
+
+	if (READ_ONCE(arena_pool_ran_dry)) {
+		WRITE_ONCE(arena_pool_ran_dry, false);
+		t = min(high, 2 * t);
+		arena_refill_target_since = jiffies;
+	} else {
+		while (t > low &&
+		       time_after(jiffies, arena_refill_target_since + period)) {
+			t = max(low, t / 2);
+			arena_refill_target_since += period;
+		}
+	}
+	WRITE_ONCE(arena_refill_target, t);
+}
+
+/* One pass of the lead over every node; returns true if it did work. */
 static bool arena_worker_pass(void)
 {
 	struct arena_chunk *c;
 	bool busy = false;
+	unsigned int n;
 	u64 now;
 	int nid;
 
+	/*
+	 * Dirty chunks: zero them while the pool wants more ready, a batch
+	 * at a time, so that back-to-back use, which frees a chunk as fast as
+	 * the lead zeroes one, does not keep it from the rest of its pass.
+	 */
+	arena_pool_adapt();
+	arena_pool_wake_helpers();
+	for (n = 0; n < ARENA_POOL_BATCH && arena_pool_zero_one(); n++) {
+		busy = true;
+		cond_resched();
+		if (kthread_should_stop())
+			return false;
+	}
 	for_each_node_state(nid, N_MEMORY) {
-		/* Dirty chunks: zero them while the pool wants more ready. */
-		while ((c = arena_pool_take_first(arena_pool_of(nid), false,
-						  ARENA_TAKE_ANY, NULL))) {
-			busy = true;
-			if (arena_pool_unwanted(c)) {
-				arena_chunk_release(c);
-			} else {
-				arena_chunk_zero(c);
-				atomic_long_inc(&arena_stats.chunks_zeroed);
-				arena_pool_add_ready(c);
-			}
-			cond_resched();
-			if (kthread_should_stop())
-				return false;
-		}
 		/* Over the high watermark: give the excess whole ones back. */
 		while (arena_pool_whole_ready() > READ_ONCE(arena_pool_high) &&
 		       (c = arena_pool_take_first(arena_pool_of(nid), true,
@@ -565,31 +748,32 @@ static bool arena_worker_pass(void)
 		if (arena_pool_release_if(arena_chunk_stale, &now, ULONG_MAX))
 			busy = true;
 	}
-	/* Under the low watermark: allocate, on the worker's node. */
-	while (arena_pool_needs_refill() && !kthread_should_stop()) {
-		c = arena_chunk_new(numa_node_id(), NULL, ARENA_CHUNK_ORDER);
-		if (IS_ERR(c)) {
-			/*
-			 * At the cap or out of memory: stop until arenas take
-			 * from the pool again, a second from now at the
-			 * earliest, rather than retrying every pass.
-			 */
-			arena_pool_refill_back_off();
-			break;
-		}
+	/* Under the refill target: allocate, helped by the others. */
+	arena_pool_wake_helpers();
+	while (!kthread_should_stop() && arena_pool_refill_one()) {
 		busy = true;
-		arena_pool_add_ready(c);
 		cond_resched();
 	}
 	return busy;
+}
+
+/*
+ * Zeroing is background work: it yields to everything else. Nice 19, as
+ * khugepaged: at equal priority the application gets about 70 times the
+ * CPU of a worker, and a request waiting on arena_worker_sem for a
+ * worker's chunk is not left behind a thread that never runs while the CPU
+ * is busy, as it would be with SCHED_IDLE.
+ */
+static void arena_worker_nice(void)
+{
+	set_user_nice(current, MAX_NICE);
 }
 
 static int arena_worker_fn(void *unused)
 {
 	bool busy;
 
-	/* Zeroing is background work: it yields to everything else. */
-	set_user_nice(current, MAX_NICE);
+	arena_worker_nice();
 	while (!kthread_should_stop()) {
 		/* Pooled chunks of cgroups: look again before they go stale. */
 		long timeout = atomic_long_read(&arena_pool_memcg_pooled) ?
@@ -600,12 +784,29 @@ static int arena_worker_fn(void *unused)
 						 arena_worker_has_work() ||
 						 kthread_should_stop(),
 						 timeout);
-		mutex_lock(&arena_worker_lock);
+		down_read(&arena_worker_sem);
 		busy = arena_worker_pass();
-		mutex_unlock(&arena_worker_lock);
+		up_read(&arena_worker_sem);
 		if (!busy)
 			/* Refill failed (cap or no memory): do not spin. */
 			schedule_timeout_interruptible(HZ / 10);
+	}
+	return 0;
+}
+
+/* A helper: zero dirty chunks and refill while there are any to do. */
+static int arena_helper_fn(void *unused)
+{
+	arena_worker_nice();
+	while (!kthread_should_stop()) {
+		wait_event_interruptible_exclusive(arena_helper_wq,
+						   arena_helper_has_work() ||
+						   kthread_should_stop());
+		down_read(&arena_worker_sem);
+		while (!kthread_should_stop() &&
+		       (arena_pool_zero_one() || arena_pool_refill_one()))
+			cond_resched();
+		up_read(&arena_worker_sem);
 	}
 	return 0;
 }
@@ -640,9 +841,10 @@ void arena_pool_drain(void)
 {
 	/* Until the pool is used again, do not refill it. */
 	WRITE_ONCE(arena_refill_wanted, false);
-	mutex_lock(&arena_worker_lock);
+	WRITE_ONCE(arena_refill_target, 0);
+	down_write(&arena_worker_sem);
 	arena_pool_release(ULONG_MAX);
-	mutex_unlock(&arena_worker_lock);
+	up_write(&arena_worker_sem);
 }
 
 static unsigned long arena_shrink_count(struct shrinker *s,
@@ -668,8 +870,18 @@ static unsigned long arena_shrink_scan(struct shrinker *s,
 	return freed ?: SHRINK_STOP;
 }
 
+static void arena_pool_stop_workers(void)
+{
+	while (arena_nr_workers) {
+		arena_nr_workers--;
+		kthread_stop(arena_workers[arena_nr_workers]);
+		arena_workers[arena_nr_workers] = NULL;
+	}
+}
+
 int arena_pool_init(void)
 {
+	unsigned int i, nr;
 	int nid, err = -ENOMEM;
 
 	arena_pools = kcalloc(nr_node_ids, sizeof(*arena_pools), GFP_KERNEL);
@@ -687,21 +899,33 @@ int arena_pool_init(void)
 		arena_pools[nid] = np;
 	}
 
-	arena_worker = kthread_run(arena_worker_fn, NULL, "arena_pool");
-	if (IS_ERR(arena_worker)) {
-		err = PTR_ERR(arena_worker);
-		goto free_pools;
+	nr = clamp_t(unsigned int, num_online_cpus(), 1,
+		     ARENA_POOL_MAX_WORKERS);
+	for (i = 0; i < nr; i++) {
+		struct task_struct *t;
+
+		if (!i)
+			t = kthread_run(arena_worker_fn, NULL, "arena_pool");
+		else
+			t = kthread_run(arena_helper_fn, NULL, "arena_pool/%u",
+					i);
+		if (IS_ERR(t)) {
+			err = PTR_ERR(t);
+			goto stop_workers;
+		}
+		arena_workers[i] = t;
+		arena_nr_workers = i + 1;
 	}
 	arena_shrinker = arena_shrinker_create(arena_shrink_count,
 					       arena_shrink_scan, "arena-pool");
 	if (IS_ERR(arena_shrinker)) {
 		err = PTR_ERR(arena_shrinker);
-		goto stop_worker;
+		goto stop_workers;
 	}
 	return 0;
 
-stop_worker:
-	kthread_stop(arena_worker);
+stop_workers:
+	arena_pool_stop_workers();
 free_pools:
 	for_each_node(nid)
 		kfree(arena_pools[nid]);
@@ -716,7 +940,7 @@ void arena_pool_exit(void)
 
 	/* The shrinker must not run on lists being freed. */
 	arena_shrinker_destroy(arena_shrinker);
-	kthread_stop(arena_worker);
+	arena_pool_stop_workers();
 	arena_pool_release(ULONG_MAX);
 	for_each_node(nid)
 		kfree(arena_pools[nid]);
