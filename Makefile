@@ -35,7 +35,8 @@
 # /lib/modules/<version from the image's name>), VM_TOOLS (programs packed
 # into the VM's /tools, on its PATH; default build/tools/arenastat; dynamic
 # ones get their shared libraries), LANES (the kernel versions make check
-# boots), HOST_TESTS=0 (no host lane), V=1
+# boots), HOST_TESTS=0 (no host lane), VM_CPU (QEMU -cpu model of every
+# VM, default max), V=1
 # (verbose).  The
 # machine's own kernel is never touched: modules are only ever loaded inside
 # the VM.
@@ -71,6 +72,7 @@ TEST_TIMEOUT ?= 300
 TESTS ?=
 VM_TOOLS ?= $(BUILD)/tools/arenastat
 VM_APPEND ?=
+VM_CPU ?=
 TEST_ENV ?=
 MODULES_DIR ?=
 
@@ -95,6 +97,7 @@ lane_root = $(if $(wildcard /boot/vmlinuz-$(1)),,$(if $(wildcard $(NEW_ROOT)/boo
 VM_ARGS = --kernel $(KERNEL_IMAGE) --module $(CURDIR)/kmod/arena.ko $(VM_COMMON)
 VM_COMMON = --tests $(BUILD)/selftests --demo $(BUILD)/examples \
 	  $(if $(strip $(VM_TOOLS)),--tools "$(strip $(VM_TOOLS))") \
+	  $(if $(strip $(VM_CPU)),--cpu "$(strip $(VM_CPU))") \
 	  --test-timeout $(TEST_TIMEOUT) \
 	  $(if $(strip $(TESTS)),--only "$(strip $(TESTS))") \
 	  $(if $(strip $(MODULES_DIR)),--modules-dir "$(strip $(MODULES_DIR))") \
