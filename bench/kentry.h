@@ -360,6 +360,33 @@ static inline int cpu_has_flag(const char *flag)
 	return 0;
 }
 
+static inline int kentry_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * What timing an empty interval costs: the median of 2,001 differences of
+ * two back-to-back CLOCK_MONOTONIC reads. Under TCG the guest's clocksource
+ * is usually hpet, without a vDSO: each read is a system call and an
+ * emulated device read, microseconds; the programs subtract this from every
+ * interval they time (bench/README.md).
+ */
+static inline uint64_t clock_cost_ns(void)
+{
+	static uint64_t v[2001];
+
+	for (int i = 0; i < 2001; i++) {
+		uint64_t t0 = kentry_clock_ns(CLOCK_MONOTONIC);
+
+		v[i] = kentry_clock_ns(CLOCK_MONOTONIC) - t0;
+	}
+	qsort(v, 2001, sizeof(v[0]), kentry_cmp_u64);
+	return v[1000];
+}
+
 /*
  * System calls one clock_gettime(CLOCK_MONOTONIC) makes: 0 with the vDSO,
  * 1 when the guest's clocksource has no vDSO support (under TCG the kernel

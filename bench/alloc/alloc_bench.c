@@ -295,29 +295,30 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* 0 with the vDSO; measured once (see kentry.h), -1 if it cannot be */
-static double clock_sys = -2;
+/* what an empty timed interval costs, measured once (kentry.h) */
+static uint64_t clock_ns = (uint64_t)-1;
 
 /*
- * The timed pass: every request (every 4th if clock_gettime is a system
- * call here, or cannot be told) timed on its own for the median; the mean is
- * the whole pass over the requests. Then the CPU: the process's own over the
- * pass, the module's kernel threads' from its start until the pool has
- * caught up. Then an untimed pass of a few thousand requests counts the
- * kernel entries (kentry.h).
+ * The timed pass: all the requests back to back, no clock read inside; its
+ * wall time over the requests is the mean, and the CPU is the process's own
+ * over it plus the module's kernel threads' from its start until the pool
+ * has caught up. Then a quarter as many requests, each timed on its own,
+ * less what an empty timed interval costs: the median, p10 and p90. Then an
+ * untimed pass of a few thousand requests counts the kernel entries
+ * (kentry.h).
  */
 static int churn(long requests)
 {
 	uint64_t t0, t, *v, c0, c1, k0, k1, s0, s1, w;
-	long q, nv = 0, stride, f0, f1, nk = quick ? 200 : 2000;
+	long q, nv = requests / 4 > 0 ? requests / 4 : 1, f0, f1;
+	long nk = quick ? 200 : 2000;
 	size_t bytes = 0;
 	struct kentry ke;
 	long b;
 
-	if (clock_sys == -2)
-		clock_sys = clock_syscalls();
-	stride = clock_sys == 0 ? 1 : 4;
-	v = calloc(requests / stride + 1, sizeof(*v));
+	if (clock_ns == (uint64_t)-1)
+		clock_ns = clock_cost_ns();
+	v = calloc(nv, sizeof(*v));
 	if (!v)
 		return -1;
 	req_seed();
@@ -326,14 +327,7 @@ static int churn(long requests)
 	c0 = self_cpu_ns();
 	t0 = kentry_clock_ns(CLOCK_MONOTONIC);
 	for (q = 0; q < requests; q++) {
-		if (q % stride) {
-			b = one_request();
-		} else {
-			s0 = kentry_clock_ns(CLOCK_MONOTONIC);
-			b = one_request();
-			s1 = kentry_clock_ns(CLOCK_MONOTONIC);
-			v[nv++] = s1 - s0;
-		}
+		b = one_request();
 		if (b < 0)
 			return -1;
 		bytes += b;
@@ -343,7 +337,17 @@ static int churn(long requests)
 	f1 = page_faults();
 	w = kentry_pool_settle(60);
 	k1 = kthread_cpu_ns(NULL);
+
+	for (q = 0; q < nv; q++) {
+		s0 = kentry_clock_ns(CLOCK_MONOTONIC);
+		b = one_request();
+		s1 = kentry_clock_ns(CLOCK_MONOTONIC);
+		if (b < 0)
+			return -1;
+		v[q] = s1 - s0 > clock_ns ? s1 - s0 - clock_ns : 0;
+	}
 	qsort(v, nv, sizeof(*v), cmp_u64);
+	kentry_pool_settle(60);
 
 	if (nk > requests)
 		nk = requests;
@@ -352,13 +356,14 @@ static int churn(long requests)
 		if (one_request() < 0)
 			return -1;
 	kentry_end(&ke);
+	kentry_pool_settle(60);
 
 	printf("@alloc impl=%s backend=%s test=churn requests=%ld objs_per_request=%d bytes_per_request=%zu secs=%.3f us_per_request=%.2f"
-	       " timed_every=%ld med_us=%.2f p10_us=%.2f p90_us=%.2f cpu_us=%.2f kthread_us=%.2f catchup_ms=%.1f flt=%.2f"
+	       " timed_requests=%ld clock_us=%.2f med_us=%.2f p10_us=%.2f p90_us=%.2f cpu_us=%.2f kthread_us=%.2f catchup_ms=%.1f flt=%.2f"
 	       " kentry_requests=%ld sys=%.3f kflt=%.3f sysmix=%s\n",
 	       impl_name(), backend_name(), requests, REQ_OBJS,
 	       bytes / requests, t / 1e9, t / 1e3 / requests,
-	       stride, v[nv / 2] / 1e3, v[nv / 10] / 1e3, v[nv * 9 / 10] / 1e3,
+	       nv, clock_ns / 1e3, v[nv / 2] / 1e3, v[nv / 10] / 1e3, v[nv * 9 / 10] / 1e3,
 	       (c1 - c0) / 1e3 / requests, (k1 - k0) / 1e3 / requests, w / 1e6,
 	       (double)(f1 - f0) / requests,
 	       nk, ke.sys < 0 ? -1.0 : (double)ke.sys / nk, (double)ke.flt / nk,
