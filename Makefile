@@ -10,9 +10,10 @@
 #                  selftests: the stock 6.1, the 6.12 LTS and the newest 7.x
 #                  (from a cached trixie build root, scripts/trixie-root.sh)
 #   make demo      build, boot, run /demo/arena-demo and show its output
-#   make bench     build, boot once, run build/bench/* (bench/), count the
-#                  allocation hit path with callgrind on the host, rewrite
-#                  bench/RESULTS.md (not part of check)
+#   make bench     build, boot once per CPU model (BENCH_CPUS), run
+#                  build/bench/* (bench/), count the allocation hit path
+#                  with callgrind on the host, rewrite bench/RESULTS.md (not
+#                  part of check)
 #   make install   install the module, libarena, arenastat, the udev rule and
 #                  the modprobe.d example (PREFIX=/usr/local, DESTDIR=;
 #                  scripts/install.mk)
@@ -35,7 +36,9 @@
 # /lib/modules/<version from the image's name>), VM_TOOLS (programs packed
 # into the VM's /tools, on its PATH; default build/tools/arenastat; dynamic
 # ones get their shared libraries), LANES (the kernel versions make check
-# boots), HOST_TESTS=0 (no host lane), V=1
+# boots), HOST_TESTS=0 (no host lane), VM_CPU (QEMU -cpu model of every
+# VM, default max), BENCH_CPUS (the models make bench boots, default
+# "max max,erms=off"), V=1
 # (verbose).  The
 # machine's own kernel is never touched: modules are only ever loaded inside
 # the VM.
@@ -71,6 +74,7 @@ TEST_TIMEOUT ?= 300
 TESTS ?=
 VM_TOOLS ?= $(BUILD)/tools/arenastat
 VM_APPEND ?=
+VM_CPU ?=
 TEST_ENV ?=
 MODULES_DIR ?=
 
@@ -95,6 +99,7 @@ lane_root = $(if $(wildcard /boot/vmlinuz-$(1)),,$(if $(wildcard $(NEW_ROOT)/boo
 VM_ARGS = --kernel $(KERNEL_IMAGE) --module $(CURDIR)/kmod/arena.ko $(VM_COMMON)
 VM_COMMON = --tests $(BUILD)/selftests --demo $(BUILD)/examples \
 	  $(if $(strip $(VM_TOOLS)),--tools "$(strip $(VM_TOOLS))") \
+	  $(if $(strip $(VM_CPU)),--cpu "$(strip $(VM_CPU))") \
 	  --test-timeout $(TEST_TIMEOUT) \
 	  $(if $(strip $(TESTS)),--only "$(strip $(TESTS))") \
 	  $(if $(strip $(MODULES_DIR)),--modules-dir "$(strip $(MODULES_DIR))") \
@@ -186,18 +191,30 @@ bench-progs: lib
 	@scripts/deps.sh --bench
 	@$(SUBMAKE) -C bench O=$(BUILD)/bench LIBDIR=$(BUILD)/lib
 
-# One VM boot runs every build/bench/* program; bench/report.sh turns the
-# output into the tables of bench/RESULTS.md (kept if the run failed).
+# One VM boot per CPU model in BENCH_CPUS runs every build/bench/* program
+# (logs in $(VM_DIR)/bench/cpu-<model>/); bench/results.sh turns the output
+# into the tables of bench/RESULTS.md (kept if a run failed).
+BENCH_CPUS ?= max max,erms=off
+# Extra kernel command line of the bench VMs only. Under TCG the guest
+# falls back from the TSC ("unsynchronized") to hpet, which has no vDSO, so
+# every clock_gettime is a system call; the programs measure and subtract
+# what a clock read costs (bench/README.md). tsc=reliable would keep the
+# TSC, but hung guests here (at boot, and in text patching).
+BENCH_APPEND ?=
+BENCH_COMMAND = make bench$(if $(filter command line environment,$(origin BENCH_CPUS)), BENCH_CPUS="$(BENCH_CPUS)")$(if $(filter command line environment,$(origin BENCH_APPEND)), BENCH_APPEND="$(BENCH_APPEND)")$(if $(strip $(VM_APPEND)), VM_APPEND="$(strip $(VM_APPEND))")
 bench: kmod bench-progs
-	@mkdir -p $(VM_DIR)/bench; n=$$(pgrep -c -f '^qemu-system-' || true); \
-	echo "other_qemu=$${n:-0} loadavg=$$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)" > $(VM_DIR)/bench/host.txt; \
-	[ "$${n:-0}" = 0 ] || echo "# bench: warning: $$n other qemu-system process(es) running: timings will be distorted"
+	@mkdir -p $(VM_DIR)/bench
 	@bench/alloc/hitpath.sh $(BUILD)/bench/host/hitpath > $(VM_DIR)/bench/hitpath.log
-	@scripts/vm-run.sh --mode bench --out $(VM_DIR)/bench --timeout $(BENCH_TIMEOUT) $(VM_ARGS) \
-		--test-timeout $(BENCH_TIMEOUT) --bench $(BUILD)/bench
-	@bench/report.sh $(VM_DIR)/bench/ktap.log bench/RESULTS.md
-	@bench/alloc/report.sh $(VM_DIR)/bench/ktap.log $(VM_DIR)/bench/hitpath.log bench/RESULTS.md
-	@bench/small_report.sh $(VM_DIR)/bench/ktap.log bench/RESULTS.md
+	@set -e; dirs=""; for cpu in $(BENCH_CPUS); do \
+		d=$(VM_DIR)/bench/cpu-$$(printf '%s' "$$cpu" | tr ',=' '_-'); mkdir -p $$d; dirs="$$dirs $$d"; \
+		n=$$(pgrep -c -f '^qemu-system-' || true); \
+		echo "other_qemu=$${n:-0} loadavg=$$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)" > $$d/host.txt; \
+		[ "$${n:-0}" = 0 ] || echo "# bench: warning: $$n other qemu-system process(es) running: timings will be distorted"; \
+		scripts/vm-run.sh --mode bench --out $$d --timeout $(BENCH_TIMEOUT) $(VM_ARGS) \
+			--cpu "$$cpu" --test-timeout $(BENCH_TIMEOUT) --bench $(BUILD)/bench \
+			$(if $(strip $(BENCH_APPEND) $(VM_APPEND_ALL)),--append "$(strip $(BENCH_APPEND) $(VM_APPEND_ALL))"); \
+	done; \
+	BENCH_COMMAND='$(BENCH_COMMAND)' bench/results.sh bench/RESULTS.md $(VM_DIR)/bench/hitpath.log $$dirs
 
 # The examples' test runs in every VM lane too, as /tests/examples_test, on
 # the kernel backend (the examples are packed as /demo/*); the host lane

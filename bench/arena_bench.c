@@ -23,15 +23,22 @@
  *
  * If /sys/kernel/arena/chunks_dirty exists (the chunk pool), every case starts
  * with the pool settled, and each acquisition case's CPU figure includes the
- * CPU time of the "arena_pool*" kernel threads and the wait until the pool
- * has dealt with every chunk the loop freed (no dirty or quarantined chunk,
- * worker idle for 20 ms). Without the pool those parts read as zero.
+ * CPU time of the module's kernel threads (comm "arena*", e.g. arena_pool)
+ * and the wait until the pool has dealt with every chunk the loop freed (no
+ * dirty or quarantined chunk, worker idle for 20 ms). Without the pool those
+ * parts read as zero.
+ *
+ * After each back-to-back acquisition case's timed loop, an untimed pass of
+ * KENTRY_ITERS iterations counts the kernel entries per iteration: system
+ * calls (a ptrace helper) and page faults (getrusage), see kentry.h.
  *
  * arena_bench [-b MS] [-q]
  *   -b MS  time budget per case in milliseconds (default 3000)
- *   -q     quick: budget 300 ms, for a smoke test
+ *   -q     quick: budget 300 ms, for a smoke test (also ARENA_BENCH_QUICK=1
+ *          in the environment)
  */
 #include "selftests/arena_helpers.h"
+#include "kentry.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -41,6 +48,7 @@
 
 #define CHUNK (2UL << 20)
 #define PAGE 4096UL
+#define KENTRY_ITERS 20
 
 static long budget_ms = 3000;
 
@@ -59,15 +67,15 @@ static uint64_t ts_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/*
+ * Set during the passes that count kernel entries: the iterations then read
+ * no clock (clock_gettime can be a system call in the guest, see kentry.h).
+ */
+static int counting;
+
 static uint64_t now_ns(void)
 {
-	return ts_ns(CLOCK_MONOTONIC);
-}
-
-/* The process's utime + stime (what getrusage reports), in ns. */
-static uint64_t self_cpu_ns(void)
-{
-	return ts_ns(CLOCK_PROCESS_CPUTIME_ID);
+	return counting ? 0 : ts_ns(CLOCK_MONOTONIC);
 }
 
 static long self_minflt(void)
@@ -92,50 +100,12 @@ static int read_small(const char *path, char *buf, size_t len)
 }
 
 /*
- * CPU time of the pool's kernel threads (comm "arena_pool*"): the first
- * field of /proc/PID/schedstat (ns on the CPU), else utime + stime from
- * /proc/PID/stat (clock ticks). *nthreads gets how many there are.
+ * CPU time of the module's kernel threads (arena_pool, and any other kernel
+ * thread whose comm starts with "arena"): bench/kentry.h.
  */
 static uint64_t worker_cpu_ns(int *nthreads)
 {
-	long hz = sysconf(_SC_CLK_TCK);
-	struct dirent *de;
-	uint64_t sum = 0;
-	int n = 0;
-	DIR *d = opendir("/proc");
-
-	if (!d)
-		goto out;
-	while ((de = readdir(d))) {
-		char path[300], buf[1024], *l, *r;
-		unsigned long long run, ut, st;
-
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
-		if (read_small(path, buf, sizeof(buf)))
-			continue;
-		l = strchr(buf, '(');
-		r = strrchr(buf, ')');
-		if (!l || !r || strncmp(l + 1, "arena_pool", 10))
-			continue;
-		n++;
-		snprintf(path, sizeof(path), "/proc/%s/schedstat", de->d_name);
-		if (!read_small(path, buf + 512, 512) &&
-		    sscanf(buf + 512, "%llu", &run) == 1) {
-			sum += run;
-			continue;
-		}
-		/* fields after ")": 3 state ... 14 utime 15 stime */
-		if (sscanf(r + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-			   &ut, &st) == 2)
-			sum += (ut + st) * (1000000000ULL / (hz > 0 ? hz : 100));
-	}
-	closedir(d);
-out:
-	if (nthreads)
-		*nthreads = n;
-	return sum;
+	return kthread_cpu_ns(nthreads);
 }
 
 /* Chunks the pool still has to deal with: dirty plus quarantined. */
@@ -181,6 +151,14 @@ static uint64_t pool_settle(double max_s, int idle)
 }
 
 /* ---- statistics ---------------------------------------------------------- */
+
+/* what timing an empty interval costs (clock_cost_ns(), kentry.h) */
+static uint64_t clk_ns;
+
+static uint64_t sub_clk(uint64_t d, int reads)
+{
+	return d > reads * clk_ns ? d - reads * clk_ns : 0;
+}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -403,6 +381,7 @@ static void run_acq(const char *name, acq_fn fn, long max_iters, int settle_each
 	long pc0[NR_POOL_COUNTERS], pc1[NR_POOL_COUNTERS];
 	int nwk = 0;
 	long n = 0, warm = 5;
+	struct kentry ke = { .sys = -1, .flt = -1 };
 	struct stats st, sg, sc, sr;
 
 	tot = calloc(max_iters, sizeof(*tot));
@@ -437,10 +416,14 @@ static void run_acq(const char *name, acq_fn fn, long max_iters, int settle_each
 		} else {
 			fn(t);
 		}
-		tot[n] = t[3] - t[0];
-		get[n] = t[1] - t[0];
-		tch[n] = t[2] - t[1];
-		rel[n] = t[3] - t[2];
+		/*
+		 * Less what the clock reads cost (kentry.h): one per part, three
+		 * in the whole (the two inside it and the pair's own).
+		 */
+		tot[n] = sub_clk(t[3] - t[0], 3);
+		get[n] = sub_clk(t[1] - t[0], 1);
+		tch[n] = sub_clk(t[2] - t[1], 1);
+		rel[n] = sub_clk(t[3] - t[2], 1);
 		n++;
 		if (n >= 20 && t[3] - wall0 > (uint64_t)budget_ms * 1000000)
 			break;
@@ -456,6 +439,18 @@ static void run_acq(const char *name, acq_fn fn, long max_iters, int settle_each
 	wait = pool_settle(60, 1);
 	wk1 = worker_cpu_ns(&nwk);
 	pool_sample(pc1);
+
+	/* Kernel entries, untimed (the trigger slows every system call). */
+	if (!settle_each) {
+		pool_settle(30, 1);
+		counting = 1;
+		kentry_begin(&ke);
+		for (long i = 0; i < KENTRY_ITERS; i++)
+			fn(t);
+		kentry_end(&ke);
+		counting = 0;
+		pool_settle(60, 1);
+	}
 
 	st = stats_of(tot, n);
 	sg = stats_of(get, n);
@@ -477,6 +472,13 @@ static void run_acq(const char *name, acq_fn fn, long max_iters, int settle_each
 	       (unsigned long long)(wk1 >= wk0 ? wk1 - wk0 : 0), nwk,
 	       n ? (flt1 - flt0) * 100 / n : 0, ready0, ready1,
 	       (unsigned long long)settle, settle_each, huge_check_kb);
+	if (ke.sys >= 0)
+		printf(" kentry_iters=%d sys_x100=%ld kflt_x100=%ld sysmix=%s",
+		       KENTRY_ITERS, ke.sys * 100 / KENTRY_ITERS,
+		       ke.flt * 100 / KENTRY_ITERS, ke.mix[0] ? ke.mix : "-");
+	else if (!settle_each)
+		printf(" kentry_iters=%d sys_x100=-1 kflt_x100=%ld", KENTRY_ITERS,
+		       ke.flt >= 0 ? ke.flt * 100 / KENTRY_ITERS : -1);
 	for (size_t i = 0; i < NR_POOL_COUNTERS; i++)
 		printf(" d_%s=%ld", pool_counters[i],
 		       pc0[i] >= 0 && pc1[i] >= 0 ? pc1[i] - pc0[i] : -1);
@@ -619,7 +621,7 @@ static void thp_setting(const char *file, char *out, size_t len)
 int main(int argc, char **argv)
 {
 	static const unsigned int sizes[] = { 1, 16, 64 };
-	char thp_en[32], thp_defrag[32], date[64];
+	char thp_en[32], thp_defrag[32], date[64], clocksource[64];
 	struct utsname un;
 	time_t now = time(NULL);
 	int opt, nwk = 0;
@@ -638,8 +640,16 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* The VM passes it from the kernel command line (VM_APPEND). */
+	if (getenv("ARENA_BENCH_QUICK"))
+		budget_ms = 300;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
+	if (read_small("/sys/devices/system/clocksource/clocksource0/current_clocksource",
+		       clocksource, sizeof(clocksource)) || !clocksource[0])
+		snprintf(clocksource, sizeof(clocksource), "unknown");
+	clocksource[strcspn(clocksource, "\n ")] = 0;
+	clk_ns = clock_cost_ns();
 	uname(&un);
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	thp_setting("enabled", thp_en, sizeof(thp_en));
@@ -668,13 +678,14 @@ int main(int argc, char **argv)
 	pick_unaligned_hint();
 
 	printf("@meta kernel=%s date=%s cpus=%ld mem_mib=%ld thp_enabled=%s thp_defrag=%s pool=%s pool_threads=%d"
-	       " budget_ms=%ld window_mib=%llu max_chunks=%llu\n",
+	       " budget_ms=%ld window_mib=%llu max_chunks=%llu erms=%d clock_syscalls=%.2f clocksource=%s clock_ns=%llu\n",
 	       un.release, date, sysconf(_SC_NPROCESSORS_ONLN),
 	       (long)(sysconf(_SC_PHYS_PAGES) * (sysconf(_SC_PAGESIZE) / 1024) / 1024),
 	       thp_en,
 	       thp_defrag, have_pool ? "yes" : "no", nwk, budget_ms,
 	       (unsigned long long)(info.out_window_size >> 20),
-	       (unsigned long long)info.out_max_chunks);
+	       (unsigned long long)info.out_max_chunks, cpu_has_flag("erms"),
+	       clock_syscalls(), clocksource, (unsigned long long)clk_ns);
 	if (have_pool)
 		printf("# pool: chunks_ready=%ld chunks_dirty=%ld chunks_in_use=%ld chunks_zeroed=%ld\n",
 		       arena_counter("chunks_ready"), arena_counter("chunks_dirty"),

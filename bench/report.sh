@@ -43,9 +43,13 @@ hostload=""
 if [ -r "$(dirname "$LOG")/host.txt" ]; then
 	hostload=$(head -n1 "$(dirname "$LOG")/host.txt")
 fi
+# The QEMU -cpu model (vm-run.sh leaves cpu.txt) and the command that ran.
+cpu=${BENCH_CPU:-$(cat "$(dirname "$LOG")/cpu.txt" 2>/dev/null || echo max)}
+command=${BENCH_COMMAND:-make bench}
 
 tables=$(tr -d '\r' < "$LOG" | grep -a '^@' | awk \
-	-v host_cpu="${host_cpu:-unknown}" -v host_n="$host_n" -v qemu_v="${qemu_v:-unknown}" -v autoinit="$autoinit" -v hostload="$hostload" '
+	-v host_cpu="${host_cpu:-unknown}" -v host_n="$host_n" -v qemu_v="${qemu_v:-unknown}" -v autoinit="$autoinit" -v hostload="$hostload" \
+	-v cpu="$cpu" -v command="$command" '
 function kv(pfx,   i, k, v) {	# key=value fields of $0 into D[pfx, key]
 	for (i = 2; i <= NF; i++) {
 		k = $i; sub(/=.*/, "", k)
@@ -71,6 +75,13 @@ function ratio(a, b) { return (b > 0 && a != "") ? a / b : "" }
 function faults(pfx) {
 	return has(pfx, "minflt_x100") ? sprintf("%.2f", D[pfx, "minflt_x100"] / 100) : "n/a"
 }
+function kentries(pfx,   s, f) {	# "3.00 + 1.00 = 4.00" from the counting pass
+	if (!has(pfx, "kflt_x100")) return "n/a"
+	f = D[pfx, "kflt_x100"] / 100
+	if (D[pfx, "sys_x100"] < 0) return sprintf("n/a + %.2f", f)
+	s = D[pfx, "sys_x100"] / 100
+	return sprintf("%.2f + %.2f = %.2f", s, f, s + f)
+}
 function hugekb(v) { return (v == "" || v < 0) ? "n/a" : v }
 function cnt(pfx, k) { return (has(pfx, k) && D[pfx, k] >= 0) ? D[pfx, k] : "n/a" }
 function tv(k) { return (k in tot) ? tot[k] : "" }
@@ -89,11 +100,15 @@ END {
 	print ""
 	print "| | |"
 	print "|---|---|"
-	print "| command | `make bench` |"
+	printf "| command | `%s` |\n", command
 	printf "| date (guest clock, UTC) | %s |\n", D[M, "date"]
 	printf "| guest kernel (`uname -r`) | %s |\n", D[M, "kernel"]
-	printf "| machine | QEMU %s, TCG (no KVM, `-cpu max`), %s vCPUs, %s MiB; host: %s, %s CPUs |\n", \
-		qemu_v, D[M, "cpus"], D[M, "mem_mib"], host_cpu, host_n
+	printf "| machine | QEMU %s, TCG (no KVM, `-cpu %s`), %s vCPUs, %s MiB; host: %s, %s CPUs |\n", \
+		qemu_v, cpu, D[M, "cpus"], D[M, "mem_mib"], host_cpu, host_n
+	if (has(M, "erms"))
+		printf "| guest CPU flag `erms` (/proc/cpuinfo) | %s |\n", D[M, "erms"] == 1 ? "yes: rep stosb emulated a byte at a time" : (D[M, "erms"] == 0 ? "no" : "unknown")
+	if (has(M, "clock_syscalls"))
+		printf "| guest clocksource; system calls per clock_gettime; an empty timed interval | %s; %s; %s µs (subtracted from every timed iteration) |\n", g(M, "clocksource"), D[M, "clock_syscalls"] < 0 ? "n/a (no ptrace)" : D[M, "clock_syscalls"], us(g(M, "clock_ns"))
 	if (hostload != "") {
 		split(hostload, hl, /[ =]/)	# other_qemu N loadavg A/B/C
 		printf "| host load before the boot | %s other qemu-system process(es)%s, load average %s |\n", \
@@ -131,19 +146,25 @@ END {
 	print "each iteration until the pool worker has re-zeroed the chunk the previous"
 	print "one freed, so every ALLOC_CHUNKS finds a ready chunk. \"vs arena\" is the"
 	print "method'"'"'s median over arena'"'"'s median (above 1: arena is faster)."
+	print "Each iteration'"'"'s time is less three empty-interval clock costs (see the"
+	print "run table: it reads the clock twice inside), each part'"'"'s less one."
+	print "Kernel entries: system calls (counted exactly by a ptrace helper) and"
+	print "page faults (getrusage) per"
+	print "iteration, counted in an untimed pass of " (has(A, "kentry_iters") ? D[A, "kentry_iters"] : 20) " iterations after the timed"
+	print "loop (the pool settled first)."
 	print ""
-	hdr = "| method | iters | median µs | p10 µs | p90 µs | mean µs | get / touch / drop µs (medians) | faults per iter | AnonHugePages kB | median vs arena |"
-	sep = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	hdr = "| method | iters | median µs | p10 µs | p90 µs | mean µs | get / touch / drop µs (medians) | faults per iter | kernel entries per iter: syscalls + faults | AnonHugePages kB | median vs arena |"
+	sep = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	if (warm) { hdr = hdr " median vs arena, pool settled |"; sep = sep "---:|" }
 	print hdr; print sep
 	for (i = 1; i <= na; i++) {
 		P = "acq:" acq[i]
 		if (!has(P, "med")) continue
 		isa = acq[i] ~ /^arena/
-		line = sprintf("| %s | %d | %s | %s | %s | %s | %s / %s / %s | %s | %s | %s |", label[acq[i]], \
+		line = sprintf("| %s | %d | %s | %s | %s | %s | %s / %s / %s | %s | %s | %s | %s |", label[acq[i]], \
 			D[P, "iters"], us(D[P, "med"]), us(D[P, "p10"]), us(D[P, "p90"]), us(D[P, "mean"]), \
 			us(D[P, "get_med"]), us(D[P, "touch_med"]), us(D[P, "rel_med"]), \
-			faults(P), isa ? "n/a" : hugekb(D[P, "anon_huge_kb"]), \
+			faults(P), kentries(P), isa ? "n/a" : hugekb(D[P, "anon_huge_kb"]), \
 			acq[i] == "arena" ? "1×" : x(ratio(D[P, "med"], g(A, "med"))))
 		if (warm)
 			line = line " " (acq[i] == "arena_warm" ? "1×" : x(ratio(D[P, "med"], g(W, "med")))) " |"
@@ -170,7 +191,7 @@ END {
 	print ""
 	print "The process'"'"'s own CPU (utime + stime, read as CLOCK_PROCESS_CPUTIME_ID)"
 	print "over the timed iterations, plus the CPU of every kernel thread whose comm"
-	print "starts with `arena_pool` (/proc/PID/schedstat) from the start of the loop"
+	print "starts with `arena` (the pool'"'"'s `arena_pool`; /proc/PID/schedstat) from the start of the loop"
 	print "until the pool has caught up with everything the loop freed: no dirty or"
 	print "quarantined chunk left and the worker idle for 20 ms (\"catch-up\" is that"
 	print "wait, during which the process only sleeps and polls). Without the pool"
@@ -179,7 +200,7 @@ END {
 	print "count in the wall time, not in the process'"'"'s CPU. Wall per chunk ="
 	print "(loop + catch-up) / iters."
 	print ""
-	print "| method | own CPU µs/chunk | arena_pool CPU µs/chunk | total CPU µs/chunk | catch-up wait ms | wall µs/chunk incl. catch-up | total CPU vs arena |"
+	print "| method | own CPU µs/chunk | arena* kthreads CPU µs/chunk | total CPU µs/chunk | catch-up wait ms | wall µs/chunk incl. catch-up | total CPU vs arena |"
 	print "|---|---:|---:|---:|---:|---:|---:|"
 	for (i = 1; i <= na; i++) {
 		P = "acq:" acq[i]

@@ -21,9 +21,11 @@
  * Output: "@small key=value ..." lines (bench/small_report.sh turns them into
  * the small-arena section of bench/RESULTS.md) and "#" comments.
  *
- * small_bench [-q]   -q: quick (fewer cycles), for a smoke test
+ * small_bench [-q]   -q: quick (fewer cycles), for a smoke test; also
+ *                    ARENA_BENCH_QUICK=1 in the environment
  */
 #include "selftests/arena_helpers.h"
+#include "bench/kentry.h"
 
 #include <sched.h>
 #include <sys/resource.h>
@@ -40,9 +42,15 @@ static int afd = -1;
 static char *win;
 static struct arena_info info;
 
+/* Set while kernel entries are counted: no clock reads (see kentry.h). */
+static int counting;
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
+
+	if (counting)
+		return 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
@@ -72,8 +80,11 @@ static void die(const char *what)
 enum impl { I_IOCTL, I_LIB, I_MMAP, I_NR };
 static const char *const impl_names[I_NR] = { "ioctl", "lib", "mmap" };
 
-/* A raw-ioctl arena of @len bytes, created, touched, freed: the free's ns. */
-static uint64_t ioctl_arena(size_t len)
+/*
+ * A raw-ioctl arena of @len bytes, created, touched, freed: the free's ns
+ * if @timed (else no clock is read).
+ */
+static uint64_t ioctl_arena(size_t len, int timed)
 {
 	struct arena_alloc al = { .size = sizeof(al) };
 	struct arena_free fr = { .size = sizeof(fr) };
@@ -85,10 +96,10 @@ static uint64_t ioctl_arena(size_t len)
 		die("ARENA_IOC_ALLOC");
 	touch(win + al.out_offset, len);
 	fr.arena_id = al.arena_id;
-	t0 = now_ns();
+	t0 = timed ? now_ns() : 0;
 	if (ioctl(afd, ARENA_IOC_FREE, &fr))
 		die("ARENA_IOC_FREE");
-	return now_ns() - t0;
+	return timed ? now_ns() - t0 : 0;
 }
 
 /* One cycle of @impl for @len bytes; returns its time in ns. */
@@ -100,7 +111,7 @@ static uint64_t cycle(enum impl impl, size_t len)
 
 	switch (impl) {
 	case I_IOCTL:
-		ioctl_arena(len);
+		ioctl_arena(len, 0);
 		break;
 	case I_LIB:
 		a = arena_new(0);
@@ -128,7 +139,8 @@ static uint64_t cycle(enum impl impl, size_t len)
 static void run_cycles(size_t len)
 {
 	int batches = quick ? 5 : 60, per = 100, n = batches * per;
-	uint64_t *t[I_NR];
+	uint64_t *t[I_NR], cpu[I_NR] = { 0 }, c0, kt0, kt1, clk = clock_cost_ns();
+	struct kentry ke[I_NR];
 	int b, i, k;
 
 	for (k = 0; k < I_NR; k++) {
@@ -139,22 +151,54 @@ static void run_cycles(size_t len)
 		for (i = 0; i < 50; i++)
 			cycle(k, len);
 	}
+	arena_pool_settle(5000);
+	kt0 = kthread_cpu_ns(NULL);
 	for (b = 0; b < batches; b++)
-		for (k = 0; k < I_NR; k++)
-			for (i = 0; i < per; i++)
-				t[k][b * per + i] = cycle(k, len);
+		for (k = 0; k < I_NR; k++) {
+			c0 = self_cpu_ns();
+			for (i = 0; i < per; i++) {
+				uint64_t c = cycle(k, len);
+
+				/* less what timing an empty interval costs */
+				t[k][b * per + i] = c > clk ? c - clk : 0;
+			}
+			cpu[k] += self_cpu_ns() - c0;
+		}
+	/* the module's threads, until they have caught up */
+	arena_pool_settle(5000);
+	kt1 = kthread_cpu_ns(NULL);
+	/* Kernel entries per cycle, untimed: 100 cycles of each. */
+	counting = 1;
+	for (k = 0; k < I_NR; k++) {
+		kentry_begin(&ke[k]);
+		for (i = 0; i < 100; i++)
+			cycle(k, len);
+		kentry_end(&ke[k]);
+	}
+	counting = 0;
+	arena_pool_settle(5000);
 	for (k = 0; k < I_NR; k++) {
 		uint64_t sum = 0;
 
 		for (i = 0; i < n; i++)
 			sum += t[k][i];
 		qsort(t[k], n, sizeof(uint64_t), cmp_u64);
-		printf("@small test=cycle impl=%s len=%zu n=%d med_ns=%llu p10_ns=%llu p90_ns=%llu mean_ns=%llu\n",
+		/*
+		 * kthread_ns: the module's threads' CPU over the timed batches,
+		 * split evenly between the two arena kinds (mmap makes them no
+		 * work), per cycle.
+		 */
+		printf("@small test=cycle impl=%s len=%zu n=%d med_ns=%llu p10_ns=%llu p90_ns=%llu mean_ns=%llu"
+		       " cpu_ns=%llu kthread_ns=%llu sys_x100=%ld flt_x100=%ld clock_ns=%llu sysmix=%s\n",
 		       impl_names[k], len, n,
 		       (unsigned long long)t[k][n / 2],
 		       (unsigned long long)t[k][n / 10],
 		       (unsigned long long)t[k][n * 9 / 10],
-		       (unsigned long long)(sum / n));
+		       (unsigned long long)(sum / n),
+		       (unsigned long long)(cpu[k] / n),
+		       (unsigned long long)(k == I_MMAP ? 0 : (kt1 - kt0) / 2 / n),
+		       ke[k].sys < 0 ? -1 : ke[k].sys, ke[k].flt,
+		       (unsigned long long)clk, ke[k].mix[0] ? ke[k].mix : "-");
 		free(t[k]);
 	}
 	fflush(stdout);
@@ -233,7 +277,7 @@ static void free_blocks(void)
 		if (blk[b].cpu0 && sched_setaffinity(0, sizeof(cpu0), &cpu0))
 			die("sched_setaffinity");
 		for (i = 0; i < n; i++)
-			t[i] = ioctl_arena(blk[b].pages * PAGE_SZ);
+			t[i] = ioctl_arena(blk[b].pages * PAGE_SZ, 1);
 		qsort(t, n, sizeof(*t), cmp_u64);
 		printf("@small test=freeblk block=%d pages=%zu cpu0=%d n=%d med_ns=%llu p90_ns=%llu\n",
 		       b + 1, blk[b].pages, blk[b].cpu0, n,
@@ -289,7 +333,7 @@ int main(int argc, char **argv)
 {
 	struct utsname u;
 
-	if (argc > 1 && !strcmp(argv[1], "-q"))
+	if ((argc > 1 && !strcmp(argv[1], "-q")) || getenv("ARENA_BENCH_QUICK"))
 		quick = 1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	uname(&u);

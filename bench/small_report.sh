@@ -28,8 +28,10 @@ if ! printf '%s\n' "$lines" | grep -q 'test=done'; then
 	exit 1
 fi
 qemu_v=$("${QEMU:-qemu-system-x86_64}" --version 2>/dev/null | head -n1 | sed 's/^QEMU emulator version //')
+cpu=${BENCH_CPU:-$(cat "$(dirname "$LOG")/cpu.txt" 2>/dev/null || echo max)}
+command=${BENCH_COMMAND:-make bench}
 
-tables=$(printf '%s\n' "$lines" | awk -v qemu_v="${qemu_v:-unknown}" '
+tables=$(printf '%s\n' "$lines" | awk -v qemu_v="${qemu_v:-unknown}" -v cpu="$cpu" -v command="$command" '
 function kv(   i, k, v) {
 	delete F
 	for (i = 2; i <= NF; i++) {
@@ -47,6 +49,9 @@ F["test"] == "meta" { KERNEL = F["kernel"]; DATE = F["date"]; QUICK = F["quick"]
 F["test"] == "cycle" {
 	k = F["impl"] SUBSEP F["len"]
 	MED[k] = F["med_ns"]; P10[k] = F["p10_ns"]; P90[k] = F["p90_ns"]; MEAN[k] = F["mean_ns"]; N[k] = F["n"]
+	if ("cpu_ns" in F) CPU[k] = F["cpu_ns"] + F["kthread_ns"]
+	if ("clock_ns" in F) CLK[k] = F["clock_ns"]
+	if ("flt_x100" in F) KE[k] = (F["sys_x100"] < 0 ? "n/a" : sprintf("%.2f", F["sys_x100"] / 100)) " + " sprintf("%.2f", F["flt_x100"] / 100) (F["sys_x100"] < 0 ? "" : sprintf(" = %.2f", (F["sys_x100"] + F["flt_x100"]) / 100))
 	if (!(F["len"] in lseen)) { lseen[F["len"]] = 1; lens[++nl] = F["len"] }
 }
 F["test"] == "request" { RQ[F["flags"]] = $0; RF[F["flags"]] = F["fill_ns"]; RD[F["flags"]] = F["free_ns"]; RFL[F["flags"]] = F["faults"]; RR[F["flags"]] = F["small_runs"]; RN[F["flags"]] = F["n"] }
@@ -64,8 +69,8 @@ END {
 	print "| | |"
 	print "|---|---|"
 	if (KERNEL != "")
-		printf "| measured in | guest kernel %s, QEMU %s TCG, 2 vCPUs; guest clock %s |\n", KERNEL, qemu_v, strftime("%Y-%m-%dT%H:%M:%SZ", DATE, 1)
-	print "| command | `make bench` |"
+		printf "| measured in | guest kernel %s, QEMU %s TCG `-cpu %s`, 2 vCPUs; guest clock %s |\n", KERNEL, qemu_v, cpu, strftime("%Y-%m-%dT%H:%M:%SZ", DATE, 1)
+	printf "| command | `%s` |\n", command
 	print ""
 	print "### 5.1 Creating, touching and freeing a small arena"
 	print ""
@@ -74,7 +79,9 @@ END {
 	print "`ARENA_IOC_FREE`; *libarena*: `arena_new` + one `arena_alloc` filling"
 	print "one run + touch + `arena_free` (the same two ioctls); *mmap*: anonymous"
 	print "`mmap` + touch + `munmap`. The three alternate in batches of 100 cycles;"
-	print "each cycle is timed alone. µs; ratio: median against mmap + munmap."
+	print "each cycle is timed alone, less what timing an empty interval costs"
+	print "(the guest'"'"'s clock is a system call under TCG; " (("ioctl", 4096) in CLK ? us(CLK["ioctl", 4096]) " µs" : "see the run table") ")."
+	print "µs; ratio: median against mmap + munmap."
 	print ""
 	print "| LEN | cycles | ioctl median (p10–p90) | libarena median | mmap + munmap median (p10–p90) | ioctl / mmap | libarena / mmap | means: ioctl / mmap |"
 	print "|---|---:|---:|---:|---:|---:|---:|---:|"
@@ -85,6 +92,21 @@ END {
 	print ""
 	print "The means include the cycles that found the pool empty and zeroed a fresh"
 	print "shared chunk inline (one every 512 one-page arenas)."
+	print ""
+	print "CPU and kernel entries per cycle. CPU: the process'"'"'s own over the timed"
+	print "batches of each kind, plus the module'"'"'s kernel threads'"'"' (comm `arena*`)"
+	print "from the first batch until the pool has caught up, split evenly between"
+	print "ioctl and libarena (mmap gives them no work). Kernel entries: system calls"
+	print "(counted by a ptrace helper) + page faults (getrusage), counted over 100 untimed"
+	print "cycles of each kind after the timed ones."
+	print ""
+	print "| LEN | CPU µs: ioctl | libarena | mmap + munmap | libarena / mmap | kernel entries: ioctl | libarena | mmap + munmap |"
+	print "|---|---:|---:|---:|---:|---:|---:|---:|"
+	for (i = 1; i <= nl; i++) {
+		l = lens[i]
+		if (!(("ioctl", l) in CPU)) continue
+		printf "| %d KiB | %s | %s | %s | %s | %s | %s | %s |\n", l / 1024, us(CPU["ioctl", l]), us(CPU["lib", l]), us(CPU["mmap", l]), x(ratio(CPU["lib", l], CPU["mmap", l])), KE["ioctl", l], KE["lib", l], KE["mmap", l]
+	}
 	print ""
 	print "### 5.2 Many live small arenas"
 	print ""

@@ -21,6 +21,10 @@
 #   --test-timeout SECS per program inside the guest (default 300)
 #   --append ARGS       extra kernel command line
 #   --smp N, --mem SIZE guest CPUs (2) and memory (2G)
+#   --cpu MODEL         QEMU -cpu model (default $VM_CPU, else "max"), e.g.
+#                       "max,erms=off": TCG emulates rep stosb (ERMS) a byte
+#                       at a time, so with erms on the guest's clear_page
+#                       costs several times more (bench/README.md)
 #   --modules-dir DIR   the booted kernel's modules (default
 #                       /lib/modules/<kernel version>), for the disk driver
 #   --no-disk           do not attach the scratch disk (check mode only)
@@ -44,7 +48,8 @@
 # The list is left in $OUT/initramfs-libs.txt.
 #
 # Leaves in --out: console.log (kernel console, ttyS0), ktap.log (test output,
-# ttyS1), dmesg.log (ttyS2), summary.txt, initramfs.cpio.gz, disk.img.  The
+# ttyS1), dmesg.log (ttyS2), summary.txt, cpu.txt (the -cpu model),
+# initramfs.cpio.gz, disk.img.  The
 # test output streams live to stdout; the last line printed is "N passed, N
 # failed[, N skipped]" from scripts/ktap-summary.sh, whose exit status is ours.
 set -euo pipefail
@@ -54,6 +59,7 @@ TOP=$(cd "$HERE/.." && pwd)
 
 MODE=check KERNEL="" MODULE="" TESTS_DIR="" DEMO_DIR="" BENCH_DIR="" ONLY="" OUT="" TOOLS=""
 TIMEOUT=1200 TEST_TIMEOUT=300 APPEND="" SMP=2 MEM=2G MODDIR="" DISK=1
+CPU=${VM_CPU:-max}
 DISK_MIB=${DISK_MIB:-64}
 DISK_PATTERN_MIB=8
 DISK_MODULES="virtio_pci virtio_blk"
@@ -77,6 +83,7 @@ while [ $# -gt 0 ]; do
 	--append) APPEND=${2-} ;;
 	--smp) SMP=${2-} ;;
 	--mem) MEM=${2-} ;;
+	--cpu) CPU=${2-} ;;
 	--modules-dir) MODDIR=${2-} ;;
 	--no-disk) DISK=0; shift; continue ;;
 	-h|--help) sed -n '3,/^set -e/{/^set -e/d;s/^# \{0,1\}//p}' "$0"; exit 0 ;;
@@ -88,6 +95,7 @@ done
 case "$MODE" in check|demo|bench) ;; *) die "--mode must be check, demo or bench" ;; esac
 [ -r "$KERNEL" ] || die "kernel image '$KERNEL' not readable"
 [ -r "$MODULE" ] || die "module '$MODULE' not found (build it first)"
+[ -n "$CPU" ] || die "--cpu needs a model"
 [ -x "$BUSYBOX" ] || die "$BUSYBOX missing (apt-get install busybox-static)"
 command -v "$QEMU" >/dev/null || die "$QEMU missing (apt-get install qemu-system-x86)"
 
@@ -280,15 +288,16 @@ if [ $DISK = 1 ]; then
 fi
 CMDLINE="$CMDLINE${APPEND:+ $APPEND}"
 for f in console ktap dmesg; do : > "$OUT/$f.log"; done
+echo "$CPU" > "$OUT/cpu.txt"
 rm -f "$OUT/summary.txt"
 
-echo "# vm-run: booting $KERNEL ($MODE$([ "$MODE" = check ] && echo ", $ntests selftest program(s)"), TCG, smp $SMP, timeout ${TIMEOUT}s)"
+echo "# vm-run: booting $KERNEL ($MODE$([ "$MODE" = check ] && echo ", $ntests selftest program(s)"), TCG -cpu $CPU, smp $SMP, timeout ${TIMEOUT}s)"
 [ $ndyn = 0 ] || echo "# vm-run: $nlibs shared libraries for $ndyn dynamically linked program(s) in the initramfs"
 [ $DISK = 0 ] || echo "# vm-run: scratch disk ${OUT#"$TOP"/}/disk.img (${DISK_MIB} MiB, virtio-blk), $nmods driver module(s) in the initramfs"
 echo "# vm-run: cmdline: $CMDLINE"
 start=$(date +%s)
 timeout -k 10 "$TIMEOUT" "$QEMU" \
-	-accel tcg,thread=multi -cpu max -smp "$SMP" -m "$MEM" \
+	-accel tcg,thread=multi -cpu "$CPU" -smp "$SMP" -m "$MEM" \
 	-nodefaults -no-user-config -display none -monitor none -no-reboot \
 	-kernel "$KERNEL" -initrd "$OUT/initramfs.cpio.gz" -append "$CMDLINE" \
 	${DISK_ARGS[@]+"${DISK_ARGS[@]}"} \

@@ -9,10 +9,15 @@
  *   -DUSE_ARENA    nodes from an arena, arena_reset() after each tree
  *                  (the same structure; every freed node faults)
  *
- *   binarytrees_X [MAX_DEPTH]     default 16 (12 with ARENA_BENCH_QUICK
- *                                 set); the game uses 21
+ *   binarytrees_X [MAX_DEPTH [RUNS]]
+ *                   depth: default 16 (12 with ARENA_BENCH_QUICK set); the
+ *                   game uses 21. RUNS: default 3 (1 quick), the whole
+ *                   program run that many times in one process.
  *
- * Prints the game's output, then "@bt impl=... depth=... secs=...".
+ * Prints the game's output (first run), then per run "@bt impl=...
+ * depth=... run=N secs=... cpu_s=... kthread_s=... faults=...": wall time,
+ * the process's CPU, the CPU of the module's kernel threads (comm "arena*")
+ * until the pool has caught up with what the run freed, and page faults.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -20,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+
+#include "../kentry.h"
 
 #if defined(USE_ARENA)
 #include <libarena.h>
@@ -136,27 +143,19 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-int main(int argc, char **argv)
+static int verbose = 1;
+
+static void run_once(int max_depth)
 {
-	int min_depth = 4, max_depth = argc > 1 ? atoi(argv[1]) :
-				      getenv("ARENA_BENCH_QUICK") ? 12 : 16, d;
-	const char *backend = "-";
+	int min_depth = 4, d;
 	tree_node *t, *long_lived;
 	pool_t *pool, *ll_pool;
-	double t0 = now_s();
-
-#if defined(USE_APR)
-	apr_initialize();
-#elif defined(USE_ARENA)
-	backend = arena_backend();
-#endif
-	if (max_depth < min_depth + 2)
-		max_depth = min_depth + 2;
 
 	pool = pool_new();
 	t = create_tree(max_depth + 1, pool);
-	printf("stretch tree of depth %d\t check: %ld\n", max_depth + 1,
-	       check_tree(t));
+	if (verbose)
+		printf("stretch tree of depth %d\t check: %ld\n", max_depth + 1,
+		       check_tree(t));
 	pool_done(t, pool);
 
 	ll_pool = pool_new();
@@ -172,13 +171,51 @@ int main(int argc, char **argv)
 			tree_done(t, pool);
 		}
 		pool_done(NULL, pool);
-		printf("%ld\t trees of depth %d\t check: %ld\n", iterations, d,
-		       check);
+		if (verbose)
+			printf("%ld\t trees of depth %d\t check: %ld\n",
+			       iterations, d, check);
 	}
-	printf("long lived tree of depth %d\t check: %ld\n", max_depth,
-	       check_tree(long_lived));
+	if (verbose)
+		printf("long lived tree of depth %d\t check: %ld\n", max_depth,
+		       check_tree(long_lived));
 	pool_done(long_lived, ll_pool);
-	printf("@bt impl=%s backend=%s depth=%d secs=%.3f\n", IMPL,
-	       backend ? backend : "none", max_depth, now_s() - t0);
+}
+
+int main(int argc, char **argv)
+{
+	int quick = getenv("ARENA_BENCH_QUICK") != NULL;
+	int max_depth = argc > 1 ? atoi(argv[1]) : quick ? 12 : 16;
+	int runs = argc > 2 ? atoi(argv[2]) : quick ? 1 : 3, r;
+	const char *backend = "-";
+
+#if defined(USE_APR)
+	apr_initialize();
+#elif defined(USE_ARENA)
+	backend = arena_backend();
+#endif
+	if (max_depth < 6)
+		max_depth = 6;
+	for (r = 1; r <= runs; r++) {
+		uint64_t c0, k0, k1;
+		long f0;
+		double t0, t;
+
+		kentry_pool_settle(60);
+		k0 = kthread_cpu_ns(NULL);
+		f0 = page_faults();
+		c0 = self_cpu_ns();
+		t0 = now_s();
+		run_once(max_depth);
+		t = now_s() - t0;
+		c0 = self_cpu_ns() - c0;
+		f0 = page_faults() - f0;
+		kentry_pool_settle(60);
+		k1 = kthread_cpu_ns(NULL);
+		verbose = 0;
+		printf("@bt impl=%s backend=%s depth=%d run=%d secs=%.3f cpu_s=%.3f kthread_s=%.3f faults=%ld\n",
+		       IMPL, backend ? backend : "none", max_depth, r, t,
+		       c0 / 1e9, (k1 - k0) / 1e9, f0);
+		fflush(stdout);
+	}
 	return 0;
 }

@@ -32,8 +32,10 @@ if [ -z "$lines" ]; then
 	exit 1
 fi
 qemu_v=$("${QEMU:-qemu-system-x86_64}" --version 2>/dev/null | head -n1 | sed 's/^QEMU emulator version //')
+cpu=${BENCH_CPU:-$(cat "$(dirname "$LOG")/cpu.txt" 2>/dev/null || echo max)}
+command=${BENCH_COMMAND:-make bench}
 
-tables=$(printf '%s\n' "$lines" | awk -v qemu_v="${qemu_v:-unknown}" '
+tables=$(printf '%s\n' "$lines" | awk -v qemu_v="${qemu_v:-unknown}" -v cpu="$cpu" -v command="$command" '
 function kv(   i, k, v) {	# key=value fields of $0 into F[]
 	delete F
 	for (i = 2; i <= NF; i++) {
@@ -61,13 +63,19 @@ function verdict(ok) { return ok ? "PASS" : "**MISS**" }
 	k = $2; sub(/=.*/, "", k); v = $0; sub(/^@hitmeta [^=]*=/, "", v); HM[k] = v; next
 }
 /^@hit / { kv(); H[F["op"], F["size"]] = F["per_call"]; next }
-/^@bt / { kv(); k = F["impl"] (F["backend"] == "mmap" ? "_mmap" : ""); BT[k] = F["secs"]; BTD[k] = F["depth"]; BTB[k] = F["backend"]; next }
+/^@bt / {
+	kv(); k = F["impl"] (F["backend"] == "mmap" ? "_mmap" : "")
+	BTD[k] = F["depth"]; BTB[k] = F["backend"]
+	n = ++BTN[k]; BTR[k, n] = F["secs"]; BTSUM[k] += F["secs"]
+	BTCPU[k] += F["cpu_s"] + F["kthread_s"]; BTF[k] += F["faults"]
+	next
+}
 /^@alloc / {
 	kv()
 	key = F["impl"] ((F["backend"] == "mmap") ? "@mmap" : "")
 	if (F["test"] == "meta") { if (F["impl"] == "arena" && F["backend"] == "kernel") { KMETA = F["kernel"]; KDATE = F["date"] }; if (F["quick"]) QUICK = 1; next }
 	if (F["test"] == "throughput") { TP[key, F["size"]] = F["ns_per_obj"]; seen[key] = 1; next }
-	if (F["test"] == "churn") { CH[key] = F["us_per_request"]; CHS[key] = F["secs"]; CHN[key] = F["requests"]; if (CHN0 < F["requests"]) CHN0 = F["requests"]; CHB0 = F["bytes_per_request"]; seen[key] = 1; next }
+	if (F["test"] == "churn") { CH[key] = F["us_per_request"]; CHS[key] = F["secs"]; CHN[key] = F["requests"]; CHM[key] = F["med_us"]; CHP10[key] = F["p10_us"]; CHP90[key] = F["p90_us"]; CHCPU[key] = ("cpu_us" in F) ? F["cpu_us"] + F["kthread_us"] : ""; CHKT[key] = F["kthread_us"]; CHSYS[key] = F["sys"]; CHKF[key] = F["kflt"]; CHMIX[key] = F["sysmix"]; CHTN = F["timed_requests"]; CHCLK = F["clock_us"]; CHKN = F["kentry_requests"]; if (CHN0 < F["requests"]) CHN0 = F["requests"]; CHB0 = F["bytes_per_request"]; seen[key] = 1; next }
 	if (F["test"] == "reset") { b = F["bytes"]; bk = F["backend"]; RSV[bk, b] = F["reset_us"]; RC[bk, b] = F["reset_cycle_us"]; MM[bk, b] = F["munmap_mmap_us"]; MC[bk, b] = F["munmap_mmap_cycle_us"]; RN[bk, b] = F["iters"]; if (!(b in rseen)) { rseen[b] = 1; rsz[++nrs] = b }; next }
 	if (F["test"] == "error") { ERR[++nerr] = $0 }
 }
@@ -89,8 +97,8 @@ END {
 	print "|---|---|"
 	printf "| hit path counted on | host kernel %s, %s, valgrind %s (callgrind), %s, %s |\n", HM["kernel"], HM["cpu"], HM["valgrind"], HM["cc"], HM["date"]
 	if (KMETA != "")
-		printf "| times measured in | guest kernel %s, QEMU %s TCG, 2 vCPUs; guest clock %s |\n", KMETA, qemu_v, strftime("%Y-%m-%dT%H:%M:%SZ", KDATE, 1)
-	print "| command | `make bench` |"
+		printf "| times measured in | guest kernel %s, QEMU %s TCG `-cpu %s`, 2 vCPUs; guest clock %s |\n", KMETA, qemu_v, cpu, strftime("%Y-%m-%dT%H:%M:%SZ", KDATE, 1)
+	printf "| command | `%s` |\n", command
 	print ""
 
 	# ---- 4.1 hit path ----
@@ -160,15 +168,37 @@ END {
 	print "object freed). With libarena every freed byte faults afterwards;"
 	print "`arena_reset` keeps one arena and resets it after each request (a tenth of"
 	print "the requests: information)."
+	printf "Mean: the whole timed pass (no clock read inside) over its requests.\n"
+	printf "Median, p10 and p90: %s more requests after it, each timed on its own, less\n", CHTN
+	printf "what timing an empty interval costs here (%s µs: the guest'"'"'s clocksource\n", num(CHCLK)
+	print "under TCG is usually hpet, without a vDSO; see the run table)."
+	print "CPU: the process'"'"'s own over the timed"
+	print "pass plus that of the module'"'"'s kernel threads (comm `arena*`) until the"
+	print "pool has caught up, per request. Kernel entries: system calls (counted"
+	printf "by a ptrace helper) + page faults (getrusage) per request, counted in an untimed\n"
+	printf "pass of %s requests after the timed one.\n", CHKN
 	print ""
-	print "| allocator | requests | µs per request | total s | vs APR | vs glibc |"
-	print "|---|---:|---:|---:|---:|---:|"
+	print "| allocator | requests | median µs (p10–p90) | mean µs | total s | CPU µs per request (arena* kthreads) | kernel entries per request: syscalls + faults | median vs APR | mean vs APR | mean vs glibc | CPU vs APR | CPU vs glibc |"
+	print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	nc = split("arena arena_reset arena@mmap arena_reset@mmap glibc jemalloc mimalloc apr", cs, " ")
 	for (i = 1; i <= nc; i++) {
 		k = cs[i]
 		if (!(k in CH)) continue
-		printf "| %s | %d | %s | %s | %s | %s |\n", lab[k], CHN[k], num(CH[k]), num(CHS[k]), x(ratio(CH[k], CH["apr"])), x(ratio(CH[k], CH["glibc"]))
+		ke = (CHSYS[k] == "" ) ? "n/a" : (CHSYS[k] < 0 ? sprintf("n/a + %.2f", CHKF[k]) : sprintf("%.2f + %.2f = %.2f", CHSYS[k], CHKF[k], CHSYS[k] + CHKF[k]))
+		printf "| %s | %d | %s (%s–%s) | %s | %s | %s (%s) | %s | %s | %s | %s | %s | %s |\n", lab[k], CHN[k], num(CHM[k]), num(CHP10[k]), num(CHP90[k]), num(CH[k]), num(CHS[k]), num(CHCPU[k]), num(CHKT[k]), ke, x(ratio(CHM[k], CHM["apr"])), x(ratio(CH[k], CH["apr"])), x(ratio(CH[k], CH["glibc"])), x(ratio(CHCPU[k], CHCPU["apr"])), x(ratio(CHCPU[k], CHCPU["glibc"]))
 	}
+	print ""
+	print "<details><summary>system calls per request, by call (counting pass)</summary>"
+	print ""
+	print "| allocator | system calls in the counting pass (total over the pass) |"
+	print "|---|---|"
+	for (i = 1; i <= nc; i++) {
+		k = cs[i]
+		if (!(k in CH) || CHMIX[k] == "") continue
+		printf "| %s | %s |\n", lab[k], CHMIX[k] == "-" ? "none" : CHMIX[k]
+	}
+	print ""
+	print "</details>"
 	print ""
 
 	# ---- 4.4 binary trees ----
@@ -185,14 +215,27 @@ END {
 	print "tree'"'"'s run, sized to what the last tree used), so deeper runs would take"
 	print "far more than a few minutes."
 	print ""
-	print "| version | seconds | vs APR | vs malloc |"
-	print "|---|---:|---:|---:|"
+	print "Each program runs the whole thing " BTN["malloc"] " times in one process: median and"
+	print "mean of the runs'"'"' wall times; CPU: the process'"'"'s own plus the module'"'"'s"
+	print "kernel threads'"'"' (comm `arena*`, until the pool has caught up), mean per run."
+	print ""
+	print "| version | runs | median s | mean s | CPU s | page faults per run | median vs APR | mean vs APR | median vs malloc | mean vs malloc |"
+	print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	nb = split("arena arena_mmap malloc apr", bs, " ")
 	blab["arena"] = "arena, kernel"; blab["arena_mmap"] = "arena, mmap"; blab["malloc"] = "malloc/free"; blab["apr"] = "APR pools"
 	for (i = 1; i <= nb; i++) {
 		k = bs[i]
-		if (!(k in BT)) continue
-		printf "| %s | %s | %s | %s |\n", blab[k], num(BT[k]), x(ratio(BT[k], BT["apr"])), x(ratio(BT[k], BT["malloc"]))
+		if (!(k in BTN)) continue
+		n = BTN[k]
+		for (a = 1; a <= n; a++) srt[a] = BTR[k, a]
+		for (a = 2; a <= n; a++) for (b = a; b > 1 && srt[b - 1] > srt[b]; b--) { tmp = srt[b]; srt[b] = srt[b - 1]; srt[b - 1] = tmp }
+		BT[k] = n % 2 ? srt[(n + 1) / 2] : (srt[n / 2] + srt[n / 2 + 1]) / 2
+		BTM[k] = BTSUM[k] / n
+	}
+	for (i = 1; i <= nb; i++) {
+		k = bs[i]
+		if (!(k in BTN)) continue
+		printf "| %s | %d | %s | %s | %s | %.0f | %s | %s | %s | %s |\n", blab[k], BTN[k], num(BT[k]), num(BTM[k]), num(BTCPU[k] / BTN[k]), BTF[k] / BTN[k], x(ratio(BT[k], BT["apr"])), x(ratio(BTM[k], BTM["apr"])), x(ratio(BT[k], BT["malloc"])), x(ratio(BTM[k], BTM["malloc"]))
 	}
 	print ""
 
