@@ -220,10 +220,12 @@ struct arena {
  * @nr_slots: slots in the chunk window; the small window has as many,
  *	numbered @nr_slots to 2 * @nr_slots - 1
  * @lock: serialises the ioctls; protects @arenas, @used, @freed_fifo,
- *	@freed_pages, @sslot, @carve, @own and every small slot's @next/@pending
- *	and every carved chunk's @carved/@runs. Never taken in the fault path or under
- *	mmap_lock (mmap uses @mapped alone), and no user memory is touched
- *	while it is held, so it nests neither inside nor outside mmap_lock.
+ *	@freed_pages, @sslot, @carve, @own, every small slot's @next and
+ *	@pending and every carved chunk's @carved and @runs. Never taken in
+ *	the fault path or under mmap_lock (mmap uses @mapped alone), and no
+ *	user memory is touched while it is held; mmap_lock is only ever
+ *	tried under it (mmap_read_trylock() to map a small run), so it never
+ *	waits for mmap_lock either.
  * @slots: slot -> struct arena_run *, or a struct arena_sslot * tagged
  *	ARENA_SLOT_SMALL; its xa_lock protects each run's @state and each
  *	small slot's @runs against the fault handler. A run's @chunks are

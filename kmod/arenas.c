@@ -50,33 +50,6 @@ static int arena_charge(struct arena_space *space)
 }
 
 /*
- * A chunk of the space's cgroup from the pool, charged to the opener's
- * RLIMIT_MEMLOCK. The charge goes with the chunk, not with the arena: it
- * is given back only when nothing references the chunk any more
- * (arena_chunk_uncharge() from the pool), so pages pinned past a free
- * (vmsplice, O_DIRECT, io_uring) stay within the limit.
- */
-struct arena_chunk *arena_get_chunk(struct arena_space *space, bool small)
-{
-	struct arena_chunk *c;
-	int err;
-
-	err = arena_charge(space);
-	if (err)
-		return ERR_PTR(err);
-	c = arena_pool_get(space->memcg, small);
-	if (IS_ERR(c)) {
-		if (space->charge)
-			atomic_long_sub(ARENA_CHUNK_PAGES,
-					&space->user->locked_vm);
-		return c;
-	}
-	if (space->charge)
-		c->user = get_uid(space->user);
-	return c;
-}
-
-/*
  * A chunk a freed no-zero run of this space left, for a no-zero run: as
  * it is, old bytes and charges included. NULL if none is kept.
  */
@@ -103,8 +76,9 @@ static struct arena_chunk *arena_own_take(struct arena_space *space)
  */
 static bool arena_own_keep(struct arena_space *space, struct arena_chunk *c)
 {
-	unsigned long keep = (READ_ONCE(arena_nozero_keep_mb) << 20) >>
-			     ARENA_CHUNK_SHIFT;
+	/* Clamped so that the shift cannot overflow: 1 PiB is plenty. */
+	unsigned long keep = (min(READ_ONCE(arena_nozero_keep_mb),
+				  1UL << 30) << 20) >> ARENA_CHUNK_SHIFT;
 
 	lockdep_assert_held(&space->lock);
 	if (space->nr_own >= keep || arena_chunk_hold(c) != ARENA_HELD_NONE)
@@ -124,6 +98,52 @@ static void arena_own_drain(struct arena_space *space)
 	arena_pool_kick();
 }
 
+/*
+ * A chunk of the space's cgroup from the pool, charged to the opener's
+ * RLIMIT_MEMLOCK. The charge goes with the chunk, not with the arena: it
+ * is given back only when nothing references the chunk any more
+ * (arena_chunk_uncharge() from the pool), so pages pinned past a free
+ * (vmsplice, O_DIRECT, io_uring) stay within the limit.
+ */
+struct arena_chunk *arena_get_chunk(struct arena_space *space, bool small)
+{
+	struct arena_chunk *c;
+	int err;
+
+	err = arena_charge(space);
+	if (err && space->nr_own) {
+		/* Kept no-zero chunks give their charges back first. */
+		arena_own_drain(space);
+		err = arena_charge(space);
+	}
+	if (err)
+		return ERR_PTR(err);
+	c = arena_pool_get(space->memcg, small);
+	if (IS_ERR(c) && space->nr_own) {
+		/* ... and their memory: this cgroup's, to the pool. */
+		arena_own_drain(space);
+		c = arena_pool_get(space->memcg, small);
+	}
+	if (IS_ERR(c)) {
+		if (space->charge)
+			atomic_long_sub(ARENA_CHUNK_PAGES,
+					&space->user->locked_vm);
+		return c;
+	}
+	if (space->charge)
+		c->user = get_uid(space->user);
+	return c;
+}
+
+/* Could @need more chunks be charged to the opener's RLIMIT_MEMLOCK? */
+static bool arena_memlock_room(struct arena_space *space, unsigned long need)
+{
+	return !space->charge ||
+	       atomic_long_read(&space->user->locked_vm) +
+	       (need << ARENA_CHUNK_ORDER) <=
+	       rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+}
+
 /* Take @run->nr_chunks chunks from the pool and place them in the window. */
 static int arena_chunk_run(struct arena_space *space, struct arena_run *run)
 {
@@ -135,10 +155,12 @@ static int arena_chunk_run(struct arena_space *space, struct arena_run *run)
 	if (run->nozero)
 		need -= min_t(unsigned long, nr, space->nr_own);
 	/* Not worth taking (and zeroing) chunks that cannot all be had. */
-	if (space->charge &&
-	    atomic_long_read(&space->user->locked_vm) +
-	    (need << ARENA_CHUNK_ORDER) >
-	    rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT) {
+	if (!arena_memlock_room(space, need) && space->nr_own) {
+		/* Kept no-zero chunks give their charges back first. */
+		arena_own_drain(space);
+		need = nr;
+	}
+	if (!arena_memlock_room(space, need)) {
 		atomic_long_inc(&arena_stats.memlock_hits);
 		return -ENOMEM;
 	}

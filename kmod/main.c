@@ -177,7 +177,7 @@ static int arena_ioctl_free(struct arena_space *space, void __user *uarg)
 	struct arena_free __user *ufr = uarg;
 	struct arena_free fr;
 	u32 usize, id = 0;
-	u64 len, off;
+	u64 len, off = 0;
 	int err;
 
 	/* The first version ended at out_next_id (then __reserved). */
@@ -198,22 +198,28 @@ static int arena_ioctl_free(struct arena_space *space, void __user *uarg)
 	err = arena_alloc_length(space, fr.next_length, &len);
 	if (err)
 		return err;
-	/* Fail before the free, not after it, if the answer cannot be told. */
-	if (put_user(0U, &ufr->out_next_id))
+	/*
+	 * Fail before the free, not after it, if the answer cannot be told:
+	 * both output fields must be writable (they may straddle a page).
+	 */
+	if (put_user(0ULL, &ufr->out_next_offset) ||
+	    put_user(0U, &ufr->out_next_id))
 		return -EFAULT;
 	err = arena_free(space, fr.arena_id);
 	if (err)
 		return err;
-	if (!arena_alloc(space, &id, len >> PAGE_SHIFT, ARENA_ALLOC_CREATE,
-			 &off)) {
-		fr.out_next_id = id;
-		fr.out_next_offset = off;
-	}
-	err = arena_copy_out(uarg, &fr, sizeof(fr), usize);
-	if (err && id)
-		/* Nobody learnt the id: take the arena back. */
+	if (arena_alloc(space, &id, len >> PAGE_SHIFT, ARENA_ALLOC_CREATE,
+			&off))
+		return 0;	/* no next arena: out_next_id says 0 */
+	/*
+	 * The free has happened: the call succeeds whatever follows. If the
+	 * answer cannot be written now (another thread unmapped it, or it
+	 * lay in the freed arena), nobody learns the id: take it back.
+	 */
+	if (put_user(off, &ufr->out_next_offset) ||
+	    put_user(id, &ufr->out_next_id))
 		arena_free(space, id);
-	return err;
+	return 0;
 }
 
 static int arena_ioctl_lookup(struct arena_space *space, void __user *uarg)

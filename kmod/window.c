@@ -189,11 +189,19 @@ void arena_small_run_map(struct arena_space *space, struct arena_run *run)
 	struct mm_struct *mm = space->mm;
 	struct vm_area_struct *vma;
 	unsigned long addr, done, n, left, i;
+	int err;
 
 	lockdep_assert_held(&space->lock);
 	if (!test_bit(ARENA_MAPPED_SMALL, &space->mapped) || current->mm != mm)
 		return;
-	mmap_read_lock(mm);
+	/*
+	 * Never wait for mmap_lock under the space's lock (a writer queued
+	 * behind a long mremap would hold every ioctl of the file, and the
+	 * dumps that wait for the space's lock): if it is taken, the run's
+	 * pages are left to the fault handler.
+	 */
+	if (!mmap_read_trylock(mm))
+		return;
 	vma = vma_lookup(mm, space->small_start);
 	/* Unmapped since, and maybe something else mapped there. */
 	if (!vma || vma->vm_ops != &arena_vm_ops ||
@@ -207,8 +215,11 @@ void arena_small_run_map(struct arena_space *space, struct arena_run *run)
 		for (i = 0; i < n; i++)
 			pages[i] = arena_run_page(run, run->pgoff + done + i);
 		left = n;
-		if (vm_insert_pages(vma, addr + (done << PAGE_SHIFT), pages,
-				    &left))
+		err = vm_insert_pages(vma, addr + (done << PAGE_SHIFT), pages,
+				      &left);
+		/* An entry in the way breaks the invariant above. */
+		WARN_ON_ONCE(err == -EBUSY);
+		if (err)
 			break;
 	}
 unlock:

@@ -79,13 +79,24 @@ int __arena_kernel_init(void)
 		err = -errno;
 		goto close_fd;
 	}
-	if (info.out_abi_version != ARENA_ABI_VERSION) {
+	/*
+	 * 2: the same ioctls without the small window (what the module
+	 * can do is in out_features); 3: this header's.
+	 */
+	if (info.out_abi_version != ARENA_ABI_VERSION &&
+	    info.out_abi_version != 2) {
 		err = -EPROTO;
 		goto close_fd;
 	}
 	if (info.out_features & ARENA_FEATURE_SMALL_WINDOW)
 		small = info.out_small_window_size;
 	base = kernel_map_window(fd, &info, small);
+	if (base == MAP_FAILED && small) {
+		/* Whole chunks only: small runs would live in the small window. */
+		small = 0;
+		info.out_features &= ~ARENA_FEATURE_SMALL_RUNS;
+		base = kernel_map_window(fd, &info, 0);
+	}
 	if (base == MAP_FAILED) {
 		err = -errno;
 		goto close_fd;

@@ -207,9 +207,12 @@ static int backend_init(void)
 	env = getenv("ARENA_BACKEND");
 	if (!env || !*env || !strcmp(env, "auto")) {
 		err = __arena_kernel_init();
-		/* No usable device (absent, no module, no permission). */
+		/*
+		 * No usable device (absent, no module, no permission, a
+		 * module of an ABI this library does not speak).
+		 */
 		if (err == -ENOENT || err == -ENODEV || err == -ENXIO ||
-		    err == -EACCES || err == -EPERM)
+		    err == -EACCES || err == -EPERM || err == -EPROTO)
 			err = __arena_mmap_init();
 	} else if (!strcmp(env, "kernel")) {
 		err = __arena_kernel_init();

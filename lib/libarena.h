@@ -48,11 +48,11 @@ extern "C" {
 #define ARENA_WHOLE_CHUNKS	0x2U
 /*
  * The arena's memory need not be zeroed, as malloc()'s is not: on the
- * kernel backend, whole chunks this process's own ARENA_NOZERO arenas
+ * kernel backend, whole chunks this process's earlier ARENA_NOZERO arenas
  * freed (once nothing maps or pins them) are handed to its next ones as
- * they are, which spares zeroing 2 MiB per chunk. Never another process's
- * bytes, nor those of this process's other arenas; freed addresses still
- * fault. arena_calloc() still returns zeroed memory.
+ * they are, old bytes included, which spares zeroing 2 MiB per chunk.
+ * Never another process's bytes, and never in an arena made without the
+ * flag; freed addresses still fault. arena_calloc() still zeroes.
  */
 #define ARENA_NOZERO		0x4U
 #define ARENA_VALID_FLAGS	(ARENA_THREADSAFE | ARENA_WHOLE_CHUNKS | \
@@ -129,7 +129,8 @@ int arena_reset(struct arena *a);
 void *__arena_alloc_slow(struct arena *a, size_t size);
 
 /*
- * Allocate @size bytes, ARENA_ALIGN aligned, zero when handed out. Returns
+ * Allocate @size bytes, ARENA_ALIGN aligned, zero when handed out (unless
+ * the arena is ARENA_NOZERO). Returns
  * NULL with errno set on failure (ENOMEM, ECHILD in a forked child). A size
  * of 0 returns a valid pointer to no bytes. @a must be an arena.
  *

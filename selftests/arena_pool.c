@@ -609,4 +609,59 @@ TEST_F(pool, nozero_keep_is_bounded)
 	arena_param_set("nozero_keep_mb", keep);
 }
 
+/*
+ * Kept no-zero chunks stay charged to RLIMIT_MEMLOCK, and give their
+ * charges back when a request needs them: at a limit of 3 chunks, 3 kept
+ * ones must not make a default arena's chunk fail with ENOMEM.
+ */
+TEST(nozero_kept_chunks_give_way_at_the_memlock_limit)
+{
+	pid_t pid;
+	int status;
+
+	if (access(ARENA_DEV, R_OK | W_OK))
+		SKIP(return, "no %s", ARENA_DEV);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct arena_info info;
+		struct rlimit rl;
+		uint32_t a, b = 0;
+		uint64_t off;
+		char *base;
+		int fd;
+
+		fd = open(ARENA_DEV, O_RDWR);
+		if (fd < 0 || arena_get_info(fd, &info))
+			_exit(10);
+		rl.rlim_cur = rl.rlim_max = 3 * info.out_chunk_size + 4096;
+		if (setrlimit(RLIMIT_MEMLOCK, &rl) || drop_cap_ipc_lock())
+			_exit(11);
+		close(fd);
+		fd = arena_open_window(&info, &base);
+		if (fd < 0)
+			_exit(12);
+		a = nozero_arena(fd, 3 * info.out_chunk_size, &off);
+		if (!a)
+			_exit(13);
+		memset(base + off, 1, 3 * info.out_chunk_size);
+		if (arena_free_id(fd, a))
+			_exit(14);
+		/* Kept, and charged: a default chunk still fits. */
+		if (arena_alloc_len(fd, &b, info.out_chunk_size,
+				    ARENA_ALLOC_CREATE, &off))
+			_exit(15);
+		if (base[off] || base[off + info.out_chunk_size - 1])
+			_exit(16);
+		/* And a no-zero one, from what is left of the limit. */
+		a = nozero_arena(fd, 2 * info.out_chunk_size, &off);
+		if (!a)
+			_exit(17);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
 TEST_HARNESS_MAIN

@@ -813,6 +813,18 @@ TEST_F(small, free_next_validates_before_it_frees)
 	ASSERT_EQ(0, mprotect(ro, PAGE_SZ, PROT_READ));
 	EXPECT_EQ(-EFAULT, arena_ioc(self->fd, ARENA_IOC_FREE, ro));
 	munmap(ro, PAGE_SZ);
+	/*
+	 * An answer half writable: out_next_id on a writable page,
+	 * out_next_offset on a read-only one. Refused before the free.
+	 */
+	ro = mmap(NULL, 2 * PAGE_SZ, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	memcpy(ro + PAGE_SZ - 16, &fr, sizeof(fr));
+	ASSERT_EQ(0, mprotect(ro + PAGE_SZ, PAGE_SZ, PROT_READ));
+	EXPECT_EQ(-EFAULT, arena_ioc(self->fd, ARENA_IOC_FREE,
+				     ro + PAGE_SZ - 16));
+	munmap(ro, 2 * PAGE_SZ);
 	/* None of that freed it or made another. */
 	EXPECT_EQ(ARENA_SLOT_LIVE, state_at(self->fd, off));
 	EXPECT_EQ(live0 + 1, arena_counter("arenas_live"));

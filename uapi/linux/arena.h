@@ -167,9 +167,10 @@ struct arena_create {
  * freed and unreferenced (nothing maps or pins them), are handed out again
  * as they are, old bytes included, before any chunk from the pool; a freed
  * no-zero run's chunks are kept for that (up to the module's
- * nozero_keep_mb) instead of going to the pool to be zeroed. No other
- * process's bytes are ever seen, nor those of this file's other arenas,
- * and freed addresses still fault. Small runs are zeroed regardless.
+ * nozero_keep_mb) instead of going to the pool to be zeroed. So a no-zero
+ * run may hold bytes of this file's earlier no-zero runs, never another
+ * file's (or process's), and a run without the flag is always zeroed;
+ * freed addresses still fault. Small runs are zeroed regardless.
  */
 #define ARENA_ALLOC_NOZERO		0x4U
 #define ARENA_IOC_ALLOC_VALID_FLAGS	(ARENA_ALLOC_RESET | ARENA_ALLOC_CREATE | \
