@@ -12,7 +12,7 @@ set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 KO=${1:-$TOP/kmod/arena.ko}
-STRUCTS="arena_info:48 arena_create:16 arena_alloc_chunks:24 arena_free:16 arena_lookup:48 arena_alloc:40"
+STRUCTS="arena_info:56 arena_create:16 arena_alloc_chunks:24 arena_free:32 arena_lookup:48 arena_alloc:40"
 
 echo "TAP version 13"
 echo "1..$(wc -w <<<"$STRUCTS")"
