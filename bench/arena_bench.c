@@ -261,22 +261,19 @@ typedef void (*acq_fn)(uint64_t t[4]);
 /* AnonHugePages of the first (warm-up) call of the case running now */
 static long huge_check_kb = -2;
 
-static void acq_arena(uint64_t t[4])
+/* One chunk for a new arena (ARENA_ALLOC_CREATE), with @flags. */
+static void acq_arena_flags(uint64_t t[4], uint32_t flags)
 {
+	uint32_t id = 0;
 	uint64_t off;
-	long id;
 	int err;
 
 	t[0] = now_ns();
-	id = arena_create_id(afd);
-	if (id < 0) {
-		errno = -id;
-		die("ARENA_IOC_CREATE");
-	}
-	err = arena_chunks(afd, id, 1, &off);
+	err = arena_alloc_len(afd, &id, CHUNK, ARENA_ALLOC_CREATE | flags,
+			      &off);
 	if (err) {
 		errno = -err;
-		die("ARENA_IOC_ALLOC_CHUNKS");
+		die("ARENA_IOC_ALLOC");
 	}
 	t[1] = now_ns();
 	touch(win + off, CHUNK);
@@ -287,6 +284,17 @@ static void acq_arena(uint64_t t[4])
 		die("ARENA_IOC_FREE");
 	}
 	t[3] = now_ns();
+}
+
+static void acq_arena(uint64_t t[4])
+{
+	acq_arena_flags(t, 0);
+}
+
+/* The no-zero flag: this process's own freed chunk, not zeroed again. */
+static void acq_arena_nozero(uint64_t t[4])
+{
+	acq_arena_flags(t, ARENA_ALLOC_NOZERO);
 }
 
 static void acq_mmap4k(uint64_t t[4])
@@ -697,6 +705,8 @@ int main(int argc, char **argv)
 		run_acq("arena", acq_arena, 4000, 0);
 	if (afd >= 0 && have_pool)
 		run_acq("arena_warm", acq_arena, 4000, 1);
+	if (afd >= 0 && (info.out_features & ARENA_FEATURE_NOZERO))
+		run_acq("arena_nozero", acq_arena_nozero, 4000, 0);
 	run_acq("mmap4k", acq_mmap4k, 4000, 0);
 	run_acq("populate", acq_populate, 4000, 0);
 	run_acq("thp", acq_thp, 4000, 0);

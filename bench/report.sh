@@ -128,13 +128,15 @@ END {
 
 	A = "acq:arena"; W = "acq:arena_warm"
 	warm = has(W, "med")
-	na = split("arena arena_warm mmap4k populate thp", acq, " ")
-	label["arena"] = "arena: CREATE + ALLOC_CHUNKS(1) + touch + FREE, back to back"
+	na = split("arena arena_warm arena_nozero mmap4k populate thp", acq, " ")
+	label["arena"] = "arena: ALLOC(CREATE, 2 MiB) + touch + FREE, back to back"
+	label["arena_nozero"] = "arena, the same with ARENA_ALLOC_NOZERO (own freed chunk, not zeroed)"
 	label["arena_warm"] = "arena, the same, pool settled before each iteration"
 	label["mmap4k"] = "mmap 2 MiB + MADV_NOHUGEPAGE + touch + munmap"
 	label["populate"] = "mmap 2 MiB MAP_POPULATE (4 KiB pages) + touch + munmap"
 	label["thp"] = "mmap 4 MiB, align, MADV_HUGEPAGE + touch + munmap"
 	slabel["arena"] = "arena, back to back"; slabel["arena_warm"] = "arena, pool settled"
+	slabel["arena_nozero"] = "arena, no-zero"
 	slabel["mmap4k"] = "mmap, 4 KiB pages"; slabel["populate"] = "MAP_POPULATE"
 	slabel["thp"] = "THP"
 	print "## 1. Acquiring, touching and dropping 2 MiB"
