@@ -334,6 +334,13 @@ static void *churn_zapper(void *arg)
 	while (!atomic_load(&c->stop)) {
 		madvise(c->base, span, MADV_DONTNEED);
 		madvise(c->base + c->window, span, MADV_DONTNEED);
+		/* Splitting or moving either part fails, whatever runs. */
+		if (!munmap(c->base + c->window + c->cs, PAGE_SZ) ||
+		    mremap(c->base + c->window, c->window, c->window + c->cs,
+			   MREMAP_MAYMOVE) != MAP_FAILED ||
+		    mremap(c->base + c->window + c->cs, c->cs, 2 * c->cs,
+			   MREMAP_MAYMOVE) != MAP_FAILED)
+			atomic_fetch_add(&c->bad, 1);
 		usleep(2000);
 	}
 	return NULL;

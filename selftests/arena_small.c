@@ -837,4 +837,92 @@ TEST_F(small, free_next_validates_before_it_frees)
 	EXPECT_EQ(live0, arena_counter("arenas_live"));
 }
 
+/* The page frame behind @p (root: /proc/self/pagemap), 0 if unknown. */
+static uint64_t pfn_of(int pm, const void *p)
+{
+	uint64_t e;
+
+	if (pread(pm, &e, sizeof(e), (uintptr_t)p / PAGE_SZ * sizeof(e)) !=
+	    (ssize_t)sizeof(e) || !(e & (1ULL << 63)))
+		return 0;
+	return e & ((1ULL << 55) - 1);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * No page is ever in two live arenas: small and whole-chunk arenas come
+ * and go at random; every live page carries a stamp no other page ever
+ * had (a 64-bit counter, at its first and last word), checked after every
+ * round, and the page frames behind all live pages are distinct.
+ */
+TEST_F_TIMEOUT(small, no_page_in_two_live_arenas, 300)
+{
+	enum { N = 48, ROUNDS = 60 };
+	struct { uint32_t id; uint64_t off, pages, stamp; } ar[N] = { 0 };
+	uint64_t next = 1, *pfns;
+	unsigned int seed = 1234;
+	size_t npfn;
+	int pm = open("/proc/self/pagemap", O_RDONLY);
+
+	pfns = calloc(N * (self->cs / PAGE_SZ), sizeof(*pfns));
+	ASSERT_NE(NULL, pfns);
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int i = 0; i < N; i++) {
+			uint64_t len;
+
+			if (ar[i].id && rand_r(&seed) % 2) {
+				ASSERT_EQ(0, arena_free_id(self->fd, ar[i].id));
+				ar[i].id = 0;
+			}
+			if (ar[i].id)
+				continue;
+			len = rand_r(&seed) % 10 ? (1 + rand_r(&seed) % 16) *
+				PAGE_SZ : self->cs;
+			ASSERT_EQ(0, arena_alloc_len(self->fd, &ar[i].id, len,
+						     ARENA_ALLOC_CREATE,
+						     &ar[i].off));
+			ar[i].pages = len / PAGE_SZ;
+			ar[i].stamp = next;
+			next += ar[i].pages;
+			for (uint64_t pg = 0; pg < ar[i].pages; pg++) {
+				uint64_t *w = (uint64_t *)(self->base + ar[i].off +
+							   pg * PAGE_SZ);
+
+				ASSERT_EQ(0, w[0]);	/* zeroed */
+				w[0] = ar[i].stamp + pg;
+				w[PAGE_SZ / 8 - 1] = ~(ar[i].stamp + pg);
+			}
+		}
+		npfn = 0;
+		for (int i = 0; i < N; i++) {
+			for (uint64_t pg = 0; ar[i].id && pg < ar[i].pages; pg++) {
+				uint64_t *w = (uint64_t *)(self->base + ar[i].off +
+							   pg * PAGE_SZ);
+
+				ASSERT_EQ(ar[i].stamp + pg, w[0]);
+				ASSERT_EQ(~(ar[i].stamp + pg), w[PAGE_SZ / 8 - 1]);
+				if (pm >= 0)
+					pfns[npfn++] = pfn_of(pm, w);
+			}
+		}
+		/* Distinct frames (0: no pagemap access, not compared). */
+		qsort(pfns, npfn, sizeof(*pfns), cmp_u64);
+		for (size_t k = 1; k < npfn; k++)
+			if (pfns[k])
+				ASSERT_NE(pfns[k - 1], pfns[k]);
+	}
+	for (int i = 0; i < N; i++)
+		if (ar[i].id)
+			ASSERT_EQ(0, arena_free_id(self->fd, ar[i].id));
+	if (pm >= 0)
+		close(pm);
+	free(pfns);
+}
+
 TEST_HARNESS_MAIN
