@@ -579,17 +579,15 @@ struct arena_chunk *arena_pool_get(struct mem_cgroup *memcg, bool small)
 
 /*
  * Below the refill target, counting @ahead whole chunks that workers are
- * making ready, and with room under the cap for the target's worth of
- * requests besides.
+ * making ready, and with room under the cap for the low watermark's worth
+ * of requests besides (the target may grow up to the cap less that).
  */
 static bool arena_pool_needs_refill(long ahead)
 {
-	long target = arena_pool_target();
-
 	return READ_ONCE(arena_refill_wanted) &&
-	       arena_pool_whole_ready() + ahead < target &&
-	       atomic_long_read(&arena_stats.chunks_total) + target <
-	       READ_ONCE(arena_max_chunks);
+	       arena_pool_whole_ready() + ahead < arena_pool_target() &&
+	       atomic_long_read(&arena_stats.chunks_total) +
+	       READ_ONCE(arena_pool_low) < READ_ONCE(arena_max_chunks);
 }
 
 /* Chunks for the workers: dirty ones, and those the refill lacks. */
