@@ -299,14 +299,17 @@ static size_t bump_used(const struct __arena *ai)
 /*
  * Learn a new arena's first run from what the arenas freed lately used
  * (under g.lock): per-request arenas of similar size then take their
- * memory in one run (one ioctl, one fault) instead of growing to it from a
- * page. The first run falls at once to a smaller use and rises at most
+ * memory in one run (one ioctl, no fault) instead of growing to it from a
+ * page. The first run is the largest use of the last FIRST_RUN_HISTORY
+ * arenas freed, so requests that straddle a size (28 KiB, now and then
+ * 33) do not each pay a second run after a smaller one; it rises at most
  * twofold per free, so one large arena among small ones does not make the
- * next ones large; it never passes SMALL_RUN_MAX.
+ * next ones large, and it never passes SMALL_RUN_MAX.
  */
 static void first_run_learn(const struct __arena *ai)
 {
-	size_t want, next, cur;
+	size_t want, next, cur, max = 0;
+	unsigned int i;
 
 	/* Only arenas that grow by small runs, as the ones it is for. */
 	if (!ai->nr_small)
@@ -314,8 +317,12 @@ static void first_run_learn(const struct __arena *ai)
 	want = grow_size(g.page_size, bump_used(ai), &next);
 	if (want > SMALL_RUN_MAX)
 		want = SMALL_RUN_MAX;
+	g.recent[g.recent_i++ % FIRST_RUN_HISTORY] = want;
+	for (i = 0; i < FIRST_RUN_HISTORY; i++)
+		if (g.recent[i] > max)
+			max = g.recent[i];
 	cur = g.first_run ? g.first_run : g.page_size;
-	g.first_run = want < cur ? want : (want > 2 * cur ? 2 * cur : want);
+	g.first_run = max > 2 * cur ? 2 * cur : max;
 }
 
 static int runs_reserve(struct __arena *ai);

@@ -89,6 +89,9 @@ struct __arena {
 };
 
 /* Process-wide state; @lock protects it and the arena list. */
+/* Freed arenas whose use the first run follows (first_run_learn()). */
+#define FIRST_RUN_HISTORY	8
+
 struct arena_global {
 	pthread_mutex_t lock;
 	pthread_once_t atfork_once;
@@ -101,6 +104,8 @@ struct arena_global {
 	int nozero;			/* ARENA_ALLOC_NOZERO */
 	unsigned int gen;		/* bumped in a fork child */
 	size_t first_run;		/* a new arena's first run (0: page) */
+	size_t recent[FIRST_RUN_HISTORY]; /* runs the last frees wanted */
+	unsigned int recent_i;
 	size_t nr_growing;		/* live arenas that grow by small runs */
 	char *base;			/* the window */
 	size_t window_size;
