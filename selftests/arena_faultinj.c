@@ -602,7 +602,7 @@ static void sweep_alloc2(struct __test_metadata *_metadata,
 			if (reset)
 				ASSERT_EQ(0x5a, p[old + 2 * PAGE_SZ - 1]);
 		}
-		munmap(p, win);
+		munmap(p, 2 * win);	/* both parts */
 		close(fd2);
 		ASSERT_TRUE(base_is(&self->b0, 0, 0, 0));
 		ASSERT_TRUE(usable(self->fd, self->base, self->cs));
@@ -899,9 +899,14 @@ static void random_sessions(struct __test_metadata *_metadata,
 			ASSERT_TRUE(ERRNO_IN(errno, ENOMEM, ENFILE));
 			continue;
 		}
-		if (!FAILABLE(p = mmap(NULL, win, PROT_READ | PROT_WRITE,
-				       MAP_SHARED, fd2, 0), p != MAP_FAILED))
-			ASSERT_TRUE(ERRNO_IN(errno, ENOMEM, EAGAIN));
+		/*
+		 * Both parts (small runs live in the small window), mapped
+		 * without injection: a failure between the two mmaps could
+		 * leave the first mapped if the cleanup's munmap failed too.
+		 * fi.mmap injects into the mmap of a window.
+		 */
+		p = arena_map_window(fd2, win);
+		ASSERT_NE(NULL, p);
 		if (FAILABLE(err = arena_ioc(fd2, ARENA_IOC_CREATE, &cr), !err))
 			have_arena = true;
 		else
@@ -958,9 +963,9 @@ static void random_sessions(struct __test_metadata *_metadata,
 			close(pfd[1]);
 		}
 		if (p != MAP_FAILED &&
-		    !FAILABLE(err = munmap(p, win), !err)) {
+		    !FAILABLE(err = munmap(p, 2 * win), !err)) {
 			ASSERT_TRUE(ERRNO_IN(errno, ENOMEM));
-			ASSERT_EQ(0, munmap(p, win));
+			ASSERT_EQ(0, munmap(p, 2 * win));
 		}
 		FAILABLE(close(fd2), true);
 	}
