@@ -105,9 +105,13 @@ struct arena_space *arena_space_create(void)
 	if (!space)
 		return ERR_PTR(-ENOMEM);
 	space->nr_slots = arena_window_size >> ARENA_CHUNK_SHIFT;
-	/* The chunk window's slots, then the small window's. */
+	/*
+	 * The chunk window's slots, then the small window's: 8 KiB at the
+	 * default geometry, so a failure may come from vmalloc; the caller
+	 * gets ENOMEM, the log no allocation-failure dump.
+	 */
 	space->used = kvcalloc(BITS_TO_LONGS(2 * space->nr_slots),
-			       sizeof(long), GFP_KERNEL_ACCOUNT);
+			       sizeof(long), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!space->used)
 		goto free_space;
 	space->inode = alloc_anon_inode(arena_mnt->mnt_sb);
