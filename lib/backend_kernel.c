@@ -210,11 +210,6 @@ unsigned int __arena_kernel_free_id(unsigned int id, size_t next_len,
 	return fr.out_next_id;
 }
 
-void __arena_kernel_free(struct __arena *ai)
-{
-	__arena_kernel_free_id(ai->id, 0, NULL);
-}
-
 /* Called with g.lock held. */
 int __arena_kernel_lookup(uintptr_t p, struct arena_addr_info *info)
 {

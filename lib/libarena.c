@@ -66,7 +66,8 @@ static inline uintptr_t chunk_end_of(uintptr_t cur)
 /* ---- the thread's spare ------------------------------------------------ */
 
 /*
- * On the kernel backend, arena_free() of a growing arena (no flags) asks
+ * On the kernel backend, arena_free() of a growing arena (neither
+ * ARENA_THREADSAFE nor ARENA_WHOLE_CHUNKS) asks
  * the kernel, in the ioctl that frees it, for the thread's next arena with
  * its first run already mapped at the learned size (ARENA_FREE_NEXT), and
  * keeps it here; the thread's next such arena_new() takes it without a

@@ -137,7 +137,6 @@ static inline struct __arena *__arena_impl(const struct arena *a)
 /* kernel backend: 0 or -errno; -ENOENT etc. when /dev/arena is unusable. */
 int __arena_kernel_init(void);
 char *__arena_kernel_map(struct __arena *ai, size_t len, int reset);
-void __arena_kernel_free(struct __arena *ai);
 unsigned int __arena_kernel_free_id(unsigned int id, size_t next_len,
 				    char **next);
 int __arena_kernel_lookup(uintptr_t p, struct arena_addr_info *info);

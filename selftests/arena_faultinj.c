@@ -544,7 +544,7 @@ TEST_F_TIMEOUT(fi, alloc_reset, 1200)
 /*
  * ARENA_IOC_ALLOC on a file of its own each round, so that every round
  * takes the whole path: a shared chunk to carve (from a cold pool), a small
- * slot at the top of the window, the run; or whole chunks for @len of a
+ * slot of the small window, the run; or whole chunks for @len of a
  * chunk or more. With @create the arena is made in the same call (and
  * unmade if the call fails); with @reset an arena with a small run of
  * known bytes is reset (and must keep them if the call fails).

@@ -1156,7 +1156,7 @@ static void run_add_opaque(struct fz_thread *t, struct fz_win *w,
 
 /*
  * ARENA_IOC_ALLOC: a small run (under a chunk: page granular, carved from
- * the window's shared chunk, at the top of the window) or whole chunks
+ * the window's shared chunk, in the small window) or whole chunks
  * (the length rounded up), into an arena, a new one (CREATE) or instead of
  * an arena's memory (RESET).
  */

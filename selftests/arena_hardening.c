@@ -722,23 +722,15 @@ TEST_F_TIMEOUT(bare, pinned_chunks_stay_charged_to_memlock, 300)
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
 		struct arena_info info;
-		struct rlimit rl;
 		int pfd[16][2], fd, n = 0, err = 0, i;
 		uint64_t off;
 		char *base;
 		long id;
 
-		fd = open(ARENA_DEV, O_RDWR);
-		if (fd < 0 || arena_get_info(fd, &info))
-			_exit(10);
 		/* Room for 4 chunks, without CAP_IPC_LOCK. */
-		rl.rlim_cur = rl.rlim_max = 4 * info.out_chunk_size + 4096;
-		if (setrlimit(RLIMIT_MEMLOCK, &rl) || drop_cap_ipc_lock())
-			_exit(11);
-		close(fd);
-		fd = arena_open_window(&info, &base);
+		fd = arena_open_window_memlock(4, &info, &base);
 		if (fd < 0)
-			_exit(12);
+			_exit(10);
 		for (i = 0; i < 16; i++) {
 			struct iovec iov;
 

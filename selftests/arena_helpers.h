@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -178,6 +179,31 @@ static inline int arena_open_window(struct arena_info *info, char **base)
 		return err;
 	}
 	return fd;
+}
+
+/*
+ * In a child process: limit RLIMIT_MEMLOCK to @chunks chunks (and a page),
+ * drop CAP_IPC_LOCK so that the limit applies, then open and map a window
+ * as arena_open_window() does. Returns the fd, or -errno.
+ */
+static inline int arena_open_window_memlock(unsigned int chunks,
+					    struct arena_info *info,
+					    char **base)
+{
+	int fd = open(ARENA_DEV, O_RDWR | O_CLOEXEC), err;
+	struct rlimit rl;
+
+	*base = NULL;
+	if (fd < 0)
+		return -errno;
+	err = arena_get_info(fd, info);
+	close(fd);
+	if (err)
+		return err;
+	rl.rlim_cur = rl.rlim_max = chunks * info->out_chunk_size + 4096;
+	if (setrlimit(RLIMIT_MEMLOCK, &rl) || drop_cap_ipc_lock())
+		return -EPERM;
+	return arena_open_window(info, base);
 }
 
 /*

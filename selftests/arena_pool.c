@@ -625,22 +625,13 @@ TEST(nozero_kept_chunks_give_way_at_the_memlock_limit)
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
 		struct arena_info info;
-		struct rlimit rl;
 		uint32_t a, b = 0;
 		uint64_t off;
 		char *base;
-		int fd;
+		int fd = arena_open_window_memlock(3, &info, &base);
 
-		fd = open(ARENA_DEV, O_RDWR);
-		if (fd < 0 || arena_get_info(fd, &info))
-			_exit(10);
-		rl.rlim_cur = rl.rlim_max = 3 * info.out_chunk_size + 4096;
-		if (setrlimit(RLIMIT_MEMLOCK, &rl) || drop_cap_ipc_lock())
-			_exit(11);
-		close(fd);
-		fd = arena_open_window(&info, &base);
 		if (fd < 0)
-			_exit(12);
+			_exit(10);
 		a = nozero_arena(fd, 3 * info.out_chunk_size, &off);
 		if (!a)
 			_exit(13);
