@@ -97,6 +97,8 @@ enum arena_hold {
  * @since_ns: when the chunk entered its current pool state
  * @carved: while it is carved into small runs: pages handed out so far
  * @runs: while it is carved into small runs: runs not yet freed
+ * @nozero: while it is carved into small runs: they are no-zero runs, and
+ *	it is kept for the space's next ones once they are all freed
  * @memcg: the memory cgroup the folios are charged to (__GFP_ACCOUNT), a
  *	reference held; NULL for the root cgroup or without memcg. Only a
  *	window of the same cgroup is handed the chunk (pool.c).
@@ -121,6 +123,7 @@ struct arena_chunk {
 	u64 since_ns;
 	unsigned int carved;
 	unsigned int runs;
+	bool nozero;
 	struct mem_cgroup *memcg;
 	struct user_struct *user;
 	struct folio *folios[];
@@ -220,12 +223,12 @@ struct arena {
  * @nr_slots: slots in the chunk window; the small window has as many,
  *	numbered @nr_slots to 2 * @nr_slots - 1
  * @lock: serialises the ioctls; protects @arenas, @used, @freed_fifo,
- *	@freed_pages, @sslot, @carve, @own, every small slot's @next and
- *	@pending and every carved chunk's @carved and @runs. Never taken in
- *	the fault path or under mmap_lock (mmap uses @mapped alone), and no
- *	user memory is touched while it is held; mmap_lock is only ever
- *	tried under it (mmap_read_trylock() to map a small run), so it never
- *	waits for mmap_lock either.
+ *	@freed_pages, @sslot, @carve, @carve_nozero, @own, every small
+ *	slot's @next and @pending and every carved chunk's @carved, @runs
+ *	and @nozero. Never taken in the fault path or under mmap_lock (mmap
+ *	uses @mapped alone), and no user memory is touched while it is held;
+ *	mmap_lock is only ever tried under it (mmap_read_trylock() to map a
+ *	small run), so it never waits for mmap_lock either.
  * @slots: slot -> struct arena_run *, or a struct arena_sslot * tagged
  *	ARENA_SLOT_SMALL; its xa_lock protects each run's @state and each
  *	small slot's @runs against the fault handler. A run's @chunks are
@@ -244,7 +247,10 @@ struct arena {
  * @sslot: the small slot new small runs are cut from, or NULL
  * @carve: the shared chunk new small runs are carved from, or NULL; it is
  *	charged to @user as a whole chunk while the space holds it
- * @own: whole chunks of freed no-zero runs, unmapped and unreferenced,
+ * @carve_nozero: the same for no-zero small runs, which never share a
+ *	chunk with default ones (it may hold old bytes of this space's)
+ * @own: chunks of freed no-zero runs (whole chunks, and shared chunks
+ *	no-zero small runs were carved from), unmapped and unreferenced,
  *	kept (still charged, not zeroed) for the next no-zero runs
  * @nr_own: chunks in @own (at most nozero_keep_mb)
  * @mapped: ARENA_MAPPED_* bits, set once each part of the window has been
@@ -275,6 +281,7 @@ struct arena_space {
 	unsigned int nr_sslots;
 	struct arena_sslot *sslot;
 	struct arena_chunk *carve;
+	struct arena_chunk *carve_nozero;
 	struct list_head own;
 	unsigned int nr_own;
 	unsigned long mapped;

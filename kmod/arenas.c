@@ -51,19 +51,31 @@ static int arena_charge(struct arena_space *space)
 
 /*
  * A chunk a freed no-zero run of this space left, for a no-zero run: as
- * it is, old bytes and charges included. NULL if none is kept.
+ * it is, old bytes and charges included. NULL if none is kept. For a small
+ * run (@small) only a chunk of single pages will do, as small runs are
+ * carved from such chunks; a whole-chunk run prefers a chunk that one PMD
+ * can map, and takes any other if that is all there is.
  */
-static struct arena_chunk *arena_own_take(struct arena_space *space)
+struct arena_chunk *arena_own_take(struct arena_space *space, bool small)
 {
-	struct arena_chunk *c;
+	struct arena_chunk *c, *found = NULL;
 
 	lockdep_assert_held(&space->lock);
-	c = list_first_entry_or_null(&space->own, struct arena_chunk, node);
-	if (!c)
+	list_for_each_entry(c, &space->own, node) {
+		if (small ? c->order == ARENA_CARVE_ORDER :
+			    c->order == ARENA_CHUNK_ORDER) {
+			found = c;
+			break;
+		}
+		if (!small && !found)
+			found = c;
+	}
+	if (!found)
 		return NULL;
-	list_del(&c->node);
+	list_del(&found->node);
 	space->nr_own--;
-	return c;
+	atomic_long_inc(&arena_stats.chunks_reused_nozero);
+	return found;
 }
 
 /*
@@ -74,7 +86,7 @@ static struct arena_chunk *arena_own_take(struct arena_space *space)
  * and its run is FREED, so nothing can map or pin it from now on; it
  * stays charged to the opener (memlock and memory cgroup) and in use.
  */
-static bool arena_own_keep(struct arena_space *space, struct arena_chunk *c)
+bool arena_own_keep(struct arena_space *space, struct arena_chunk *c)
 {
 	/* Clamped so that the shift cannot overflow: 1 PiB is plenty. */
 	unsigned long keep = (min(READ_ONCE(arena_nozero_keep_mb),
@@ -93,8 +105,12 @@ static void arena_own_drain(struct arena_space *space)
 {
 	struct arena_chunk *c;
 
-	while ((c = arena_own_take(space)))
+	while ((c = list_first_entry_or_null(&space->own, struct arena_chunk,
+					     node))) {
+		list_del(&c->node);
+		space->nr_own--;
 		arena_quarantine_put(c);
+	}
 	arena_pool_kick();
 }
 
@@ -165,12 +181,10 @@ static int arena_chunk_run(struct arena_space *space, struct arena_run *run)
 		return -ENOMEM;
 	}
 	for (got = 0; got < nr; got++) {
-		struct arena_chunk *c = run->nozero ? arena_own_take(space) :
-						      NULL;
+		struct arena_chunk *c = run->nozero ?
+			arena_own_take(space, false) : NULL;
 
-		if (c)
-			atomic_long_inc(&arena_stats.chunks_reused_nozero);
-		else
+		if (!c)
 			c = arena_get_chunk(space, false);
 
 		if (IS_ERR(c)) {
@@ -552,7 +566,7 @@ int arena_lookup(struct arena_space *space, struct arena_lookup *lk)
 
 /*
  * The file is closed: free every arena, recycle every freed run, and give
- * back the kept no-zero chunks, the last small slot and the shared chunk.
+ * back the kept no-zero chunks, the last small slot and the shared chunks.
  */
 void arena_space_empty(struct arena_space *space)
 {
@@ -566,17 +580,14 @@ void arena_space_empty(struct arena_space *space)
 	}
 	while (arena_recycle_oldest(space))
 		;
-	arena_own_drain(space);
-	/* Every run is recycled: the last small slot and shared chunk go. */
+	/* Every run is recycled: the last small slot and shared chunks go. */
 	if (space->sslot) {
 		arena_sslot_free(space, space->sslot);
 		space->sslot = NULL;
 	}
-	if (space->carve) {
-		struct arena_chunk *c = space->carve;
-
-		space->carve = NULL;
-		arena_carve_put(space, c);
-	}
+	arena_carve_drop(space, false);
+	arena_carve_drop(space, true);
+	/* Last, as the no-zero shared chunk may just have joined them. */
+	arena_own_drain(space);
 	mutex_unlock(&space->lock);
 }

@@ -66,7 +66,8 @@ static int arena_ioctl_get_info(struct arena_space *space, void __user *uarg)
 	info.out_max_chunks = space->nr_slots;
 	info.out_features = ARENA_FEATURE_SMALL_RUNS |
 			    ARENA_FEATURE_SMALL_WINDOW |
-			    ARENA_FEATURE_FREE_NEXT | ARENA_FEATURE_NOZERO;
+			    ARENA_FEATURE_FREE_NEXT | ARENA_FEATURE_NOZERO |
+			    ARENA_FEATURE_NOZERO_SMALL;
 	info.out_small_window_size = arena_window_size;
 	return arena_copy_out(uarg, &info, sizeof(info), usize);
 }
@@ -189,7 +190,7 @@ static int arena_ioctl_free(struct arena_space *space, void __user *uarg)
 	if ((fr.flags & ~ARENA_FREE_VALID_FLAGS) || fr.out_next_id)
 		return -EINVAL;
 	if (!(fr.flags & ARENA_FREE_NEXT)) {
-		if (fr.next_length)
+		if (fr.next_length || fr.flags)
 			return -EINVAL;
 		return arena_free(space, fr.arena_id);
 	}
@@ -208,8 +209,9 @@ static int arena_ioctl_free(struct arena_space *space, void __user *uarg)
 	err = arena_free(space, fr.arena_id);
 	if (err)
 		return err;
-	if (arena_alloc(space, &id, len >> PAGE_SHIFT, ARENA_ALLOC_CREATE,
-			&off))
+	if (arena_alloc(space, &id, len >> PAGE_SHIFT, ARENA_ALLOC_CREATE |
+			(fr.flags & ARENA_FREE_NEXT_NOZERO ?
+			 ARENA_ALLOC_NOZERO : 0), &off))
 		return 0;	/* no next arena: out_next_id says 0 */
 	/*
 	 * The free has happened: the call succeeds whatever follows. If the

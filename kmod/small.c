@@ -16,38 +16,77 @@
 #include "space.h"
 #include "trace.h"
 
+/* The current shared chunk for default or no-zero small runs. */
+static struct arena_chunk **arena_carve_cur(struct arena_space *space,
+					    bool nozero)
+{
+	return nozero ? &space->carve_nozero : &space->carve;
+}
+
 /*
  * A shared chunk leaves the space once nothing is carved from it any more
- * and no live or unrevoked run uses it: to the quarantine, like any chunk.
+ * and no live or unrevoked run uses it: to the quarantine, like any chunk;
+ * or, if no-zero runs were carved from it and nothing references it, to
+ * the space's kept chunks, to be carved again unzeroed (arena_own_keep()).
  */
 void arena_carve_put(struct arena_space *space, struct arena_chunk *c)
 {
 	lockdep_assert_held(&space->lock);
-	if (c->runs || c == space->carve)
+	if (c->runs || c == space->carve || c == space->carve_nozero)
 		return;
 	atomic_long_dec(&arena_stats.chunks_shared);
+	if (c->nozero && arena_own_keep(space, c))
+		return;
 	arena_quarantine_put(c);
 	arena_pool_kick();
 }
 
-/* Make sure the current shared chunk has @nr pages left to carve. */
-static int arena_carve_reserve(struct arena_space *space, unsigned int nr)
+/* The file is closed: its current shared chunk of each kind goes. */
+void arena_carve_drop(struct arena_space *space, bool nozero)
 {
-	struct arena_chunk *c = space->carve, *old = c;
+	struct arena_chunk **cur = arena_carve_cur(space, nozero);
+	struct arena_chunk *c = *cur;
+
+	if (c) {
+		*cur = NULL;
+		arena_carve_put(space, c);
+	}
+}
+
+/*
+ * Make sure the current shared chunk of the kind @nozero has @nr pages
+ * left to carve. A no-zero one is a chunk of single pages this space kept
+ * (old bytes of its own freed no-zero runs) if it has one, else a zeroed
+ * one from the pool; a default one always comes from the pool.
+ */
+static int arena_carve_reserve(struct arena_space *space, unsigned int nr,
+			       bool nozero)
+{
+	struct arena_chunk **cur = arena_carve_cur(space, nozero);
+	struct arena_chunk *c = *cur;
 
 	if (c && ARENA_CHUNK_PAGES - c->carved >= nr)
 		return 0;
-	c = arena_get_chunk(space, true);
+	/*
+	 * The old one goes first: a no-zero one whose runs are all freed
+	 * already is kept, and may be carved again at once.
+	 */
+	if (c) {
+		*cur = NULL;
+		arena_carve_put(space, c);
+	}
+	c = nozero ? arena_own_take(space, true) : NULL;
+	if (!c)
+		c = arena_get_chunk(space, true);
 	if (IS_ERR(c))
 		return PTR_ERR(c);
 	c->carved = 0;
 	c->runs = 0;
+	c->nozero = nozero;
 	/* Shared chunks are mapped page by page: no rmap offset to keep. */
 	arena_chunk_set_index(c, 0);
 	atomic_long_inc(&arena_stats.chunks_shared);
-	space->carve = c;
-	if (old)
-		arena_carve_put(space, old);
+	*cur = c;
 	return 0;
 }
 
@@ -63,14 +102,14 @@ int arena_small_run(struct arena_space *space, struct arena_run *run)
 	struct arena_sslot *ss;
 	int err;
 
-	err = arena_carve_reserve(space, nr);
+	err = arena_carve_reserve(space, nr, run->nozero);
 	if (err)
 		return err;
 	err = arena_sslot_reserve(space, nr);
 	if (err)
 		return err;
 	ss = space->sslot;
-	c = space->carve;
+	c = *arena_carve_cur(space, run->nozero);
 	run->pgoff = (ss->slot << ARENA_CHUNK_ORDER) + ss->next;
 	ss->next += nr;
 	ss->pending += nr;

@@ -23,11 +23,14 @@ unsigned long arena_va_budget_pages(void);
 
 /* small.c */
 void arena_carve_put(struct arena_space *space, struct arena_chunk *c);
+void arena_carve_drop(struct arena_space *space, bool nozero);
 int arena_small_run(struct arena_space *space, struct arena_run *run);
 void arena_small_run_live(struct arena_space *space, struct arena_run *run);
 
 /* arenas.c */
 struct arena_chunk *arena_get_chunk(struct arena_space *space, bool small);
+struct arena_chunk *arena_own_take(struct arena_space *space, bool small);
+bool arena_own_keep(struct arena_space *space, struct arena_chunk *c);
 void arena_space_empty(struct arena_space *space);
 
 /* window.c */

@@ -110,6 +110,7 @@ int __arena_kernel_init(void)
 	g.small_runs = !!(info.out_features & ARENA_FEATURE_SMALL_RUNS);
 	g.free_next = !!(info.out_features & ARENA_FEATURE_FREE_NEXT);
 	g.nozero = !!(info.out_features & ARENA_FEATURE_NOZERO);
+	g.nozero_small = !!(info.out_features & ARENA_FEATURE_NOZERO_SMALL);
 	g.window_size = info.out_window_size + small;
 	g.backend = BACKEND_KERNEL;
 	return 0;
@@ -188,11 +189,12 @@ char *__arena_kernel_map(struct __arena *ai, size_t len, int reset)
 
 /*
  * Free kernel arena @id; with @next_len, also make the next arena with
- * that much memory mapped: its id is returned (0 if none could be had)
- * and its address stored in *@next.
+ * that much memory mapped (no-zero memory with @next_nozero, which needs
+ * g.nozero_small): its id is returned (0 if none could be had) and its
+ * address stored in *@next.
  */
 unsigned int __arena_kernel_free_id(unsigned int id, size_t next_len,
-				    char **next)
+				    int next_nozero, char **next)
 {
 	struct arena_free fr = { .size = sizeof(fr), .arena_id = id };
 
@@ -201,6 +203,8 @@ unsigned int __arena_kernel_free_id(unsigned int id, size_t next_len,
 		return 0;
 	if (next_len) {
 		fr.flags = ARENA_FREE_NEXT;
+		if (next_nozero)
+			fr.flags |= ARENA_FREE_NEXT_NOZERO;
 		fr.next_length = next_len;
 	}
 	/* Cannot fail for an arena this process created and holds. */

@@ -71,7 +71,10 @@ static inline uintptr_t chunk_end_of(uintptr_t cur)
  * the kernel, in the ioctl that frees it, for the thread's next arena with
  * its first run already mapped at the learned size (ARENA_FREE_NEXT), and
  * keeps it here; the thread's next such arena_new() takes it without a
- * system call. At most one per thread. It is given back by arena_trim(),
+ * system call. A no-zero arena's free asks for a no-zero spare (where the
+ * kernel has ARENA_FEATURE_NOZERO_SMALL), which only an ARENA_NOZERO
+ * arena_new() takes: its memory may hold this process's old bytes.
+ * At most one per thread. It is given back by arena_trim(),
  * by the thread's exit (the key's destructor) and with everything else when
  * the process closes the window (exit, exec). A fork child ignores the one
  * it inherits: its generation is not the child's (the window is gone).
@@ -80,6 +83,7 @@ struct thread_spare {
 	unsigned int id;		/* kernel arena id, 0 if none */
 	unsigned int gen;		/* g.gen when it was made */
 	int keyed;			/* the exit destructor is armed */
+	int nozero;			/* made with ARENA_FREE_NEXT_NOZERO */
 	char *base;
 	size_t len;
 };
@@ -100,7 +104,7 @@ static void spare_release(void *unused)
 {
 	(void)unused;
 	if (spare_valid())
-		__arena_kernel_free_id(spare.id, 0, NULL);
+		__arena_kernel_free_id(spare.id, 0, 0, NULL);
 	spare.id = 0;
 	spare.keyed = 0;
 }
@@ -111,13 +115,13 @@ static void spare_key_init(void)
 }
 
 /* Keep @id at @base as the thread's spare (none is held). */
-static void spare_keep(unsigned int id, char *base, size_t len)
+static void spare_keep(unsigned int id, char *base, size_t len, int nozero)
 {
 	/* Without the exit destructor a thread's spare would leak. */
 	if (!spare.keyed) {
 		pthread_once(&spare_once, spare_key_init);
 		if (!spare_key_ok || pthread_setspecific(spare_key, &spare)) {
-			__arena_kernel_free_id(id, 0, NULL);
+			__arena_kernel_free_id(id, 0, 0, NULL);
 			return;
 		}
 		spare.keyed = 1;
@@ -126,6 +130,7 @@ static void spare_keep(unsigned int id, char *base, size_t len)
 	spare.gen = g.gen;
 	spare.base = base;
 	spare.len = len;
+	spare.nozero = nozero;
 }
 
 ARENA_EXPORT int arena_trim(void)
@@ -385,7 +390,9 @@ ARENA_EXPORT struct arena *arena_new(unsigned int flags)
 		g.arenas->prev = ai;
 	g.arenas = ai;
 	pthread_mutex_unlock(&g.lock);
-	if (ai->growing && spare_valid() && !runs_reserve(ai))
+	/* A no-zero spare may hold old bytes: for no-zero arenas only. */
+	if (ai->growing && spare_valid() &&
+	    (!spare.nozero || (flags & ARENA_NOZERO)) && !runs_reserve(ai))
 		spare_take(ai);
 	return &ai->pub;
 }
@@ -414,6 +421,7 @@ ARENA_EXPORT void arena_free(struct arena *a)
 	struct __arena *ai;
 	int saved_errno = errno;
 	size_t next_len = 0;
+	int next_nozero = 0;
 	unsigned int id;
 	char *next;
 
@@ -433,16 +441,20 @@ ARENA_EXPORT void arena_free(struct arena *a)
 			ai->next->prev = ai->prev;
 		/* The thread's next arena, made by the same ioctl. */
 		if (g.backend == BACKEND_KERNEL && g.free_next &&
-		    ai->growing && ai->id && !spare_valid())
+		    ai->growing && ai->id && !spare_valid()) {
 			next_len = first_run_size();
+			next_nozero = (ai->flags & ARENA_NOZERO) &&
+				      g.nozero_small;
+		}
 	}
 	pthread_mutex_unlock(&g.lock);
 	if (!ai->dead) {
 		/* Cannot fail for an arena this process created and holds. */
 		if (g.backend == BACKEND_KERNEL) {
-			id = __arena_kernel_free_id(ai->id, next_len, &next);
+			id = __arena_kernel_free_id(ai->id, next_len,
+						    next_nozero, &next);
 			if (id)
-				spare_keep(id, next, next_len);
+				spare_keep(id, next, next_len, next_nozero);
 		} else {
 			__arena_mmap_release(ai);
 		}

@@ -48,9 +48,10 @@ extern "C" {
 #define ARENA_WHOLE_CHUNKS	0x2U
 /*
  * The arena's memory need not be zeroed, as malloc()'s is not: on the
- * kernel backend, whole chunks this process's earlier ARENA_NOZERO arenas
- * freed (once nothing maps or pins them) are handed to its next ones as
- * they are, old bytes included, which spares zeroing 2 MiB per chunk.
+ * kernel backend, memory this process's earlier ARENA_NOZERO arenas freed
+ * (whole chunks, and the pages of small runs where the module has
+ * ARENA_FEATURE_NOZERO_SMALL), once nothing maps or pins it, is handed to
+ * its next ones as it is, old bytes included, which spares zeroing it.
  * Never another process's bytes, and never in an arena made without the
  * flag; freed addresses still fault. arena_calloc() still zeroes.
  */

@@ -102,6 +102,7 @@ struct arena_global {
 	int small_runs;			/* the backend maps small runs */
 	int free_next;			/* ARENA_FREE_NEXT: threads' spares */
 	int nozero;			/* ARENA_ALLOC_NOZERO */
+	int nozero_small;		/* ... small runs, ARENA_FREE_NEXT_NOZERO */
 	unsigned int gen;		/* bumped in a fork child */
 	size_t first_run;		/* a new arena's first run (0: page) */
 	size_t recent[FIRST_RUN_HISTORY]; /* runs the last frees wanted */
@@ -138,7 +139,7 @@ static inline struct __arena *__arena_impl(const struct arena *a)
 int __arena_kernel_init(void);
 char *__arena_kernel_map(struct __arena *ai, size_t len, int reset);
 unsigned int __arena_kernel_free_id(unsigned int id, size_t next_len,
-				    char **next);
+				    int next_nozero, char **next);
 int __arena_kernel_lookup(uintptr_t p, struct arena_addr_info *info);
 void __arena_kernel_forget(void);
 

@@ -984,7 +984,8 @@ static void op_ioc_info(struct fz_thread *t)
 	       (in->out_features == (ARENA_FEATURE_SMALL_RUNS |
 				     ARENA_FEATURE_SMALL_WINDOW |
 				     ARENA_FEATURE_FREE_NEXT |
-				     ARENA_FEATURE_NOZERO) &&
+				     ARENA_FEATURE_NOZERO |
+				     ARENA_FEATURE_NOZERO_SMALL) &&
 		in->out_small_window_size == fz.window)),
 	      "GET_INFO answered size %u flags %u abi %u chunk %llu shift %u window %llu max %llu",
 	      in->size, in->flags, in->out_abi_version,

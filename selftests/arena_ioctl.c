@@ -141,7 +141,8 @@ TEST_F(dev, get_info_first_version_and_features)
 
 	ASSERT_EQ(0, arena_get_info(self->fd, &info));
 	EXPECT_EQ(ARENA_FEATURE_SMALL_RUNS | ARENA_FEATURE_SMALL_WINDOW |
-		  ARENA_FEATURE_FREE_NEXT | ARENA_FEATURE_NOZERO,
+		  ARENA_FEATURE_FREE_NEXT | ARENA_FEATURE_NOZERO |
+		  ARENA_FEATURE_NOZERO_SMALL,
 		  info.out_features);
 	EXPECT_EQ(info.out_window_size, info.out_small_window_size);
 }

@@ -519,11 +519,200 @@ TEST_F(pool, nozero_reuses_own_chunks_unzeroed)
 	EXPECT_EQ(reused0 + 1, arena_counter("chunks_reused_nozero"));
 	ASSERT_EQ(0, arena_free_id(self->fd, c));
 	ASSERT_EQ(0, arena_free_id(self->fd, d));
-	/* Small runs are zeroed whatever the flag. */
+	/* A file's first no-zero small run: from the pool, zeroed. */
 	a = nozero_arena(self->fd, 2 * PAGE_SZ, &oa);
 	ASSERT_NE(0, a);
 	EXPECT_TRUE(all_bytes(self->base + oa, 2 * PAGE_SZ, 0));
 	ASSERT_EQ(0, arena_free_id(self->fd, a));
+}
+
+/*
+ * No-zero small runs: NZ_ARENAS arenas of NZ_PAGES pages carve one shared
+ * chunk whole. Each page gets a stamp no other page of any test run has:
+ * 64 bits, so that two pages can never pass for each other (an 8-bit tag
+ * could).
+ */
+#define NZ_PAGES	64
+#define NZ_ARENAS	(512 / NZ_PAGES)
+
+static uint64_t nz_stamp(int fd, uint32_t id, unsigned int pg)
+{
+	return 0x6e7a000000000000ULL ^ ((uint64_t)getpid() << 32) ^
+	       ((uint64_t)fd << 24) ^ ((uint64_t)id << 8) ^ pg;
+}
+
+/* Make NZ_ARENAS no-zero small arenas, check them zero, stamp every page. */
+static bool nz_fill(int fd, char *base, uint32_t *ids, uint64_t *offs)
+{
+	for (int i = 0; i < NZ_ARENAS; i++) {
+		ids[i] = nozero_arena(fd, NZ_PAGES * PAGE_SZ, &offs[i]);
+		if (!ids[i] || !all_bytes(base + offs[i], NZ_PAGES * PAGE_SZ, 0))
+			return false;
+		for (unsigned int pg = 0; pg < NZ_PAGES; pg++)
+			memcpy(base + offs[i] + pg * PAGE_SZ,
+			       &(uint64_t){ nz_stamp(fd, ids[i], pg) }, 8);
+	}
+	return true;
+}
+
+/* Page @pg of the run at @p holds exactly @stamp and zeroes. */
+static bool nz_page_is(const char *p, unsigned int pg, uint64_t stamp)
+{
+	uint64_t v;
+
+	memcpy(&v, p + pg * PAGE_SZ, 8);
+	return v == stamp && all_bytes(p + pg * PAGE_SZ + 8, PAGE_SZ - 8, 0);
+}
+
+/*
+ * Once every no-zero small run carved from a shared chunk is freed and
+ * nothing references it, the chunk is carved again, unzeroed, for the
+ * file's next no-zero small runs: page for page, the first arena's stamps
+ * come back at a new address, and the old addresses fault. Default small
+ * runs never get those pages.
+ */
+TEST_F(pool, nozero_small_runs_reuse_own_pages)
+{
+	long reused0 = arena_counter("chunks_reused_nozero");
+	uint32_t ids[NZ_ARENAS], b, d = 0;
+	uint64_t offs[NZ_ARENAS], ob, od;
+
+	if (!(self->info.out_features & ARENA_FEATURE_NOZERO_SMALL))
+		SKIP(return, "no ARENA_FEATURE_NOZERO_SMALL");
+	ASSERT_TRUE(nz_fill(self->fd, self->base, ids, offs));
+	for (int i = 0; i < NZ_ARENAS; i++)
+		ASSERT_EQ(0, arena_free_id(self->fd, ids[i]));
+	EXPECT_EQ(reused0, arena_counter("chunks_reused_nozero"));
+	/* A default small run meanwhile: its own chunk, zeroed. */
+	ASSERT_EQ(0, arena_alloc_len(self->fd, &d, NZ_PAGES * PAGE_SZ,
+				     ARENA_ALLOC_CREATE, &od));
+	EXPECT_TRUE(all_bytes(self->base + od, NZ_PAGES * PAGE_SZ, 0));
+	b = nozero_arena(self->fd, NZ_PAGES * PAGE_SZ, &ob);
+	ASSERT_NE(0, b);
+	EXPECT_EQ(reused0 + 1, arena_counter("chunks_reused_nozero"));
+	for (unsigned int pg = 0; pg < NZ_PAGES; pg++) {
+		ASSERT_TRUE(nz_page_is(self->base + ob, pg,
+				       nz_stamp(self->fd, ids[0], pg)))
+			TH_LOG("page %u of the reused run", pg);
+	}
+	for (int i = 0; i < NZ_ARENAS; i++)
+		EXPECT_TRUE(faults_at(self->base + offs[i]));
+	ASSERT_EQ(0, arena_free_id(self->fd, b));
+	ASSERT_EQ(0, arena_free_id(self->fd, d));
+	/* Default runs after it: still zeroed, a whole chunk's worth. */
+	for (int i = 0; i < NZ_ARENAS + 1; i++) {
+		d = 0;
+		ASSERT_EQ(0, arena_alloc_len(self->fd, &d, NZ_PAGES * PAGE_SZ,
+					     ARENA_ALLOC_CREATE, &od));
+		EXPECT_TRUE(all_bytes(self->base + od, NZ_PAGES * PAGE_SZ, 0));
+		ASSERT_EQ(0, arena_free_id(self->fd, d));
+	}
+	EXPECT_EQ(reused0 + 1, arena_counter("chunks_reused_nozero"));
+}
+
+/*
+ * A page of a no-zero small arena pinned by vmsplice() keeps its whole
+ * shared chunk from being carved again: the next no-zero small run gets a
+ * zeroed chunk, and the pipe still reads the page as it was at the free.
+ */
+TEST_F(pool, nozero_small_pinned_page_is_not_reused)
+{
+	long reused0 = arena_counter("chunks_reused_nozero");
+	uint32_t ids[NZ_ARENAS], b;
+	uint64_t offs[NZ_ARENAS], ob, v;
+	char buf[PAGE_SZ];
+	struct iovec iov;
+	int pfd[2];
+
+	if (!(self->info.out_features & ARENA_FEATURE_NOZERO_SMALL))
+		SKIP(return, "no ARENA_FEATURE_NOZERO_SMALL");
+	ASSERT_TRUE(nz_fill(self->fd, self->base, ids, offs));
+	ASSERT_EQ(0, pipe(pfd));
+	iov.iov_base = self->base + offs[3] + 5 * PAGE_SZ;
+	iov.iov_len = PAGE_SZ;
+	ASSERT_EQ(PAGE_SZ, vmsplice(pfd[1], &iov, 1, 0));
+	for (int i = 0; i < NZ_ARENAS; i++)
+		ASSERT_EQ(0, arena_free_id(self->fd, ids[i]));
+	b = nozero_arena(self->fd, NZ_PAGES * PAGE_SZ, &ob);
+	ASSERT_NE(0, b);
+	EXPECT_EQ(reused0, arena_counter("chunks_reused_nozero"));
+	EXPECT_TRUE(all_bytes(self->base + ob, NZ_PAGES * PAGE_SZ, 0));
+	memset(self->base + ob, 0x44, NZ_PAGES * PAGE_SZ);
+	ASSERT_EQ(PAGE_SZ, read(pfd[0], buf, PAGE_SZ));
+	memcpy(&v, buf, 8);
+	EXPECT_EQ(nz_stamp(self->fd, ids[3], 5), v);
+	EXPECT_TRUE(all_bytes(buf + 8, PAGE_SZ - 8, 0));
+	close(pfd[0]);
+	close(pfd[1]);
+	ASSERT_EQ(0, arena_free_id(self->fd, b));
+}
+
+/*
+ * ARENA_FREE_NEXT_NOZERO: the free's next arena is a no-zero one, so a
+ * "new, use, free" loop of no-zero arenas is one ioctl a round and zeroes
+ * nothing. Without ARENA_FREE_NEXT the flag is refused, before the free.
+ */
+TEST_F(pool, free_next_nozero_hands_over_kept_pages)
+{
+	long reused0 = arena_counter("chunks_reused_nozero");
+	struct arena_free fr = { .size = sizeof(fr) };
+	uint32_t ids[NZ_ARENAS];
+	uint64_t offs[NZ_ARENAS];
+
+	if (!(self->info.out_features & ARENA_FEATURE_NOZERO_SMALL))
+		SKIP(return, "no ARENA_FEATURE_NOZERO_SMALL");
+	ASSERT_TRUE(nz_fill(self->fd, self->base, ids, offs));
+	for (int i = 0; i < NZ_ARENAS - 1; i++)
+		ASSERT_EQ(0, arena_free_id(self->fd, ids[i]));
+	fr.arena_id = ids[NZ_ARENAS - 1];
+	fr.flags = ARENA_FREE_NEXT_NOZERO;
+	EXPECT_EQ(-EINVAL, arena_ioc(self->fd, ARENA_IOC_FREE, &fr));
+	fr.next_length = NZ_PAGES * PAGE_SZ;
+	EXPECT_EQ(-EINVAL, arena_ioc(self->fd, ARENA_IOC_FREE, &fr));
+	EXPECT_FALSE(faults_at(self->base + offs[NZ_ARENAS - 1]));
+	fr.flags = ARENA_FREE_NEXT | ARENA_FREE_NEXT_NOZERO;
+	ASSERT_EQ(0, arena_ioc(self->fd, ARENA_IOC_FREE, &fr));
+	ASSERT_NE(0, fr.out_next_id);
+	EXPECT_TRUE(faults_at(self->base + offs[NZ_ARENAS - 1]));
+	EXPECT_EQ(reused0 + 1, arena_counter("chunks_reused_nozero"));
+	for (unsigned int pg = 0; pg < NZ_PAGES; pg++) {
+		ASSERT_TRUE(nz_page_is(self->base + fr.out_next_offset, pg,
+				       nz_stamp(self->fd, ids[0], pg)))
+			TH_LOG("page %u of the next arena", pg);
+	}
+	ASSERT_EQ(0, arena_free_id(self->fd, fr.out_next_id));
+}
+
+/*
+ * Another open file's no-zero small runs never get this file's pages: its
+ * first shared chunk's worth is all zero, and nothing is reused.
+ */
+TEST_F(pool, nozero_small_pages_stay_with_their_file)
+{
+	long reused0 = arena_counter("chunks_reused_nozero");
+	uint32_t ids[NZ_ARENAS], ids2[NZ_ARENAS];
+	uint64_t offs[NZ_ARENAS], offs2[NZ_ARENAS], ob;
+	struct arena_info in;
+	char *base2;
+	uint32_t b;
+	int fd2;
+
+	if (!(self->info.out_features & ARENA_FEATURE_NOZERO_SMALL))
+		SKIP(return, "no ARENA_FEATURE_NOZERO_SMALL");
+	ASSERT_TRUE(nz_fill(self->fd, self->base, ids, offs));
+	for (int i = 0; i < NZ_ARENAS; i++)
+		ASSERT_EQ(0, arena_free_id(self->fd, ids[i]));
+	/* Carving a new chunk retires the first one to the kept list. */
+	b = nozero_arena(self->fd, NZ_PAGES * PAGE_SZ, &ob);
+	ASSERT_NE(0, b);
+	ASSERT_EQ(reused0 + 1, arena_counter("chunks_reused_nozero"));
+	ASSERT_EQ(0, arena_free_id(self->fd, b));
+	fd2 = arena_open_window(&in, &base2);
+	ASSERT_LE(0, fd2);
+	/* nz_fill checks every page zero before it stamps it. */
+	EXPECT_TRUE(nz_fill(fd2, base2, ids2, offs2));
+	EXPECT_EQ(reused0 + 1, arena_counter("chunks_reused_nozero"));
+	arena_close_window(fd2, &in, base2);
 }
 
 /*

@@ -563,7 +563,8 @@ TEST_F(abi, out_fields_are_all_written_and_nothing_past_them)
 	PREP(struct arena_info, true);
 	ASSERT_EQ(0, arena_ioc(self->fd, ARENA_IOC_GET_INFO, p));
 	EXPECT_EQ(ARENA_FEATURE_SMALL_RUNS | ARENA_FEATURE_SMALL_WINDOW |
-		  ARENA_FEATURE_FREE_NEXT | ARENA_FEATURE_NOZERO,
+		  ARENA_FEATURE_FREE_NEXT | ARENA_FEATURE_NOZERO |
+		  ARENA_FEATURE_NOZERO_SMALL,
 		  in->out_features);
 	EXPECT_EQ(in->out_window_size, in->out_small_window_size);
 

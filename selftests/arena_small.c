@@ -794,7 +794,10 @@ TEST_F(small, free_next_validates_before_it_frees)
 	EXPECT_EQ(-EINVAL, arena_ioc(self->fd, ARENA_IOC_FREE, &fr));
 	fr.size = sizeof(fr);
 	/* unknown flags, a nonzero out_next_id */
-	fr.flags = 0x2;
+	fr.flags = 0x4;
+	EXPECT_EQ(-EINVAL, arena_ioc(self->fd, ARENA_IOC_FREE, &fr));
+	/* ARENA_FREE_NEXT_NOZERO without ARENA_FREE_NEXT */
+	fr.flags = ARENA_FREE_NEXT_NOZERO;
 	EXPECT_EQ(-EINVAL, arena_ioc(self->fd, ARENA_IOC_FREE, &fr));
 	fr.flags = ARENA_FREE_NEXT;
 	fr.out_next_id = 1;

@@ -1490,4 +1490,50 @@ TEST(nozero_arenas)
 	EXPECT_EQ(EINVAL, errno);
 }
 
+/*
+ * A loop of small no-zero arenas: where the module has
+ * ARENA_FEATURE_NOZERO_SMALL, their pages come back with this process's old
+ * bytes once a shared chunk's worth has been freed, and the thread's spare
+ * after a no-zero arena's free is a no-zero one, which a default arena
+ * never takes: a default arena's memory stays zero throughout.
+ */
+TEST(nozero_small_arenas_and_the_spare)
+{
+	const size_t len = 60000;
+	bool seen = false;
+	struct arena *a;
+	char *p;
+
+	for (int round = 0; round < 100; round++) {
+		a = arena_new(ARENA_NOZERO);
+		ASSERT_NE(NULL, a);
+		p = arena_alloc(a, len);
+		ASSERT_NE(NULL, p);
+		seen |= p[0] == (char)0xab;
+		memset(p, 0xab, len);
+		arena_free(a);
+		if (round % 10)
+			continue;
+		/* The no-zero spare is left alone: zeroed memory. */
+		a = arena_new(0);
+		ASSERT_NE(NULL, a);
+		p = arena_alloc(a, len);
+		ASSERT_NE(NULL, p);
+		for (size_t i = 0; i < len; i++) {
+			ASSERT_EQ(0, p[i])
+				TH_LOG("round %d byte %zu", round, i);
+		}
+		arena_free(a);
+	}
+	/* (The mmap backend may recycle this process's pages too.) */
+#ifdef LIBARENA_TEST_WHOLE_CHUNKS_ONLY
+	if (on_kernel())
+		EXPECT_FALSE(seen);	/* no features: always zeroed */
+#else
+	if (on_kernel())
+		EXPECT_TRUE(seen);
+#endif
+	arena_trim();
+}
+
 TEST_HARNESS_MAIN

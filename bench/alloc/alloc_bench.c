@@ -15,6 +15,8 @@
  *               object written whole, in a fresh arena/pool/heap freed at
  *               the end of the request (malloc: freed one by one); one
  *               arena reset after each request: a tenth of them.
+ *               Arena builds run it again on ARENA_NOZERO arenas
+ *               ("arena_nozero"): the same, less the zeroing.
  *   reset       (arena builds) arena_reset of an arena with N bytes
  *               touched, against munmap + mmap of N touched bytes.
  *
@@ -151,6 +153,8 @@ static const char *impl_name(void)
 #if defined(USE_ARENA)
 	if (use_reset)
 		return arena_flags ? "arena_ts_reset" : "arena_reset";
+	if (arena_flags == ARENA_NOZERO)
+		return "arena_nozero";
 	return arena_flags ? "arena_ts" : "arena";
 #else
 	return IMPL;
@@ -496,6 +500,9 @@ int main(int argc, char **argv)
 	/* The shared arena's hit path: a call and a compare-and-swap. */
 	arena_flags = ARENA_THREADSAFE;
 	run_all(1, 0);
+	/* Churn on no-zero arenas: what zeroing costs a request. */
+	arena_flags = ARENA_NOZERO;
+	run_all(0, 2);
 	arena_flags = 0;
 	reset_bench(64 << 10);
 	reset_bench(2 << 20);

@@ -133,6 +133,7 @@ END {
 	lab["arena"] = "arena, kernel"; lab["arena@mmap"] = "arena, mmap"
 	lab["arena_reset"] = "arena_reset, kernel"; lab["arena_reset@mmap"] = "arena_reset, mmap"
 	lab["arena_ts"] = "arena THREADSAFE, kernel"; lab["arena_ts@mmap"] = "arena THREADSAFE, mmap"
+	lab["arena_nozero"] = "arena `ARENA_NOZERO`, kernel"; lab["arena_nozero@mmap"] = "arena `ARENA_NOZERO`, mmap"
 	lab["glibc"] = "glibc"; lab["jemalloc"] = "jemalloc"; lab["mimalloc"] = "mimalloc heap"; lab["apr"] = "APR pool"
 	print "### 4.2 Allocation throughput (VM, TCG)"
 	print ""
@@ -167,7 +168,9 @@ END {
 	print "fresh arena / pool / heap freed at the end of the request (malloc: each"
 	print "object freed). With libarena every freed byte faults afterwards;"
 	print "`arena_reset` keeps one arena and resets it after each request (a tenth of"
-	print "the requests: information)."
+	print "the requests: information). `ARENA_NOZERO` is the same loop on no-zero"
+	print "arenas (pages of the process'"'"'s own freed arenas come back unzeroed):"
+	print "information, what zeroing costs a request."
 	printf "Mean: the whole timed pass (no clock read inside) over its requests.\n"
 	printf "Median, p10 and p90: %s more requests after it, each timed on its own, less\n", CHTN
 	printf "what timing an empty interval costs here (%s µs: the guest'"'"'s clocksource\n", num(CHCLK)
@@ -180,7 +183,7 @@ END {
 	print ""
 	print "| allocator | requests | median µs (p10–p90) | mean µs | total s | CPU µs per request (arena* kthreads) | kernel entries per request: syscalls + faults | median vs APR | mean vs APR | mean vs glibc | CPU vs APR | CPU vs glibc |"
 	print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-	nc = split("arena arena_reset arena@mmap arena_reset@mmap glibc jemalloc mimalloc apr", cs, " ")
+	nc = split("arena arena_nozero arena_reset arena@mmap arena_nozero@mmap arena_reset@mmap glibc jemalloc mimalloc apr", cs, " ")
 	for (i = 1; i <= nc; i++) {
 		k = cs[i]
 		if (!(k in CH)) continue

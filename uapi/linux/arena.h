@@ -123,6 +123,12 @@ struct arena_info {
 #define ARENA_FEATURE_FREE_NEXT		_BITULL(2)
 /* ARENA_IOC_ALLOC takes ARENA_ALLOC_NOZERO. */
 #define ARENA_FEATURE_NOZERO		_BITULL(3)
+/*
+ * ARENA_ALLOC_NOZERO applies to small runs too (pages of this file's own
+ * freed no-zero small runs are handed out again unzeroed), and
+ * ARENA_IOC_FREE takes ARENA_FREE_NEXT_NOZERO.
+ */
+#define ARENA_FEATURE_NOZERO_SMALL	_BITULL(4)
 
 #define ARENA_IOC_GET_INFO _IO(ARENA_IOC_MAGIC, ARENA_CMD_GET_INFO)
 
@@ -170,7 +176,11 @@ struct arena_create {
  * nozero_keep_mb) instead of going to the pool to be zeroed. So a no-zero
  * run may hold bytes of this file's earlier no-zero runs, never another
  * file's (or process's), and a run without the flag is always zeroed;
- * freed addresses still fault. Small runs are zeroed regardless.
+ * freed addresses still fault. With ARENA_FEATURE_NOZERO_SMALL the same
+ * holds for small runs: no-zero small runs are carved from a shared chunk
+ * of their own, which, once every run carved from it is freed and nothing
+ * references it, is kept and carved again unzeroed for the next no-zero
+ * small runs. Without that feature small runs are zeroed regardless.
  */
 #define ARENA_ALLOC_NOZERO		0x4U
 #define ARENA_IOC_ALLOC_VALID_FLAGS	(ARENA_ALLOC_RESET | ARENA_ALLOC_CREATE | \
@@ -247,12 +257,17 @@ struct arena_alloc {
  * costs one ioctl a round. Needs the struct's second version (@next_length).
  */
 #define ARENA_FREE_NEXT			0x1U
-#define ARENA_FREE_VALID_FLAGS		(ARENA_FREE_NEXT)
+/*
+ * ARENA_FREE_NEXT_NOZERO (with ARENA_FREE_NEXT; ARENA_FEATURE_NOZERO_SMALL):
+ * the next arena's memory is made as with ARENA_ALLOC_NOZERO.
+ */
+#define ARENA_FREE_NEXT_NOZERO		0x2U
+#define ARENA_FREE_VALID_FLAGS		(ARENA_FREE_NEXT | ARENA_FREE_NEXT_NOZERO)
 
 /**
  * struct arena_free - ioctl(ARENA_IOC_FREE)
  * @size: sizeof(struct arena_free)
- * @flags: 0 or ARENA_FREE_NEXT
+ * @flags: 0 or ARENA_FREE_NEXT, which ARENA_FREE_NEXT_NOZERO may join
  * @arena_id: the arena to free
  * @out_next_id: with ARENA_FREE_NEXT, the next arena's id, or 0 if it could
  *	not be made (the free itself still happened); must be 0 on entry
