@@ -51,31 +51,27 @@ static int arena_charge(struct arena_space *space)
 
 /*
  * A chunk a freed no-zero run of this space left, for a no-zero run: as
- * it is, old bytes and charges included. NULL if none is kept. For a small
- * run (@small) only a chunk of single pages will do, as small runs are
- * carved from such chunks; a whole-chunk run prefers a chunk that one PMD
- * can map, and takes any other if that is all there is.
+ * it is, old bytes and charges included. NULL if none is kept. A small run
+ * (@small) is carved from a chunk of single pages, a whole-chunk run wants
+ * one that one PMD maps: the list holds only those two kinds, the first
+ * at its tail and the second at its head (arena_own_keep()).
  */
 struct arena_chunk *arena_own_take(struct arena_space *space, bool small)
 {
-	struct arena_chunk *c, *found = NULL;
+	struct arena_chunk *c;
 
 	lockdep_assert_held(&space->lock);
-	list_for_each_entry(c, &space->own, node) {
-		if (small ? c->order == ARENA_CARVE_ORDER :
-			    c->order == ARENA_CHUNK_ORDER) {
-			found = c;
-			break;
-		}
-		if (!small && !found)
-			found = c;
-	}
-	if (!found)
+	if (list_empty(&space->own))
 		return NULL;
-	list_del(&found->node);
+	c = small ? list_last_entry(&space->own, struct arena_chunk, node) :
+		    list_first_entry(&space->own, struct arena_chunk, node);
+	if (c->order != (small ? ARENA_CARVE_ORDER : ARENA_CHUNK_ORDER))
+		return NULL;
+	list_del(&c->node);
 	space->nr_own--;
+	c->nozero = false;
 	atomic_long_inc(&arena_stats.chunks_reused_nozero);
-	return found;
+	return c;
 }
 
 /*
@@ -85,6 +81,9 @@ struct arena_chunk *arena_own_take(struct arena_space *space, bool small)
  * reference) and the space keeps fewer than nozero_keep_mb. It is unmapped
  * and its run is FREED, so nothing can map or pin it from now on; it
  * stays charged to the opener (memlock and memory cgroup) and in use.
+ * Only a chunk one PMD maps, or one of single pages (which small runs are
+ * carved from), is worth keeping: a run would rather have a zeroed 2 MiB
+ * folio from the pool than fault in a fallback chunk's smaller folios.
  */
 bool arena_own_keep(struct arena_space *space, struct arena_chunk *c)
 {
@@ -93,9 +92,14 @@ bool arena_own_keep(struct arena_space *space, struct arena_chunk *c)
 				  1UL << 30) << 20) >> ARENA_CHUNK_SHIFT;
 
 	lockdep_assert_held(&space->lock);
+	if (c->order != ARENA_CHUNK_ORDER && c->order != ARENA_CARVE_ORDER)
+		return false;
 	if (space->nr_own >= keep || arena_chunk_hold(c) != ARENA_HELD_NONE)
 		return false;
-	list_add(&c->node, &space->own);
+	if (c->order == ARENA_CHUNK_ORDER)
+		list_add(&c->node, &space->own);
+	else
+		list_add_tail(&c->node, &space->own);
 	space->nr_own++;
 	return true;
 }
@@ -115,6 +119,23 @@ static void arena_own_drain(struct arena_space *space)
 }
 
 /*
+ * A request of the space would fail (RLIMIT_MEMLOCK, or no memory): give
+ * back what the space holds for later rather than for a live arena, its
+ * charges and memory with it. That is a current shared chunk of either
+ * kind that no run uses any more, and the kept no-zero chunks. Returns
+ * false if there was nothing to give.
+ */
+static bool arena_give_way(struct arena_space *space)
+{
+	bool gave = arena_carve_drop_idle(space);
+
+	if (!space->nr_own)
+		return gave;
+	arena_own_drain(space);
+	return true;
+}
+
+/*
  * A chunk of the space's cgroup from the pool, charged to the opener's
  * RLIMIT_MEMLOCK. The charge goes with the chunk, not with the arena: it
  * is given back only when nothing references the chunk any more
@@ -127,19 +148,15 @@ struct arena_chunk *arena_get_chunk(struct arena_space *space, bool small)
 	int err;
 
 	err = arena_charge(space);
-	if (err && space->nr_own) {
-		/* Kept no-zero chunks give their charges back first. */
-		arena_own_drain(space);
+	/* Kept and idle chunks give their charges back first. */
+	if (err && arena_give_way(space))
 		err = arena_charge(space);
-	}
 	if (err)
 		return ERR_PTR(err);
 	c = arena_pool_get(space->memcg, small);
-	if (IS_ERR(c) && space->nr_own) {
-		/* ... and their memory: this cgroup's, to the pool. */
-		arena_own_drain(space);
+	/* ... and their memory: this cgroup's, to the pool. */
+	if (IS_ERR(c) && arena_give_way(space))
 		c = arena_pool_get(space->memcg, small);
-	}
 	if (IS_ERR(c)) {
 		if (space->charge)
 			atomic_long_sub(ARENA_CHUNK_PAGES,
@@ -165,25 +182,26 @@ static int arena_chunk_run(struct arena_space *space, struct arena_run *run)
 {
 	unsigned int i, got, nr = run->nr_chunks;
 	unsigned long start, need = nr;
+	struct arena_chunk *c;
 	int err;
 
-	/* Kept chunks are charged already. */
-	if (run->nozero)
-		need -= min_t(unsigned long, nr, space->nr_own);
-	/* Not worth taking (and zeroing) chunks that cannot all be had. */
-	if (!arena_memlock_room(space, need) && space->nr_own) {
-		/* Kept no-zero chunks give their charges back first. */
-		arena_own_drain(space);
-		need = nr;
+	/* Kept chunks are charged already: those at the head are whole. */
+	if (run->nozero) {
+		list_for_each_entry(c, &space->own, node) {
+			if (c->order != ARENA_CHUNK_ORDER || !need)
+				break;
+			need--;
+		}
 	}
+	/* Not worth taking (and zeroing) chunks that cannot all be had. */
+	if (!arena_memlock_room(space, need) && arena_give_way(space))
+		need = nr;
 	if (!arena_memlock_room(space, need)) {
 		atomic_long_inc(&arena_stats.memlock_hits);
 		return -ENOMEM;
 	}
 	for (got = 0; got < nr; got++) {
-		struct arena_chunk *c = run->nozero ?
-			arena_own_take(space, false) : NULL;
-
+		c = run->nozero ? arena_own_take(space, false) : NULL;
 		if (!c)
 			c = arena_get_chunk(space, false);
 

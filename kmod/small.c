@@ -41,6 +41,26 @@ void arena_carve_put(struct arena_space *space, struct arena_chunk *c)
 	arena_pool_kick();
 }
 
+/*
+ * A request would fail for want of memlock or memory: the current shared
+ * chunks that no run uses any more go (a no-zero one to the kept chunks,
+ * which arena_give_way() drains next). True if one went.
+ */
+bool arena_carve_drop_idle(struct arena_space *space)
+{
+	bool dropped = false;
+
+	for (int nozero = 0; nozero < 2; nozero++) {
+		struct arena_chunk *c = *arena_carve_cur(space, nozero);
+
+		if (c && !c->runs) {
+			arena_carve_drop(space, nozero);
+			dropped = true;
+		}
+	}
+	return dropped;
+}
+
 /* The file is closed: its current shared chunk of each kind goes. */
 void arena_carve_drop(struct arena_space *space, bool nozero)
 {
@@ -63,30 +83,34 @@ static int arena_carve_reserve(struct arena_space *space, unsigned int nr,
 			       bool nozero)
 {
 	struct arena_chunk **cur = arena_carve_cur(space, nozero);
-	struct arena_chunk *c = *cur;
+	struct arena_chunk *c = *cur, *new;
 
 	if (c && ARENA_CHUNK_PAGES - c->carved >= nr)
 		return 0;
 	/*
-	 * The old one goes first: a no-zero one whose runs are all freed
-	 * already is kept, and may be carved again at once.
+	 * An old one that no run uses goes first: its charge is free for
+	 * the new one, and a no-zero one is kept and may be carved again at
+	 * once. One that runs still use stays current until a new one is
+	 * had, so that a failure here leaves its remainder to smaller runs.
 	 */
-	if (c) {
-		*cur = NULL;
-		arena_carve_put(space, c);
+	if (c && !c->runs) {
+		arena_carve_drop(space, nozero);
+		c = NULL;
 	}
-	c = nozero ? arena_own_take(space, true) : NULL;
-	if (!c)
-		c = arena_get_chunk(space, true);
-	if (IS_ERR(c))
-		return PTR_ERR(c);
-	c->carved = 0;
-	c->runs = 0;
-	c->nozero = nozero;
+	new = nozero ? arena_own_take(space, true) : NULL;
+	if (!new)
+		new = arena_get_chunk(space, true);
+	if (IS_ERR(new))
+		return PTR_ERR(new);
+	new->carved = 0;
+	new->runs = 0;
+	new->nozero = nozero;
 	/* Shared chunks are mapped page by page: no rmap offset to keep. */
-	arena_chunk_set_index(c, 0);
+	arena_chunk_set_index(new, 0);
 	atomic_long_inc(&arena_stats.chunks_shared);
-	*cur = c;
+	*cur = new;
+	if (c)
+		arena_carve_put(space, c);
 	return 0;
 }
 

@@ -24,6 +24,7 @@ unsigned long arena_va_budget_pages(void);
 /* small.c */
 void arena_carve_put(struct arena_space *space, struct arena_chunk *c);
 void arena_carve_drop(struct arena_space *space, bool nozero);
+bool arena_carve_drop_idle(struct arena_space *space);
 int arena_small_run(struct arena_space *space, struct arena_run *run);
 void arena_small_run_live(struct arena_space *space, struct arena_run *run);
 

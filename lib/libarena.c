@@ -100,12 +100,18 @@ static int spare_valid(void)
 }
 
 /* Give the thread's spare back to the kernel. */
-static void spare_release(void *unused)
+static void spare_drop(void)
 {
-	(void)unused;
 	if (spare_valid())
 		__arena_kernel_free_id(spare.id, 0, 0, NULL);
 	spare.id = 0;
+}
+
+/* The same, at thread exit (the key's destructor) or arena_trim(). */
+static void spare_release(void *unused)
+{
+	(void)unused;
+	spare_drop();
 	spare.keyed = 0;
 }
 
@@ -390,10 +396,18 @@ ARENA_EXPORT struct arena *arena_new(unsigned int flags)
 		g.arenas->prev = ai;
 	g.arenas = ai;
 	pthread_mutex_unlock(&g.lock);
-	/* A no-zero spare may hold old bytes: for no-zero arenas only. */
-	if (ai->growing && spare_valid() &&
-	    (!spare.nozero || (flags & ARENA_NOZERO)) && !runs_reserve(ai))
-		spare_take(ai);
+	/*
+	 * A no-zero spare may hold old bytes: for no-zero arenas only. A
+	 * default arena gives it back, so that its own free can make a
+	 * default one (or a thread that switched kinds would never again
+	 * have a spare it can take).
+	 */
+	if (ai->growing && spare_valid()) {
+		if (spare.nozero && !(flags & ARENA_NOZERO))
+			spare_drop();
+		else if (!runs_reserve(ai))
+			spare_take(ai);
+	}
 	return &ai->pub;
 }
 

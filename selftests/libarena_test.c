@@ -1525,6 +1525,21 @@ TEST(nozero_small_arenas_and_the_spare)
 		}
 		arena_free(a);
 	}
+	/*
+	 * A default loop after it: the no-zero spare is given back, so
+	 * from the second round on each arena_new(0) takes a default spare
+	 * (its kernel arena comes with it: an id before any allocation).
+	 */
+	for (int round = 0; round < 4; round++) {
+		a = arena_new(0);
+		ASSERT_NE(NULL, a);
+		if (round >= 1 && has_spare())
+			EXPECT_NE(0, arena_id(a)) TH_LOG("round %d", round);
+		p = arena_alloc(a, len);
+		ASSERT_NE(NULL, p);
+		ASSERT_EQ(0, p[len - 1]);
+		arena_free(a);
+	}
 	/* (The mmap backend may recycle this process's pages too.) */
 #ifdef LIBARENA_TEST_WHOLE_CHUNKS_ONLY
 	if (on_kernel())
