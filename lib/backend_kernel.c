@@ -214,7 +214,7 @@ unsigned int __arena_kernel_free_id(unsigned int id, size_t next_len,
 	return fr.out_next_id;
 }
 
-/* Called with g.lock held. */
+/* No lock (arena_lookup() is async-signal-safe): one ioctl. */
 int __arena_kernel_lookup(uintptr_t p, struct arena_addr_info *info)
 {
 	struct arena_lookup lk = { .size = sizeof(lk) };

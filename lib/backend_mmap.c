@@ -26,7 +26,8 @@
  * touch a few pages of a chunk, and a transparent huge page would zero all
  * 2 MiB on the first touch. The library keeps each slot's state itself, so
  * arena_lookup() answers as on the kernel backend. Everything here runs
- * under g.lock.
+ * under g.lock but the lookup, which a signal handler may call: it reads
+ * the slot table lock-free (see struct arena_mslot).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -45,12 +46,27 @@
 #define MMAP_QUARANTINE		(4ULL << 30)		/* va_quarantine_mb */
 #define BITS			(8 * sizeof(unsigned long))
 
-struct arena_mslot {
+struct arena_mslot_val {
 	unsigned int arena_id;		/* 0 if empty */
 	unsigned int run_start;		/* slot index of the run's first */
 	unsigned int state;		/* enum arena_addr_state */
 	int freed_pid;
 	unsigned long long freed_ns;	/* CLOCK_MONOTONIC at the free */
+};
+
+/*
+ * A slot's state, written under g.lock, read by arena_lookup() without it
+ * (from a signal handler, maybe one that interrupted the writer): a latch,
+ * as the kernel's seqcount_latch_t. The writer bumps @seq to odd, updates
+ * val[0], bumps it to even, updates val[1]; a reader reads val[seq & 1],
+ * the copy not being written, and retries if @seq moved meanwhile. So a
+ * reader never waits for a writer, even one it interrupted. The table is
+ * mapped once with the window and never moves (a fork child unmaps it
+ * after arena_lookup() stopped reading it).
+ */
+struct arena_mslot {
+	unsigned int seq;
+	struct arena_mslot_val val[2];
 };
 
 struct arena_qrun {
@@ -63,6 +79,53 @@ static unsigned long long now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void slot_val_store(struct arena_mslot_val *d,
+			   const struct arena_mslot_val *v)
+{
+	__atomic_store_n(&d->arena_id, v->arena_id, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->run_start, v->run_start, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->state, v->state, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->freed_pid, v->freed_pid, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->freed_ns, v->freed_ns, __ATOMIC_RELAXED);
+}
+
+/* Set slot @i's state (under g.lock). */
+static void slot_set(size_t i, const struct arena_mslot_val *v)
+{
+	struct arena_mslot *s = &g.slots[i];
+	unsigned int seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+
+	__atomic_store_n(&s->seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	slot_val_store(&s->val[0], v);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	slot_val_store(&s->val[1], v);
+}
+
+/* Slot @i's state, lock-free (arena_lookup(), any context). */
+static void slot_get(size_t i, struct arena_mslot_val *v)
+{
+	struct arena_mslot *s = &g.slots[i];
+	const struct arena_mslot_val *d;
+	unsigned int seq;
+
+	do {
+		seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		d = &s->val[seq & 1];
+		v->arena_id = __atomic_load_n(&d->arena_id, __ATOMIC_RELAXED);
+		v->run_start = __atomic_load_n(&d->run_start,
+					       __ATOMIC_RELAXED);
+		v->state = __atomic_load_n(&d->state, __ATOMIC_RELAXED);
+		v->freed_pid = __atomic_load_n(&d->freed_pid,
+					       __ATOMIC_RELAXED);
+		v->freed_ns = __atomic_load_n(&d->freed_ns, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	} while (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) != seq);
 }
 
 static inline int slot_used(size_t i)
@@ -167,7 +230,7 @@ static int quarantine_recycle(void)
 		return 0;
 	q = &g.quar[g.quar_head];
 	for (size_t i = q->start; i < q->start + q->nr; i++)
-		memset(&g.slots[i], 0, sizeof(g.slots[i]));
+		slot_set(i, &(struct arena_mslot_val){ 0 });
 	slots_mark(q->start, q->nr, 0);
 	if (q->start < g.first_free)
 		g.first_free = q->start;
@@ -254,11 +317,10 @@ char *__arena_mmap_chunks(struct __arena *ai, size_t nr)
 	slots_mark(start, nr, 1);
 	if ((size_t)start == g.first_free)
 		g.first_free = start + nr;
-	for (size_t i = start; i < start + nr; i++) {
-		g.slots[i].arena_id = ai->id;
-		g.slots[i].run_start = start;
-		g.slots[i].state = ARENA_ADDR_LIVE;
-	}
+	for (size_t i = start; i < start + nr; i++)
+		slot_set(i, &(struct arena_mslot_val){
+			.arena_id = ai->id, .run_start = start,
+			.state = ARENA_ADDR_LIVE });
 	pthread_mutex_unlock(&g.lock);
 	return p;
 }
@@ -292,11 +354,11 @@ int __arena_mmap_release(struct __arena *ai)
 			err = e;
 			continue;
 		}
-		for (size_t i = start; i < start + nr; i++) {
-			g.slots[i].state = ARENA_ADDR_FREED;
-			g.slots[i].freed_ns = t;
-			g.slots[i].freed_pid = pid;
-		}
+		for (size_t i = start; i < start + nr; i++)
+			slot_set(i, &(struct arena_mslot_val){
+				.arena_id = ai->id, .run_start = start,
+				.state = ARENA_ADDR_FREED, .freed_pid = pid,
+				.freed_ns = t });
 		/* Without room to remember it, the run stays out of use. */
 		quarantine_push(start, nr);
 	}
@@ -306,22 +368,23 @@ int __arena_mmap_release(struct __arena *ai)
 	return err;
 }
 
+/* Lock-free and async-signal-safe: see struct arena_mslot. */
 int __arena_mmap_lookup(uintptr_t p, struct arena_addr_info *info)
 {
 	uintptr_t base = (uintptr_t)g.base;
-	struct arena_mslot *s;
+	struct arena_mslot_val s;
 
 	if (p < base || p - base >= g.window_size)
 		return 0;
-	s = &g.slots[(p - base) >> g.chunk_shift];
-	if (s->state == ARENA_ADDR_UNKNOWN)
+	slot_get((p - base) >> g.chunk_shift, &s);
+	if (s.state == ARENA_ADDR_UNKNOWN)
 		return 0;
-	info->state = (enum arena_addr_state)s->state;
-	info->arena_id = s->arena_id;
-	info->offset = p - base - ((size_t)s->run_start << g.chunk_shift);
-	if (s->state == ARENA_ADDR_FREED) {
-		info->freed_ns_ago = now_ns() - s->freed_ns;
-		info->freed_by_pid = s->freed_pid;
+	info->state = (enum arena_addr_state)s.state;
+	info->arena_id = s.arena_id;
+	info->offset = p - base - ((size_t)s.run_start << g.chunk_shift);
+	if (s.state == ARENA_ADDR_FREED) {
+		info->freed_ns_ago = now_ns() - s.freed_ns;
+		info->freed_by_pid = s.freed_pid;
 	}
 	return 0;
 }

@@ -38,6 +38,13 @@ struct arena_global __arena_g = {
 };
 #define g __arena_g
 
+/*
+ * The backend arena_lookup() may read, published once it is set up (release)
+ * and withdrawn first in a fork child: the lookup takes no lock, so that a
+ * signal handler can call it (see there).
+ */
+static _Atomic int lookup_backend;
+
 static const char *const backend_names[] = {
 	[BACKEND_KERNEL] = "kernel",
 	[BACKEND_MMAP] = "mmap",
@@ -172,6 +179,8 @@ static void atfork_child(void)
 {
 	struct __arena *ai;
 
+	atomic_store_explicit(&lookup_backend, BACKEND_NONE,
+			      memory_order_relaxed);
 	for (ai = g.arenas; ai; ai = ai->next) {
 		ai->dead = 1;
 		ai->pub.__cur = NULL;
@@ -233,6 +242,9 @@ static int backend_init(void)
 	} else {
 		err = -EINVAL;
 	}
+	if (!err)
+		atomic_store_explicit(&lookup_backend, g.backend,
+				      memory_order_release);
 	return err;
 }
 
@@ -363,8 +375,12 @@ ARENA_EXPORT struct arena *arena_new(unsigned int flags)
 		errno = EINVAL;
 		return NULL;
 	}
-	if (posix_memalign((void **)&ai, 64, sizeof(*ai)))
-		return NULL;	/* errno is ENOMEM */
+	/* posix_memalign() returns its error and leaves errno alone. */
+	err = posix_memalign((void **)&ai, 64, sizeof(*ai));
+	if (err) {
+		errno = err;
+		return NULL;
+	}
 	memset(ai, 0, sizeof(*ai));
 	ai->flags = flags;
 	atomic_init(&ai->ts_cur, 0);
@@ -559,7 +575,7 @@ static size_t request_size(size_t size)
 		return 0;
 	}
 	need = round_align(size);
-	/* A zero-byte request still gets an address inside a chunk. */
+	/* A zero-byte request gets an object of its own (libarena.h). */
 	return need ? need : ARENA_ALIGN;
 }
 
@@ -757,7 +773,8 @@ ARENA_EXPORT char *arena_strdup(struct arena *a, const char *s)
 ARENA_EXPORT int arena_reset(struct arena *a)
 {
 	struct __arena *ai = __arena_impl(a);
-	int ts, err = 0;
+	int ts, err = 0, saved_errno = errno;
+	uintptr_t cur = 0;
 	char *c;
 
 	if (!a)
@@ -765,10 +782,21 @@ ARENA_EXPORT int arena_reset(struct arena *a)
 	if (ai->dead)
 		return -ECHILD;
 	ts = ai->flags & ARENA_THREADSAFE;
-	if (ts)
+	if (ts) {
 		pthread_mutex_lock(&ai->lock);
+		/*
+		 * An allocation racing the reset is forbidden, but must not
+		 * bump into revoked memory: with the cursor at 0 first, it
+		 * misses into ts_alloc()'s slow path, which waits for the
+		 * lock and sees the reset.
+		 */
+		cur = atomic_exchange_explicit(&ai->ts_cur, 0,
+					       memory_order_acq_rel);
+	}
 	if (!ai->nr_runs) {
 		/* Nothing to revoke; a pending spare chunk is still fresh. */
+		if (ts)
+			atomic_store(&ai->ts_cur, cur);
 	} else if (g.backend == BACKEND_KERNEL) {
 		/*
 		 * One ioctl revokes every run and maps a fresh one, which
@@ -783,6 +811,7 @@ ARENA_EXPORT int arena_reset(struct arena *a)
 		c = __arena_kernel_map(ai, len, 1);
 		if (!c) {
 			err = -errno;
+			atomic_store(&ai->ts_cur, cur);	/* unchanged */
 		} else {
 			arena_clear(ai);
 			run_add(ai, c, len);
@@ -806,6 +835,7 @@ ARENA_EXPORT int arena_reset(struct arena *a)
 	}
 	if (ts)
 		pthread_mutex_unlock(&ai->lock);
+	errno = saved_errno;
 	return err;
 }
 
@@ -868,21 +898,31 @@ ARENA_EXPORT int arena_stats(const struct arena *a, struct arena_stats *st)
 	return 0;
 }
 
+/*
+ * Async-signal-safe (a SIGSEGV handler's call): no lock, no allocation,
+ * errno kept. What it reads is set up before lookup_backend is published
+ * and stays until a fork child withdraws it: the kernel backend's file and
+ * window (one ioctl), the mmap backend's slot table (never reallocated,
+ * read lock-free, see __arena_mmap_lookup()).
+ */
 ARENA_EXPORT int arena_lookup(const void *addr, struct arena_addr_info *info)
 {
-	int err;
+	int err, saved_errno = errno;
 
 	if (!info)
 		return -EINVAL;
 	memset(info, 0, sizeof(*info));
-	pthread_mutex_lock(&g.lock);
-	if (g.backend == BACKEND_KERNEL)
+	switch (atomic_load_explicit(&lookup_backend, memory_order_acquire)) {
+	case BACKEND_KERNEL:
 		err = __arena_kernel_lookup((uintptr_t)addr, info);
-	else if (g.backend == BACKEND_MMAP)
+		break;
+	case BACKEND_MMAP:
 		err = __arena_mmap_lookup((uintptr_t)addr, info);
-	else
+		break;
+	default:
 		err = -ENOENT;
-	pthread_mutex_unlock(&g.lock);
+	}
+	errno = saved_errno;
 	return err;
 }
 

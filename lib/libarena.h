@@ -92,7 +92,8 @@ struct arena_addr_info {
  */
 struct arena_stats {
 	size_t requested;	/* bytes handed out, each request rounded up to
-				 * ARENA_ALIGN (zero-byte requests may count 0) */
+				 * ARENA_ALIGN (a zero-byte one counts
+				 * ARENA_ALIGN) */
 	size_t mapped;		/* bytes the arena holds: whole chunks and
 				 * small runs */
 	size_t chunks;		/* whole chunks the arena holds */
@@ -133,19 +134,22 @@ void *__arena_alloc_slow(struct arena *a, size_t size);
  * Allocate @size bytes, ARENA_ALIGN aligned, zero when handed out (unless
  * the arena is ARENA_NOZERO). Returns
  * NULL with errno set on failure (ENOMEM, ECHILD in a forked child). A size
- * of 0 returns a valid pointer to no bytes. @a must be an arena.
+ * of 0 gets an object of its own, ARENA_ALIGN bytes, as glibc's malloc(0):
+ * its address is never that of another allocation. @a must be an arena.
  *
  * The hit path: one compare and one store. __cur and __end are ARENA_ALIGN
- * aligned, so when @size is below the room left its rounded-up size fits
- * too; the exact fit and every miss take the slow path.
+ * aligned, so when @size is at most the room left its rounded-up size fits
+ * too. @size - 1 wraps for 0, so a zero-byte request always misses (and
+ * the slow path gives it ARENA_ALIGN bytes), as does every request when
+ * the room is 0 (a full run, or the NULL range of a thread-safe arena).
  */
 static inline void *arena_alloc(struct arena *a, size_t size)
 {
 	char *p = a->__cur;
+	size_t last = size - 1;
 
-	if (__builtin_expect(size < (size_t)(a->__end - p), 1)) {
-		a->__cur = p + ((size + ARENA_ALIGN - 1) &
-				~(size_t)(ARENA_ALIGN - 1));
+	if (__builtin_expect(last < (size_t)(a->__end - p), 1)) {
+		a->__cur = p + ((last | (ARENA_ALIGN - 1)) + 1);
 		return p;
 	}
 	return __arena_alloc_slow(a, size);
@@ -176,7 +180,11 @@ int arena_stats(const struct arena *a, struct arena_stats *st);
  */
 const char *arena_backend(void);
 
-/* Where @addr is: 0 or -errno (-ENOENT if no arena was ever created). */
+/*
+ * Where @addr is: 0 or -errno (-ENOENT if no arena was ever created).
+ * Async-signal-safe: it takes no lock and allocates nothing, so a SIGSEGV
+ * handler may call it, even one that interrupted the library.
+ */
 int arena_lookup(const void *addr, struct arena_addr_info *info);
 
 /*

@@ -210,12 +210,20 @@ TEST_F(map, read_syscall_into_arena_and_after_free)
  * writing to them. A write that starts after ARENA_IOC_FREE has returned must
  * fault: the fault handler and free hand over under the folio lock.
  */
+/*
+ * The current chunk and whether its free has returned travel together in
+ * one word (the address, page aligned, with RACE_FREED in bit 0), so the
+ * toucher never pairs an address with another round's state: a touch whose
+ * load saw the free returned is late if it works, always counted.
+ */
+#define RACE_FREED	1UL
+
 struct race {
-	_Atomic(char *) addr;
-	atomic_int freed;	/* the current addr's free has returned */
+	atomic_uintptr_t cur;	/* chunk address | RACE_FREED, 0 at first */
 	atomic_int stop;
 	atomic_long late;	/* accesses that worked after the free */
 	atomic_long hits;
+	atomic_long tried_freed;	/* touches that saw the free returned */
 };
 
 static void *race_toucher(void *arg)
@@ -223,17 +231,18 @@ static void *race_toucher(void *arg)
 	struct race *r = arg;
 
 	while (!atomic_load(&r->stop)) {
-		char *a = atomic_load(&r->addr);
-		int was_freed;
+		uintptr_t cur = atomic_load(&r->cur);
+		char *a = (char *)(cur & ~RACE_FREED);
 
 		if (!a)
 			continue;
-		was_freed = atomic_load(&r->freed);
+		if (cur & RACE_FREED)
+			atomic_fetch_add(&r->tried_freed, 1);
 		if (try_write(a + (atomic_load(&r->hits) % 512) * PAGE_SZ, 1,
 			      NULL)) {
 			atomic_fetch_add(&r->hits, 1);
-			/* a was published before freed was reset. */
-			if (was_freed)
+			/* The free had returned before the load above. */
+			if (cur & RACE_FREED)
 				atomic_fetch_add(&r->late, 1);
 		}
 	}
@@ -250,11 +259,12 @@ TEST_F_TIMEOUT(map, free_racing_with_touch, 300)
 	for (i = 0; i < iters; i++) {
 		uint64_t off;
 		long id = arena_create_id(self->fd);
+		uintptr_t chunk;
 
 		ASSERT_GT(id, 0);
 		ASSERT_EQ(0, arena_chunks(self->fd, id, 1, &off));
-		atomic_store(&r.freed, 0);
-		atomic_store(&r.addr, self->base + off);
+		chunk = (uintptr_t)(self->base + off);
+		atomic_store(&r.cur, chunk);
 		/* Let the toucher in for a varying while... */
 		for (volatile int spin = 0; spin < (i % 16) * 2000; spin++)
 			;
@@ -269,16 +279,18 @@ TEST_F_TIMEOUT(map, free_racing_with_touch, 300)
 				usleep(1000);
 		}
 		ASSERT_EQ(0, arena_free_id(self->fd, id));
-		atomic_store(&r.freed, 1);
+		atomic_store(&r.cur, chunk | RACE_FREED);
 		EXPECT_TRUE(faults_at(self->base + off));
 		for (volatile int spin = 0; spin < 5000; spin++)
 			;
 	}
 	atomic_store(&r.stop, 1);
 	pthread_join(t, NULL);
-	TH_LOG("%d frees, %ld successful touches, %ld after free", iters,
-	       atomic_load(&r.hits), atomic_load(&r.late));
+	TH_LOG("%d frees, %ld successful touches, %ld touches of freed chunks, %ld after free",
+	       iters, atomic_load(&r.hits), atomic_load(&r.tried_freed),
+	       atomic_load(&r.late));
 	EXPECT_GT(atomic_load(&r.hits), 0);
+	EXPECT_GT(atomic_load(&r.tried_freed), 0);
 	EXPECT_EQ(0, atomic_load(&r.late));
 }
 

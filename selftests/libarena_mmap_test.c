@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Description: every libarena test of libarena_test.c again, on the mmap
- * backend (ARENA_BACKEND=mmap), in the VM next to /dev/arena as on a
- * machine without it.
+ * Description: the libarena tests of libarena_test.c on the mmap backend
+ * (ARENA_BACKEND=mmap): one body, run once per backend under a program
+ * name of its own. In the VM, next to /dev/arena, libarena_test runs it on
+ * the kernel backend and this program on the mmap one; on the host, where
+ * only the mmap backend exists, the host lane runs this program alone.
  */
 #include <stdlib.h>
 

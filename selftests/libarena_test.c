@@ -13,7 +13,10 @@
 #include "arena_helpers.h"	/* first: it defines _GNU_SOURCE */
 
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <sys/wait.h>
 
 #include <libarena.h>
@@ -490,24 +493,78 @@ TEST_F(lib, huge_and_overflowing_sizes_fail_with_enomem)
 	EXPECT_NE(NULL, arena_alloc(self->a, 10));
 }
 
+/*
+ * A zero-byte request gets an object of its own, ARENA_ALIGN bytes (as
+ * glibc's malloc(0)): never the address of another request, on every path.
+ */
+static void zero_size_unique(struct __test_metadata *_metadata,
+			     struct arena *a, int n)
+{
+	int i, k, shared = -1;
+	char *p[8];
+
+	for (i = 0; i < n; i++) {
+		p[i] = arena_alloc(a, 0);
+		ASSERT_NE(NULL, p[i]);
+		ASSERT_EQ(0, (uintptr_t)p[i] % ARENA_ALIGN);
+		ASSERT_TRUE(arena_contains(a, p[i]));
+		memset(p[i], 0x5a, ARENA_ALIGN);
+	}
+	p[n] = arena_alloc(a, 1);
+	ASSERT_NE(NULL, p[n]);
+	*p[n] = 1;
+	for (i = 0; i <= n; i++)
+		for (k = 0; k < i; k++)
+			if (p[i] < p[k] + ARENA_ALIGN &&
+			    p[k] < p[i] + ARENA_ALIGN)
+				shared = i;
+	ASSERT_LT(shared, 0) TH_LOG("request %d overlaps an earlier one",
+				    shared);
+}
+
 TEST_F(lib, zero_size_requests_get_valid_pointers)
 {
-	char *p, *q, *s;
+	struct arena_stats st, st0;
+	char *p, *s;
 
-	p = arena_alloc(self->a, 0);
-	ASSERT_NE(NULL, p);
-	EXPECT_TRUE(arena_contains(self->a, p));
-	q = arena_alloc(self->a, 0);
-	ASSERT_NE(NULL, q);
-	EXPECT_TRUE(arena_contains(self->a, q));
+	/* The first allocation: the slow path (no run yet). */
+	zero_size_unique(_metadata, self->a, 3);
+	/* Room left in the run: the inline hit path. */
+	zero_size_unique(_metadata, self->a, 3);
+	/* Each counts ARENA_ALIGN bytes requested. */
+	ASSERT_TRUE(stats_add_up(self->a, &st0));
+	ASSERT_NE(NULL, arena_alloc(self->a, 0));
+	ASSERT_TRUE(stats_add_up(self->a, &st));
+	EXPECT_EQ(st0.requested + ARENA_ALIGN, st.requested);
+	/* A full run: the miss. */
+	ASSERT_TRUE(stats_add_up(self->a, &st));
+	while (st.available) {
+		size_t n = st.available > self->cs / 4 ? self->cs / 4 :
+			   st.available;
+
+		ASSERT_NE(NULL, arena_alloc(self->a, n));
+		ASSERT_TRUE(stats_add_up(self->a, &st));
+	}
+	zero_size_unique(_metadata, self->a, 3);
+
 	p = arena_calloc(self->a, 0, 100);
 	ASSERT_NE(NULL, p);
+	EXPECT_EQ(0, p[0]);
 	p = arena_calloc(self->a, 100, 0);
 	ASSERT_NE(NULL, p);
+	/* Aligned: the out-of-line path, and its own object too. */
 	p = arena_alloc_aligned(self->a, 0, 256);
 	ASSERT_NE(NULL, p);
 	EXPECT_EQ(0, (uintptr_t)p % 256);
 	EXPECT_TRUE(arena_contains(self->a, p));
+	s = arena_alloc(self->a, 0);
+	ASSERT_NE(NULL, s);
+	EXPECT_GE(s, p + ARENA_ALIGN);
+	p = arena_alloc_aligned(self->a, 0, 16);
+	s = arena_alloc_aligned(self->a, 0, 16);
+	ASSERT_NE(NULL, p);
+	ASSERT_NE(NULL, s);
+	EXPECT_GE(s, p + ARENA_ALIGN);
 	s = arena_strndup(self->a, "abc", 0);
 	ASSERT_NE(NULL, s);
 	EXPECT_STREQ("", s);
@@ -519,15 +576,10 @@ TEST_F(lib, zero_size_requests_get_valid_pointers)
 TEST(zero_size_first_allocation_of_a_shared_arena)
 {
 	struct arena *a = arena_new(ARENA_THREADSAFE);
-	char *p, *q;
 
 	ASSERT_NE(NULL, a);
-	p = arena_alloc(a, 0);
-	q = arena_alloc(a, 0);
-	ASSERT_NE(NULL, p);
-	ASSERT_NE(NULL, q);
-	EXPECT_NE(p, q);
-	EXPECT_TRUE(arena_contains(a, p));
+	zero_size_unique(_metadata, a, 4);
+	zero_size_unique(_metadata, a, 4);
 	arena_free(a);
 }
 
@@ -963,14 +1015,27 @@ TEST(thousand_arenas_at_once)
 		EXPECT_EQ(0, arena_counter("arenas_live"));
 }
 
+/*
+ * Freed address space is kept faulting up to a budget, 4 GiB by default
+ * (the kernel's va_quarantine_mb, the mmap backend's quarantine), and
+ * recycled oldest first beyond it. Whole-chunk arenas take 2 MiB of it
+ * each: a quarter more of them than the budget holds must start reusing
+ * the oldest addresses, never before the budget is full, and keep the part
+ * of the window they use bounded by it.
+ */
+#define VA_BUDGET	(4UL << 30)
+
 TEST(many_short_arenas_recycle_address_space)
 {
-	/* More than the 4 GiB of freed address space kept faulting. */
-	int n = on_kernel() ? 600 : 2600, i;
-	char *p = NULL, *last = NULL;
+	size_t cs = arena_chunk_size(), budget = VA_BUDGET / cs;
+	int n = budget + budget / 4, i, k, first_reuse = -1;
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	char **seen = calloc(n, sizeof(*seen)), *p = NULL;
 
+	ASSERT_NE(NULL, seen);
+	ASSERT_NE(0, cs);
 	for (i = 0; i < n; i++) {
-		struct arena *a = arena_new(0);
+		struct arena *a = arena_new(ARENA_WHOLE_CHUNKS);
 
 		ASSERT_NE(NULL, a);
 		p = arena_alloc(a, 1000);
@@ -978,9 +1043,24 @@ TEST(many_short_arenas_recycle_address_space)
 		ASSERT_EQ(0, p[0]);
 		memset(p, 0x77, 1000);
 		arena_free(a);
-		last = p;
+		seen[i] = p;
+		if ((uintptr_t)p < lo)
+			lo = (uintptr_t)p;
+		if ((uintptr_t)p > hi)
+			hi = (uintptr_t)p;
+		for (k = 0; first_reuse < 0 && k < i; k++)
+			if (seen[k] == p)
+				first_reuse = i;
 	}
-	EXPECT_TRUE(faults_at(last));
+	TH_LOG("%d arenas of a chunk: first address reused by arena %d, "
+	       "window span %zu chunks (budget %zu)", n, first_reuse,
+	       (size_t)((hi - lo) / cs + 1), budget);
+	/* Nothing freed came back while the budget had room... */
+	EXPECT_GE(first_reuse, (int)budget);
+	/* ...and beyond it, the oldest did: the span stays near the budget. */
+	EXPECT_LE((hi - lo) / cs + 1, budget + 8);
+	EXPECT_TRUE(faults_at(p));
+	free(seen);
 }
 
 /* ---- threads ------------------------------------------------------------ */
@@ -1549,6 +1629,548 @@ TEST(nozero_small_arenas_and_the_spare)
 		EXPECT_TRUE(seen);
 #endif
 	arena_trim();
+}
+
+/* ---- the library's contract under injected failures and signals -------- */
+
+/*
+ * The test programs are linked with -Wl,--wrap for posix_memalign, mmap,
+ * mprotect, madvise and mremap (selftests/Makefile): libarena's calls come
+ * here first. Unarmed, each wrapper only calls the real function.
+ */
+int __real_posix_memalign(void **p, size_t align, size_t size);
+void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		  off_t off);
+int __real_mprotect(void *addr, size_t len, int prot);
+int __real_madvise(void *addr, size_t len, int advice);
+void *__real_mremap(void *old, size_t old_len, size_t new_len, int flags,
+		    ...);
+
+static atomic_int fail_memalign;	/* fail the next posix_memalign()s */
+
+int __wrap_posix_memalign(void **p, size_t align, size_t size)
+{
+	if (atomic_load(&fail_memalign) > 0) {
+		atomic_fetch_sub(&fail_memalign, 1);
+		return ENOMEM;	/* as POSIX says: errno is left alone */
+	}
+	return __real_posix_memalign(p, align, size);
+}
+
+/*
+ * The memory-call hook: armed on a range (a chunk), it acts on the first
+ * mprotect(PROT_NONE), madvise(), MAP_FIXED mmap() or mremap() of the
+ * library that touches it, i.e. on the revocation of that chunk (however
+ * the backend does it): HOOK_FAIL makes an mprotect(PROT_NONE) fail with
+ * ENOMEM (the backend must cope, and keep errno), HOOK_PAUSE lets the call
+ * through, then holds the revoking thread until the racer has allocated
+ * (or for 300 ms).
+ */
+enum { HOOK_OFF, HOOK_FAIL, HOOK_PAUSE };
+static struct {
+	atomic_int mode;
+	uintptr_t lo, hi;
+	atomic_int fired;		/* the revocation was reached */
+	atomic_int racer_done;
+} hook;
+
+static bool hook_hits(void *addr, size_t len)
+{
+	uintptr_t a = (uintptr_t)addr;
+
+	return atomic_load(&hook.mode) != HOOK_OFF && a < hook.hi &&
+	       a + len > hook.lo;
+}
+
+/* After the real call: the range is revoked; let the racer try it. */
+static void hook_pause(void)
+{
+	if (atomic_exchange(&hook.mode, HOOK_OFF) != HOOK_PAUSE)
+		return;
+	atomic_store(&hook.fired, 1);
+	for (int t = 0; t < 300 && !atomic_load(&hook.racer_done); t++)
+		usleep(1000);
+}
+
+int __wrap_mprotect(void *addr, size_t len, int prot)
+{
+	int ret;
+
+	if (prot == PROT_NONE && hook_hits(addr, len) &&
+	    atomic_load(&hook.mode) == HOOK_FAIL) {
+		atomic_store(&hook.mode, HOOK_OFF);
+		atomic_store(&hook.fired, 1);
+		errno = ENOMEM;
+		return -1;
+	}
+	ret = __real_mprotect(addr, len, prot);
+	if (prot == PROT_NONE && hook_hits(addr, len))
+		hook_pause();
+	return ret;
+}
+
+int __wrap_madvise(void *addr, size_t len, int advice)
+{
+	int ret = __real_madvise(addr, len, advice);
+
+	if (hook_hits(addr, len))
+		hook_pause();
+	return ret;
+}
+
+void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		  off_t off)
+{
+	void *ret = __real_mmap(addr, len, prot, flags, fd, off);
+
+	if ((flags & MAP_FIXED) && hook_hits(addr, len))
+		hook_pause();
+	return ret;
+}
+
+void *__wrap_mremap(void *old, size_t old_len, size_t new_len, int flags,
+		    ...)
+{
+	void *ret, *new_addr = NULL;
+	va_list ap;
+
+	va_start(ap, flags);
+	if (flags & MREMAP_FIXED)
+		new_addr = va_arg(ap, void *);
+	va_end(ap);
+	ret = __real_mremap(old, old_len, new_len, flags, new_addr);
+	if (hook_hits(old, old_len))
+		hook_pause();
+	return ret;
+}
+
+static void hook_arm(int mode, void *p, size_t len)
+{
+	hook.lo = (uintptr_t)p;
+	hook.hi = (uintptr_t)p + len;
+	atomic_store(&hook.fired, 0);
+	atomic_store(&hook.racer_done, 0);
+	atomic_store(&hook.mode, mode);
+}
+
+TEST(new_sets_errno_when_out_of_memory)
+{
+	unsigned int flags[] = { 0, ARENA_THREADSAFE, ARENA_WHOLE_CHUNKS };
+	struct arena *a;
+
+	for (unsigned int i = 0; i < 3; i++) {
+		atomic_store(&fail_memalign, 1);
+		errno = 0;
+		a = arena_new(flags[i]);
+		atomic_store(&fail_memalign, 0);
+		EXPECT_EQ(NULL, a);
+		EXPECT_EQ(ENOMEM, errno);
+		arena_free(a);
+	}
+	/* And the next one works. */
+	a = arena_new(0);
+	ASSERT_NE(NULL, a);
+	EXPECT_NE(NULL, arena_alloc(a, 10));
+	arena_free(a);
+}
+
+/* The fd libarena holds on /dev/arena, or -1. */
+static int arena_dev_fd(void)
+{
+	char path[64], link[64];
+	int fd;
+
+	for (fd = 0; fd < 1024; fd++) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		if (!strcmp(link, ARENA_DEV))
+			return fd;
+	}
+	return -1;
+}
+
+#define ERRNO_SENTINEL	4242
+#define KEEPS_ERRNO(call) do {						\
+	errno = ERRNO_SENTINEL;						\
+	ret = (call);							\
+	EXPECT_EQ(ERRNO_SENTINEL, errno) TH_LOG("%s = %d", #call, ret);	\
+} while (0)
+
+/*
+ * Functions returning int leave errno alone, whether they succeed or fail
+ * (libarena.h), on every failure they have.
+ */
+TEST(int_functions_leave_errno_alone)
+{
+	struct arena_addr_info info;
+	struct arena_stats st;
+	struct arena *a, *s;
+	int ret, status;
+	char *p, *q;
+	pid_t pid;
+
+	KEEPS_ERRNO(arena_lookup(&info, &info));
+	EXPECT_EQ(-ENOENT, ret);
+	KEEPS_ERRNO(arena_lookup(&info, NULL));
+	EXPECT_EQ(-EINVAL, ret);
+	KEEPS_ERRNO(arena_reset(NULL));
+	EXPECT_EQ(-EINVAL, ret);
+	KEEPS_ERRNO(arena_stats(NULL, &st));
+	EXPECT_EQ(-EINVAL, ret);
+	KEEPS_ERRNO(arena_contains(NULL, &st));
+	EXPECT_EQ(0, ret);
+	KEEPS_ERRNO(arena_trim());
+	EXPECT_EQ(0, ret);
+
+	a = arena_new(0);
+	s = arena_new(ARENA_THREADSAFE);
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, s);
+	KEEPS_ERRNO(arena_stats(a, NULL));
+	EXPECT_EQ(-EINVAL, ret);
+	KEEPS_ERRNO(arena_reset(a));		/* empty */
+	EXPECT_EQ(0, ret);
+	p = arena_alloc(a, 100);
+	q = arena_alloc(s, 100);
+	ASSERT_NE(NULL, p);
+	ASSERT_NE(NULL, q);
+	KEEPS_ERRNO(arena_lookup(p, &info));
+	EXPECT_EQ(0, ret);
+	KEEPS_ERRNO(arena_contains(a, p));
+	EXPECT_EQ(1, ret);
+	KEEPS_ERRNO(arena_stats(s, &st));
+	EXPECT_EQ(0, ret);
+	KEEPS_ERRNO(arena_reset(a));
+	EXPECT_EQ(0, ret);
+
+	if (!on_kernel()) {
+		/*
+		 * The revocation's mprotect() fails (as at vm.max_map_count):
+		 * whatever the backend does about it, errno stays.
+		 */
+		p = arena_alloc(a, 100);
+		ASSERT_NE(NULL, p);
+		hook_arm(HOOK_FAIL, p, 1);
+		KEEPS_ERRNO(arena_reset(a));
+		EXPECT_TRUE(ret == 0 || ret == -ENOMEM);
+		EXPECT_EQ(1, atomic_load(&hook.fired));
+		hook_arm(HOOK_OFF, NULL, 0);
+		EXPECT_TRUE(faults_at(p));
+		q = arena_alloc(s, 100);
+		ASSERT_NE(NULL, q);
+		hook_arm(HOOK_FAIL, q, 1);
+		KEEPS_ERRNO(arena_reset(s));
+		EXPECT_TRUE(ret == 0 || ret == -ENOMEM);
+		EXPECT_EQ(1, atomic_load(&hook.fired));
+		hook_arm(HOOK_OFF, NULL, 0);
+		EXPECT_TRUE(faults_at(q));
+	} else {
+		/*
+		 * The kernel refuses the library's calls: its file replaced
+		 * by /dev/null under it (as code that closes every fd might).
+		 */
+		int fd = arena_dev_fd(), null = open("/dev/null", O_RDWR);
+
+		ASSERT_GE(fd, 0);
+		ASSERT_GE(null, 0);
+		ASSERT_NE(NULL, arena_alloc(a, 100));
+		ASSERT_EQ(fd, dup2(null, fd));
+		KEEPS_ERRNO(arena_lookup(p, &info));
+		EXPECT_LE(ret, 0);
+		KEEPS_ERRNO(arena_reset(a));
+		EXPECT_LE(ret, 0);
+		close(null);
+	}
+
+	/* In a fork child: -ECHILD, errno kept. */
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		int bad = 0;
+
+		errno = ERRNO_SENTINEL;
+		bad |= (arena_reset(a) != -ECHILD) << 0;
+		bad |= (arena_stats(s, &st) != -ECHILD) << 1;
+		bad |= (arena_lookup(p, &info) != 0 &&
+			arena_lookup(p, &info) != -ENOENT) << 2;
+		bad |= (arena_contains(a, p) != 0) << 3;
+		bad |= (errno != ERRNO_SENTINEL) << 4;
+		_exit(bad);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	if (!on_kernel()) {
+		arena_free(a);
+		arena_free(s);
+	}
+}
+
+/*
+ * arena_reset() of a thread-safe arena racing an allocation is forbidden,
+ * but must fail safe: an allocation that starts after the reset revoked
+ * the old chunk never gets memory in it. The hook holds the resetting
+ * thread right after the revocation while another thread allocates.
+ */
+struct reset_racer {
+	struct arena *a;
+	char *p;
+	bool writable;
+};
+
+static void *reset_racer_fn(void *arg)
+{
+	struct reset_racer *r = arg;
+
+	for (int t = 0; t < 10000 && !atomic_load(&hook.fired); t++)
+		usleep(1000);
+	r->p = arena_alloc(r->a, 64);
+	atomic_store(&hook.racer_done, 1);
+	r->writable = r->p && try_write(r->p, 1, NULL);
+	return NULL;
+}
+
+TEST(reset_racing_a_shared_arena_allocation_fails_safe)
+{
+	struct reset_racer r = { 0 };
+	size_t cs;
+	pthread_t t;
+	char *old;
+
+	/* The hook sees the mmap backend's revocation. */
+	setenv("ARENA_BACKEND", "mmap", 1);
+	r.a = arena_new(ARENA_THREADSAFE);
+	ASSERT_NE(NULL, r.a);
+	cs = arena_chunk_size();
+	old = arena_alloc(r.a, 64);
+	ASSERT_NE(NULL, old);
+	old = (char *)((uintptr_t)old & ~(uintptr_t)(cs - 1));
+	hook_arm(HOOK_PAUSE, old, cs);
+	ASSERT_EQ(0, pthread_create(&t, NULL, reset_racer_fn, &r));
+	EXPECT_EQ(0, arena_reset(r.a));
+	pthread_join(t, NULL);
+	/* The hook held the reset right after it revoked the old chunk. */
+	ASSERT_EQ(1, atomic_load(&hook.fired));
+	hook_arm(HOOK_OFF, NULL, 0);
+	ASSERT_NE(NULL, r.p);
+	TH_LOG("old chunk %p, racing allocation %p", old, r.p);
+	EXPECT_FALSE(r.p >= old && r.p < old + cs);
+	EXPECT_TRUE(r.writable);
+	EXPECT_TRUE(arena_contains(r.a, r.p));
+	EXPECT_TRUE(faults_at(old));
+	arena_free(r.a);
+}
+
+/*
+ * arena_lookup() from a signal handler, as a SIGSEGV handler reporting a
+ * use-after-free would call it: the signal lands on the thread that creates
+ * arenas, allocates (misses included) and frees them, at any instruction,
+ * also with the library's lock held. Every lookup must return and be right:
+ * a live arena's address, a freed one's, and the interrupted loop's own
+ * current arena. A watchdog turns a deadlock into a failure.
+ */
+#define SIGLOOKUP_DEAD_ROUNDS	1500	/* below the freed-address budget */
+#define SIGLOOKUP_CALLS		1000	/* lookups wanted, in... */
+#define SIGLOOKUP_MIN_SECONDS	2	/* ...at least this long... */
+#define SIGLOOKUP_MAX_SECONDS	30	/* ...at most this long */
+
+enum { CUR_NONE, CUR_LIVE, CUR_FREEING, CUR_FREED };
+
+static struct {
+	char *live, *dead;
+	struct arena_addr_info live_info, dead_info;
+	_Atomic(char *) cur;
+	atomic_uint cur_id;
+	atomic_int cur_state;
+	atomic_long calls, wrong, errno_changed;
+	atomic_long progress;
+	atomic_int stop;
+	pthread_t target;
+} sl;
+
+static bool siglookup_is(const char *p, enum arena_addr_state state,
+			 unsigned int id, const struct arena_addr_info *want)
+{
+	struct arena_addr_info info;
+
+	errno = ERRNO_SENTINEL;
+	if (arena_lookup(p, &info))
+		return false;
+	if (errno != ERRNO_SENTINEL)
+		atomic_fetch_add(&sl.errno_changed, 1);
+	if (info.state != state || info.arena_id != id)
+		return false;
+	return !want || info.offset == want->offset;
+}
+
+static void siglookup_handler(int sig)
+{
+	int saved = errno, st = atomic_load(&sl.cur_state);
+	char *cur = atomic_load(&sl.cur);
+	unsigned int id = atomic_load(&sl.cur_id);
+	bool ok;
+
+	(void)sig;
+	ok = siglookup_is(sl.live, ARENA_ADDR_LIVE, sl.live_info.arena_id,
+			  &sl.live_info);
+	/* Until the freed address space kept faulting may be recycled. */
+	if (atomic_load(&sl.progress) < SIGLOOKUP_DEAD_ROUNDS)
+		ok = ok && siglookup_is(sl.dead, ARENA_ADDR_FREED,
+					sl.dead_info.arena_id, &sl.dead_info);
+	/* The interrupted thread is this one: its state holds still. */
+	if (st == CUR_LIVE)
+		ok = ok && siglookup_is(cur, ARENA_ADDR_LIVE, id, NULL);
+	else if (st == CUR_FREED)
+		ok = ok && siglookup_is(cur, ARENA_ADDR_FREED, id, NULL);
+	if (!ok && !atomic_fetch_add(&sl.wrong, 1))
+		dprintf(2, "# siglookup: wrong answer (state %d, current %p, arena %u)\n",
+			st, cur, id);
+	atomic_fetch_add(&sl.calls, 1);
+	errno = saved;
+}
+
+static void *siglookup_signaller(void *arg)
+{
+	struct timespec last_t, t;
+	long last = -1;
+
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &last_t);
+	while (!atomic_load(&sl.stop)) {
+		long now = atomic_load(&sl.progress);
+
+		pthread_kill(sl.target, SIGUSR1);
+		for (volatile int spin = 0; spin < 2000; spin++)
+			;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (now != last) {
+			last = now;
+			last_t = t;
+		} else if (t.tv_sec - last_t.tv_sec > 20) {
+			dprintf(2, "# siglookup: no progress for 20 s after round %ld: arena_lookup() in the handler deadlocked\n",
+				now);
+			abort();
+		}
+	}
+	return NULL;
+}
+
+TEST(lookup_from_a_signal_handler)
+{
+	struct sigaction sa = { 0 };
+	struct timespec t0, t1;
+	struct arena *keep, *d;
+	pthread_t sig_thread;
+	int i, bad = 0;
+
+	keep = arena_new(0);
+	d = arena_new(0);
+	ASSERT_NE(NULL, keep);
+	ASSERT_NE(NULL, d);
+	sl.live = arena_alloc(keep, 100);
+	sl.dead = arena_alloc(d, 100);
+	ASSERT_NE(NULL, sl.live);
+	ASSERT_NE(NULL, sl.dead);
+	arena_free(d);
+	ASSERT_EQ(0, arena_lookup(sl.live, &sl.live_info));
+	ASSERT_EQ(ARENA_ADDR_LIVE, sl.live_info.state);
+	ASSERT_EQ(0, arena_lookup(sl.dead, &sl.dead_info));
+	ASSERT_EQ(ARENA_ADDR_FREED, sl.dead_info.state);
+
+	sa.sa_handler = siglookup_handler;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	sl.target = pthread_self();
+	ASSERT_EQ(0, pthread_create(&sig_thread, NULL, siglookup_signaller,
+				    NULL));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0;; i++) {
+		struct arena *a = arena_new(i % 4 == 3 ? ARENA_THREADSAFE : 0);
+		char *p, *q, *r;
+
+		if (!a) {
+			bad++;
+			break;
+		}
+		p = arena_alloc(a, 100);
+		q = arena_alloc(a, 5000);	/* a miss: a second small run */
+		r = arena_alloc(a, 100);
+		if (!p || !q || !r) {
+			bad++;
+			arena_free(a);
+			break;
+		}
+		/* No state while the pointer and the id change. */
+		atomic_store(&sl.cur_state, CUR_NONE);
+		atomic_store(&sl.cur, p);
+		atomic_store(&sl.cur_id, arena_id(a));
+		atomic_store(&sl.cur_state, CUR_LIVE);
+		memset(q, 1, 5000);
+		atomic_store(&sl.cur_state, CUR_FREEING);
+		arena_free(a);
+		atomic_store(&sl.cur_state, CUR_FREED);
+		atomic_fetch_add(&sl.progress, 1);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (t1.tv_sec - t0.tv_sec >= SIGLOOKUP_MAX_SECONDS ||
+		    (t1.tv_sec - t0.tv_sec >= SIGLOOKUP_MIN_SECONDS &&
+		     atomic_load(&sl.calls) >= SIGLOOKUP_CALLS))
+			break;
+	}
+	atomic_store(&sl.stop, 1);
+	pthread_join(sig_thread, NULL);
+	signal(SIGUSR1, SIG_IGN);
+	TH_LOG("%ld rounds, %ld lookups from the handler", 
+	       atomic_load(&sl.progress), atomic_load(&sl.calls));
+	EXPECT_EQ(0, bad);
+	EXPECT_GT(atomic_load(&sl.calls), 100);
+	EXPECT_EQ(0, atomic_load(&sl.wrong));
+	EXPECT_EQ(0, atomic_load(&sl.errno_changed));
+	arena_free(keep);
+}
+
+/*
+ * The fault probes take only SIGSEGV for a fault: a SIGBUS (here: a page
+ * past the end of a file) is no revocation and kills the prober.
+ */
+TEST(probes_do_not_take_sigbus_for_a_fault)
+{
+	int fd = memfd_create("libarena_test", 0), status;
+	char *p;
+	pid_t pid;
+
+	ASSERT_GE(fd, 0);
+	p = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0)
+		_exit(faults_at(p) ? 1 : 2);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS)
+		TH_LOG("status %#x", status);
+	munmap(p, PAGE_SZ);
+	close(fd);
+}
+
+/*
+ * With /dev/arena absent the automatic choice is the mmap backend (the
+ * host lane runs this program only as libarena_mmap_test, with
+ * ARENA_BACKEND=mmap: this test drops the variable).
+ */
+TEST(auto_backend_falls_back_without_the_device)
+{
+	const char *b;
+
+	unsetenv("ARENA_BACKEND");
+	b = arena_backend();
+	ASSERT_NE(NULL, b);
+	EXPECT_STREQ(access(ARENA_DEV, R_OK | W_OK) ? "mmap" : "kernel", b);
 }
 
 TEST_HARNESS_MAIN
