@@ -142,11 +142,16 @@ unsigned int __arena_kernel_free_id(unsigned int id, size_t next_len,
 int __arena_kernel_lookup(uintptr_t p, struct arena_addr_info *info);
 void __arena_kernel_forget(void);
 
-/* mmap backend: the same, plus revoking all of an arena's runs. */
+/*
+ * mmap backend: the same, plus revoking all of an arena's runs (which
+ * cannot fail: if no way to make them fault works, the process aborts),
+ * and giving back the freed chunks it keeps for the next arenas (trim).
+ */
 int __arena_mmap_init(void);
 int __arena_mmap_create(struct __arena *ai);
 char *__arena_mmap_chunks(struct __arena *ai, size_t nr);
 int __arena_mmap_release(struct __arena *ai);
+void __arena_mmap_trim(void);
 int __arena_mmap_lookup(uintptr_t p, struct arena_addr_info *info);
 void __arena_mmap_forget(void);
 
