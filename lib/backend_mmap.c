@@ -322,6 +322,31 @@ static int revoke_try(char *p, size_t len, int drop)
 	return err;
 }
 
+/* Never leave freed memory usable: stop here, loudly. */
+static void __attribute__((noreturn)) revoke_failed(char *p, size_t len,
+						    int err)
+{
+	char msg[160];
+
+	snprintf(msg, sizeof(msg), "libarena: cannot revoke freed memory at %p (+%zu): %s; aborting\n",
+		 (void *)p, len, strerror(-err));
+	if (write(STDERR_FILENO, msg, strlen(msg)) < 0)
+		abort();
+	abort();
+}
+
+/*
+ * For the kernel backend when its descriptor is gone (no ioctl can
+ * revoke): make @len bytes at @p fault by hand, or abort.
+ */
+void __arena_revoke_range(char *p, size_t len)
+{
+	int r = revoke_try(p, len, 1);
+
+	if (r < 0)
+		revoke_failed(p, len, r);
+}
+
 static void keep_drop_all(void);
 
 /* The run at @start..+@nr faults from now on, or the process aborts. */
@@ -330,21 +355,14 @@ static void run_revoke(size_t start, size_t nr, int drop)
 	size_t len = nr << g.chunk_shift;
 	char *p = g.base + (start << g.chunk_shift);
 	int r = revoke_try(p, len, drop);
-	char msg[160];
 
 	if (r < 0 && nr_keep) {
 		/* Kept chunks made PROT_NONE merge with their neighbours. */
 		keep_drop_all();
 		r = revoke_try(p, len, drop);
 	}
-	if (r < 0) {
-		/* Never leave freed memory usable: stop here, loudly. */
-		snprintf(msg, sizeof(msg), "libarena: cannot revoke freed memory at %p (+%zu): %s; aborting\n",
-			 (void *)p, len, strerror(-r));
-		if (write(STDERR_FILENO, msg, strlen(msg)) < 0)
-			abort();
-		abort();
-	}
+	if (r < 0)
+		revoke_failed(p, len, r);
 	for (size_t i = start; i < start + nr; i++) {
 		g.slots[i].guarded = r == 1;
 		/* Without the drop, a stale write may have left a page. */

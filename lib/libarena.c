@@ -448,6 +448,11 @@ ARENA_EXPORT void arena_free(struct arena *a)
 			id = __arena_kernel_free_id(ai->id, next_len, &next);
 			if (id)
 				spare_keep(id, next, next_len);
+			else if (__arena_kernel_lost())
+				/* No ioctl reaches the device: by hand. */
+				for (size_t r = 0; r < ai->nr_runs; r++)
+					__arena_revoke_range(ai->runs[r].base,
+							     ai->runs[r].len);
 		} else {
 			__arena_mmap_release(ai);
 		}

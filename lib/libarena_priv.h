@@ -141,6 +141,10 @@ unsigned int __arena_kernel_free_id(unsigned int id, size_t next_len,
 				    char **next);
 int __arena_kernel_lookup(uintptr_t p, struct arena_addr_info *info);
 void __arena_kernel_forget(void);
+/* The library's /dev/arena descriptor was closed under it (EBADF). */
+int __arena_kernel_lost(void);
+/* Make a range fault without the device (mprotect and fallbacks) or abort. */
+void __arena_revoke_range(char *p, size_t len);
 
 /*
  * mmap backend: the same, plus revoking all of an arena's runs (which

@@ -12,6 +12,7 @@
  */
 #include "arena_helpers.h"	/* first: it defines _GNU_SOURCE */
 
+#include <dirent.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -247,6 +248,81 @@ TEST(auto_backend_without_room_for_the_window_falls_back_to_mmap)
 	ASSERT_NE(NULL, b) TH_LOG("arena_backend: %s", strerror(errno));
 	EXPECT_STREQ("mmap", b);
 	EXPECT_TRUE(arena_round_trip());
+}
+
+/* The library's /dev/arena descriptor, from /proc/self/fd; -1 if none. */
+static int library_arena_fd(void)
+{
+	char path[300], target[64];
+	struct dirent *e;
+	int fd = -1;
+	ssize_t n;
+	DIR *d = opendir("/proc/self/fd");
+
+	if (!d)
+		return -1;
+	while (fd < 0 && (e = readdir(d))) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = 0;
+			if (!strcmp(target, ARENA_DEV))
+				fd = atoi(e->d_name);
+		}
+	}
+	closedir(d);
+	return fd;
+}
+
+/*
+ * Code that closes every descriptor (closefrom(), a daemon's close loop)
+ * can close the library's /dev/arena under it, and the number may then
+ * name another file. The library notices at its next ioctl: arena_free()
+ * still makes the freed memory fault (by hand), and every later call that
+ * needs the device fails with EBADF. In a child, once with the number
+ * left closed and once reused for /dev/null.
+ */
+TEST(closed_device_descriptor_fails_safe)
+{
+	if (!on_kernel())
+		SKIP(return, "the kernel backend's descriptor");
+	for (int reuse = 0; reuse < 2; reuse++) {
+		pid_t pid = fork();
+		int st;
+
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			struct arena_addr_info info;
+			struct arena *a, *b;
+			int fd, bad = 0;
+			char *p, *q;
+
+			a = arena_new(0);
+			p = a ? arena_alloc(a, 100) : NULL;
+			fd = library_arena_fd();
+			if (!p || fd < 0)
+				_exit(64);
+			memset(p, 1, 100);
+			close(fd);
+			if (reuse) {
+				int n = open("/dev/null", O_RDWR);
+
+				if (n < 0 || (n != fd && dup2(n, fd) != fd))
+					_exit(65);
+			}
+			arena_free(a);
+			bad |= faults_at(p) && faults_at(p + 99) ? 0 : 1;
+			b = arena_new(0);
+			q = b ? arena_alloc(b, 100) : NULL;
+			bad |= !q && errno == EBADF ? 0 : 2;
+			bad |= arena_lookup(p, &info) == -EBADF ? 0 : 4;
+			arena_free(b);
+			_exit(bad);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &st, 0));
+		EXPECT_TRUE(WIFEXITED(st));
+		EXPECT_EQ(0, WEXITSTATUS(st)) TH_LOG("reuse %d", reuse);
+	}
 }
 
 TEST_F(lib, allocations_are_aligned_and_disjoint)
