@@ -324,12 +324,12 @@ static int revoke_try(char *p, size_t len, int drop)
 
 /* Never leave freed memory usable: stop here, loudly. */
 static void __attribute__((noreturn)) revoke_failed(char *p, size_t len,
-						    int err)
+						    int err, const char *why)
 {
-	char msg[160];
+	char msg[256];
 
-	snprintf(msg, sizeof(msg), "libarena: cannot revoke freed memory at %p (+%zu): %s; aborting\n",
-		 (void *)p, len, strerror(-err));
+	snprintf(msg, sizeof(msg), "libarena: cannot revoke freed memory at %p (+%zu)%s: %s; aborting\n",
+		 (void *)p, len, why, strerror(-err));
 	if (write(STDERR_FILENO, msg, strlen(msg)) < 0)
 		abort();
 	abort();
@@ -337,14 +337,16 @@ static void __attribute__((noreturn)) revoke_failed(char *p, size_t len,
 
 /*
  * For the kernel backend when its descriptor is gone (no ioctl can
- * revoke): make @len bytes at @p fault by hand, or abort.
+ * revoke): make @len bytes at @p fault by hand, or abort. (The module's
+ * window refuses to be split, so today this aborts.)
  */
 void __arena_revoke_range(char *p, size_t len)
 {
 	int r = revoke_try(p, len, 1);
 
 	if (r < 0)
-		revoke_failed(p, len, r);
+		revoke_failed(p, len, r,
+			      ", the /dev/arena descriptor closed under the library");
 }
 
 static void keep_drop_all(void);
@@ -362,7 +364,7 @@ static void run_revoke(size_t start, size_t nr, int drop)
 		r = revoke_try(p, len, drop);
 	}
 	if (r < 0)
-		revoke_failed(p, len, r);
+		revoke_failed(p, len, r, "");
 	for (size_t i = start; i < start + nr; i++) {
 		g.slots[i].guarded = r == 1;
 		/* Without the drop, a stale write may have left a page. */

@@ -143,7 +143,10 @@ int __arena_kernel_lookup(uintptr_t p, struct arena_addr_info *info);
 void __arena_kernel_forget(void);
 /* The library's /dev/arena descriptor was closed under it (EBADF). */
 int __arena_kernel_lost(void);
-/* Make a range fault without the device (mprotect and fallbacks) or abort. */
+/*
+ * Make a range fault without the device (mprotect and fallbacks), or
+ * abort: the module's window cannot be split, so today it aborts.
+ */
 void __arena_revoke_range(char *p, size_t len);
 
 /*

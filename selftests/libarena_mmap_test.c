@@ -106,18 +106,20 @@ static long minflt(void)
 	return ru.ru_minflt;
 }
 
-/* Resident pages of the process. */
+/* Resident anonymous pages of the process (RssAnon). */
 static long resident_pages(void)
 {
-	long size = 0, res = -1;
-	FILE *f = fopen("/proc/self/statm", "r");
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
 
-	if (f) {
-		if (fscanf(f, "%ld %ld", &size, &res) != 2)
-			res = -1;
-		fclose(f);
-	}
-	return res;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb < 0 ? -1 : kb / (long)(PAGE_SZ >> 10);
 }
 
 /* An arena with @len bytes written (@c); its memory in *@p. */
