@@ -494,3 +494,56 @@ TEST(fork_after_a_fallback_revoke_reserves_the_whole_window)
 	EXPECT_EQ(0x22, l[99]);
 	arena_free(live);
 }
+
+/*
+ * Slots revoked by guard markers come back to use once the quarantine
+ * lets them go: zero and writable, the markers gone (replaced by a kept
+ * chunk's move, or removed with MADV_GUARD_REMOVE when handed out as they
+ * are: with the move failing). A 3-chunk run freed with mprotect()
+ * failing, then more one-chunk arenas than the quarantine holds (4 GiB,
+ * 2048 chunks), each writing its first page, until one gets a guarded slot.
+ */
+static void guarded_slots_come_back(struct __test_metadata *_metadata,
+				    int no_move)
+{
+	const size_t cs = 2UL << 20, len = 3 * cs;
+	struct arena *a;
+	int i, hits = 0;
+	char *p, *q;
+
+	if (!have_guards())
+		SKIP(return, "no MADV_GUARD_INSTALL (Linux 6.13)");
+	a = written_arena(0, len, 0x55, &p);
+	ASSERT_NE(NULL, a);
+	fail_protect_none = 1;
+	arena_free(a);
+	fail_protect_none = 0;
+	ASSERT_TRUE(faults_at(p) && faults_at(p + len - 1));
+
+	fail_remap = no_move;
+	for (i = 0; i < 2200; i++) {
+		a = arena_new(0);
+		ASSERT_NE(NULL, a);
+		q = arena_alloc(a, 4096);
+		ASSERT_NE(NULL, q);
+		if (q >= p && q < p + len)
+			hits++;
+		ASSERT_EQ(0, q[0]);
+		/* A marker left would make this fault (the test dies). */
+		memset(q, 1, 4096);
+		arena_free(a);
+	}
+	fail_remap = 0;
+	TH_LOG("the 3 guarded slots were handed out %d times", hits);
+	EXPECT_GE(hits, 3);
+}
+
+TEST(guarded_slots_come_back_as_kept_chunks)
+{
+	guarded_slots_come_back(_metadata, 0);
+}
+
+TEST(guarded_slots_come_back_unguarded)
+{
+	guarded_slots_come_back(_metadata, 1);
+}
