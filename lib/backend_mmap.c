@@ -89,8 +89,6 @@ struct arena_mslot {
 	unsigned int state;		/* enum arena_addr_state */
 	int freed_pid;
 	unsigned long long freed_ns;	/* CLOCK_MONOTONIC at the free */
-	unsigned char guarded;		/* revoked by guard markers */
-	unsigned char stale;		/* may hold pages: drop before use */
 };
 
 struct arena_qrun {
@@ -109,6 +107,14 @@ static struct arena_mkeep keep[MMAP_KEEP_SLOTS];
 static size_t nr_keep, keep_bytes;
 static int keep_off;			/* no MREMAP_DONTUNMAP here */
 static int mmap_pid;			/* getpid() at init: the freeing process */
+
+/*
+ * How each slot was last revoked, for run_open() (under g.lock; kept
+ * apart from the slot table, which arena_lookup() reads).
+ */
+#define SLOT_GUARDED	0x1		/* guard markers: drop them first */
+#define SLOT_STALE	0x2		/* may hold a page: drop it first */
+static unsigned char slot_rev[MMAP_WINDOW_MAX >> MMAP_CHUNK_SHIFT];
 
 static unsigned long long now_ns(void)
 {
@@ -187,6 +193,8 @@ int __arena_mmap_init(void)
 		g.quar_budget = nr / 2;
 	nr_keep = keep_bytes = 0;
 	mmap_pid = getpid();
+	/* A fork child's copy is the parent's. */
+	memset(slot_rev, 0, nr);
 	g.backend = BACKEND_MMAP;
 	return 0;
 }
@@ -223,13 +231,8 @@ static int quarantine_recycle(void)
 	if (!g.quar_len)
 		return 0;
 	q = &g.quar[g.quar_head];
-	for (size_t i = q->start; i < q->start + q->nr; i++) {
-		struct arena_mslot *s = &g.slots[i];
-
-		/* How it was revoked stays: run_open() needs to know. */
-		*s = (struct arena_mslot){ .guarded = s->guarded,
-					   .stale = s->stale };
-	}
+	for (size_t i = q->start; i < q->start + q->nr; i++)
+		memset(&g.slots[i], 0, sizeof(g.slots[i]));
 	slots_mark(q->start, q->nr, 0);
 	if (q->start < g.first_free)
 		g.first_free = q->start;
@@ -365,11 +368,9 @@ static void run_revoke(size_t start, size_t nr, int drop)
 	}
 	if (r < 0)
 		revoke_failed(p, len, r, "");
-	for (size_t i = start; i < start + nr; i++) {
-		g.slots[i].guarded = r == 1;
-		/* Without the drop, a stale write may have left a page. */
-		g.slots[i].stale = !drop;
-	}
+	/* Without the drop, a stale write may have left a page. */
+	memset(slot_rev + start, (r == 1 ? SLOT_GUARDED : 0) |
+	       (drop ? 0 : SLOT_STALE), nr);
 }
 
 /*
@@ -380,42 +381,28 @@ static int run_open(size_t start, size_t nr)
 {
 	size_t len = nr << g.chunk_shift, i;
 	char *p = g.base + (start << g.chunk_shift);
-	int guarded = 0, stale = 0;
+	int rev = 0;
 
-	for (i = start; i < start + nr; i++) {
-		guarded |= g.slots[i].guarded;
-		stale |= g.slots[i].stale;
-	}
-	if (stale && madvise(p, len, MADV_DONTNEED))
+	for (i = start; i < start + nr; i++)
+		rev |= slot_rev[i];
+	if ((rev & SLOT_STALE) && madvise(p, len, MADV_DONTNEED))
 		return -ENOMEM;
 	/* ENOMEM: out of memory maps (vm.max_map_count). */
 	if (mprotect(p, len, PROT_READ | PROT_WRITE))
 		return -ENOMEM;
-	if (guarded && madvise(p, len, MADV_GUARD_REMOVE)) {
+	if ((rev & SLOT_GUARDED) && madvise(p, len, MADV_GUARD_REMOVE)) {
 		/* Still faulting: leave it so, as a free run. */
 		run_revoke(start, nr, 1);
 		return -ENOMEM;
 	}
-	for (i = start; i < start + nr; i++) {
-		g.slots[i].guarded = 0;
-		g.slots[i].stale = 0;
-	}
+	memset(slot_rev + start, 0, nr);
 	return 0;
 }
 
-/* Mark slots @start..+@nr live in @ai's run. */
-static void slots_live(struct __arena *ai, size_t start, size_t nr)
-{
-	for (size_t i = start; i < start + nr; i++) {
-		g.slots[i].arena_id = ai->id;
-		g.slots[i].run_start = start;
-		g.slots[i].state = ARENA_ADDR_LIVE;
-	}
-}
 
 char *__arena_mmap_chunks(struct __arena *ai, size_t nr)
 {
-	struct arena_mkeep k;
+	struct arena_mkeep k = { .dirty = 0 };
 	long start;
 	char *p;
 
@@ -428,29 +415,32 @@ char *__arena_mmap_chunks(struct __arena *ai, size_t nr)
 		/* A kept chunk: mapped, populated, never this address before. */
 		k = keep[--nr_keep];
 		keep_bytes -= k.dirty;
-		slots_live(ai, k.slot, 1);
-		pthread_mutex_unlock(&g.lock);
-		p = g.base + ((size_t)k.slot << g.chunk_shift);
-		if (!(k.nozero && (ai->flags & ARENA_NOZERO)))
-			memset(p, 0, k.dirty);
-		return p;
-	}
-	while (g.quar_slots > g.quar_budget)
-		quarantine_recycle();
-	while ((start = slots_find(nr)) < 0)
-		if (!quarantine_recycle())
-			break;
-	if (start < 0 || run_open(start, nr)) {
-		pthread_mutex_unlock(&g.lock);
-		errno = ENOMEM;
-		return NULL;
+		start = k.slot;
+	} else {
+		while (g.quar_slots > g.quar_budget)
+			quarantine_recycle();
+		while ((start = slots_find(nr)) < 0)
+			if (!quarantine_recycle())
+				break;
+		if (start < 0 || run_open(start, nr)) {
+			pthread_mutex_unlock(&g.lock);
+			errno = ENOMEM;
+			return NULL;
+		}
+		slots_mark(start, nr, 1);
+		if ((size_t)start == g.first_free)
+			g.first_free = start + nr;
 	}
 	p = g.base + ((size_t)start << g.chunk_shift);
-	slots_mark(start, nr, 1);
-	if ((size_t)start == g.first_free)
-		g.first_free = start + nr;
-	slots_live(ai, start, nr);
+	for (size_t i = start; i < start + nr; i++) {
+		g.slots[i].arena_id = ai->id;
+		g.slots[i].run_start = start;
+		g.slots[i].state = ARENA_ADDR_LIVE;
+	}
 	pthread_mutex_unlock(&g.lock);
+	/* What the last arena wrote, unless both arenas are ARENA_NOZERO. */
+	if (k.dirty && !(k.nozero && (ai->flags & ARENA_NOZERO)))
+		memset(p, 0, k.dirty);
 	return p;
 }
 
@@ -516,8 +506,7 @@ static int keep_run(const struct __arena *ai, size_t start, size_t dirty)
 	slots_mark(to, 1, 1);
 	if ((size_t)to == g.first_free)
 		g.first_free = to + 1;
-	g.slots[to].guarded = 0;
-	g.slots[to].stale = 0;
+	slot_rev[to] = 0;
 	keep[nr_keep].slot = to;
 	keep[nr_keep].dirty = dirty;
 	keep[nr_keep].nozero = !!(ai->flags & ARENA_NOZERO);
@@ -556,6 +545,7 @@ void __arena_mmap_trim(void)
 int __arena_mmap_release(struct __arena *ai)
 {
 	unsigned long long t = now_ns();
+	int pid = mmap_pid;
 
 	pthread_mutex_lock(&g.lock);
 	for (size_t r = 0; r < ai->nr_runs; r++) {
@@ -569,7 +559,7 @@ int __arena_mmap_release(struct __arena *ai)
 		for (size_t i = start; i < start + nr; i++) {
 			g.slots[i].state = ARENA_ADDR_FREED;
 			g.slots[i].freed_ns = t;
-			g.slots[i].freed_pid = mmap_pid;
+			g.slots[i].freed_pid = pid;
 		}
 		/* Without room to remember it, the run stays out of use. */
 		quarantine_push(start, nr);
