@@ -64,6 +64,14 @@
 #include "libarena_priv.h"
 
 #define g __arena_g
+#define sys __arena_mmap_sys
+
+struct arena_mmap_sys __arena_mmap_sys = {
+	.mprotect = mprotect,
+	.madvise = madvise,
+	.mmap = mmap,
+	.mremap = mremap,
+};
 
 #define MMAP_CHUNK_SHIFT	21			/* 2 MiB, as the kernel */
 #define MMAP_WINDOW_MAX		(64ULL << 30)		/* as window_gib */
@@ -291,13 +299,13 @@ static long slots_find(size_t nr)
 /* The window's advice again, for a new mapping in it (MAP_FIXED). */
 static void slots_advise(char *p, size_t len)
 {
-	madvise(p, len, MADV_DONTFORK);
-	madvise(p, len, MADV_NOHUGEPAGE);
+	sys.madvise(p, len, MADV_DONTFORK);
+	sys.madvise(p, len, MADV_NOHUGEPAGE);
 }
 
 /*
  * Make @len bytes at @p fault from now on, dropping their pages (unless
- * @drop is 0: mremap() took them). Tries mprotect(), guard markers and a
+ * @drop is 0: sys.mremap() took them). Tries sys.mprotect(), guard markers and a
  * PROT_NONE mapping over the range; see "Revoking" at the top. Returns 1 if
  * guard markers did it (the range stays read-write underneath), 0
  * otherwise, and -errno if all three failed.
@@ -306,17 +314,17 @@ static int revoke_try(char *p, size_t len, int drop)
 {
 	int err;
 
-	if (!mprotect(p, len, PROT_NONE)) {
+	if (!sys.mprotect(p, len, PROT_NONE)) {
 		/* Private anonymous: the next touch (after recycling) gets zeroes. */
 		if (drop)
-			madvise(p, len, MADV_DONTNEED);
+			sys.madvise(p, len, MADV_DONTNEED);
 		return 0;
 	}
 	err = -errno;
 	/* ENOMEM: the split needs a memory map more than vm.max_map_count. */
-	if (!madvise(p, len, MADV_GUARD_INSTALL))
+	if (!sys.madvise(p, len, MADV_GUARD_INSTALL))
 		return 1;
-	if (mmap(p, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+	if (sys.mmap(p, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
 		 MAP_NORESERVE | MAP_FIXED, -1, 0) != MAP_FAILED) {
 		/* A new mapping: as the window's, or fork would copy it. */
 		slots_advise(p, len);
@@ -385,12 +393,12 @@ static int run_open(size_t start, size_t nr)
 
 	for (i = start; i < start + nr; i++)
 		rev |= slot_rev[i];
-	if ((rev & SLOT_STALE) && madvise(p, len, MADV_DONTNEED))
+	if ((rev & SLOT_STALE) && sys.madvise(p, len, MADV_DONTNEED))
 		return -ENOMEM;
 	/* ENOMEM: out of memory maps (vm.max_map_count). */
-	if (mprotect(p, len, PROT_READ | PROT_WRITE))
+	if (sys.mprotect(p, len, PROT_READ | PROT_WRITE))
 		return -ENOMEM;
-	if ((rev & SLOT_GUARDED) && madvise(p, len, MADV_GUARD_REMOVE)) {
+	if ((rev & SLOT_GUARDED) && sys.madvise(p, len, MADV_GUARD_REMOVE)) {
 		/* Still faulting: leave it so, as a free run. */
 		run_revoke(start, nr, 1);
 		return -ENOMEM;
@@ -481,8 +489,8 @@ static int keep_run(const struct __arena *ai, size_t start, size_t dirty)
 		return 0;
 	q = g.base + ((size_t)to << g.chunk_shift);
 	/* The move replaces whatever the target held: pages, markers. */
-	if (mremap(p, cs, cs, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
-		   q) == MAP_FAILED) {
+	if (sys.mremap(p, cs, cs, MREMAP_MAYMOVE | MREMAP_FIXED |
+		       MREMAP_DONTUNMAP, q) == MAP_FAILED) {
 		/* EINVAL: no MREMAP_DONTUNMAP (before 5.7): never again. */
 		if (errno == EINVAL)
 			keep_off = 1;
@@ -492,7 +500,7 @@ static int keep_run(const struct __arena *ai, size_t start, size_t dirty)
 		 * again, or never use the slot (something else got there).
 		 */
 		if (mincore(q, g.page_size, &vec) && errno == ENOMEM) {
-			if (mmap(q, cs, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+			if (sys.mmap(q, cs, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
 				 MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0) == q) {
 				slots_advise(q, cs);
 			} else {

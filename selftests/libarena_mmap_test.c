@@ -5,10 +5,10 @@
  * machine without it; then the mmap backend's own: freed chunks kept
  * populated and moved to fresh addresses (bounded, given back by
  * arena_trim()), and revocation that fails (mprotect(), guard markers,
- * mmap(MAP_FIXED) made to fail with ENOMEM by the link's --wrap, see
- * selftests/Makefile, and the real vm.max_map_count): freed memory faults
- * whatever happens, or the process aborts, and fork still finds the
- * window whole.
+ * mmap(MAP_FIXED), mremap() made to fail with ENOMEM through the
+ * backend's call table, and the real vm.max_map_count): freed memory
+ * faults whatever happens, or the process aborts, and fork still finds
+ * the window whole.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -25,49 +25,49 @@ __attribute__((constructor)) static void force_mmap_backend(void)
 #define MADV_GUARD_INSTALL	102
 #endif
 
+#include "libarena_priv.h"	/* __arena_mmap_sys: the backend's calls */
+
 /*
- * Fault injection. The program is linked with --wrap for these four, so
- * every call of them (the library's included) comes here; each flag makes
+ * Fault injection: the mmap backend makes its memory calls through the
+ * table __arena_mmap_sys (libarena_priv.h), which this program, linked
+ * with libarena.a, points at these before any test runs. Each flag makes
  * one kind of call fail with ENOMEM, as at vm.max_map_count.
  */
 static int fail_protect_none;	/* mprotect(PROT_NONE) */
 static int fail_guard;		/* madvise(MADV_GUARD_INSTALL) */
 static int fail_map_fixed;	/* mmap(MAP_FIXED, PROT_NONE) */
 static int fail_remap;		/* mremap() */
+static struct arena_mmap_sys real_sys;
 
-int __real_mprotect(void *p, size_t len, int prot);
-int __real_madvise(void *p, size_t len, int advice);
-void *__real_mmap(void *p, size_t len, int prot, int flags, int fd, off_t off);
-void *__real_mremap(void *p, size_t len, size_t nlen, int flags, ...);
-
-int __wrap_mprotect(void *p, size_t len, int prot)
+static int inj_mprotect(void *p, size_t len, int prot)
 {
 	if (fail_protect_none && prot == PROT_NONE) {
 		errno = ENOMEM;
 		return -1;
 	}
-	return __real_mprotect(p, len, prot);
+	return real_sys.mprotect(p, len, prot);
 }
 
-int __wrap_madvise(void *p, size_t len, int advice)
+static int inj_madvise(void *p, size_t len, int advice)
 {
 	if (fail_guard && advice == MADV_GUARD_INSTALL) {
 		errno = ENOMEM;
 		return -1;
 	}
-	return __real_madvise(p, len, advice);
+	return real_sys.madvise(p, len, advice);
 }
 
-void *__wrap_mmap(void *p, size_t len, int prot, int flags, int fd, off_t off)
+static void *inj_mmap(void *p, size_t len, int prot, int flags, int fd,
+		      off_t off)
 {
 	if (fail_map_fixed && (flags & MAP_FIXED) && prot == PROT_NONE) {
 		errno = ENOMEM;
 		return MAP_FAILED;
 	}
-	return __real_mmap(p, len, prot, flags, fd, off);
+	return real_sys.mmap(p, len, prot, flags, fd, off);
 }
 
-void *__wrap_mremap(void *p, size_t len, size_t nlen, int flags, ...)
+static void *inj_mremap(void *p, size_t len, size_t nlen, int flags, ...)
 {
 	void *to = NULL;
 	va_list ap;
@@ -80,19 +80,28 @@ void *__wrap_mremap(void *p, size_t len, size_t nlen, int flags, ...)
 	if (flags & MREMAP_FIXED)
 		to = va_arg(ap, void *);
 	va_end(ap);
-	return __real_mremap(p, len, nlen, flags, to);
+	return real_sys.mremap(p, len, nlen, flags, to);
+}
+
+__attribute__((constructor)) static void inject_install(void)
+{
+	real_sys = __arena_mmap_sys;
+	__arena_mmap_sys = (struct arena_mmap_sys){
+		.mprotect = inj_mprotect, .madvise = inj_madvise,
+		.mmap = inj_mmap, .mremap = inj_mremap,
+	};
 }
 
 /* MADV_GUARD_INSTALL works here (Linux 6.13 and later). */
 static bool have_guards(void)
 {
-	char *p = __real_mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	bool ok;
 
 	if (p == MAP_FAILED)
 		return false;
-	ok = !__real_madvise(p, PAGE_SZ, MADV_GUARD_INSTALL);
+	ok = !madvise(p, PAGE_SZ, MADV_GUARD_INSTALL);
 	munmap(p, PAGE_SZ);
 	return ok;
 }
