@@ -14,6 +14,8 @@
 #                  build/bench/* (bench/), count the allocation hit path
 #                  with callgrind on the host, rewrite bench/RESULTS.md (not
 #                  part of check)
+#   make bench-host  only the host part of bench: per-request arenas on the
+#                  mmap backend against glibc and APR, no VM (minutes)
 #   make install   install the module, libarena, arenastat, the udev rule and
 #                  the modprobe.d example (PREFIX=/usr/local, DESTDIR=;
 #                  scripts/install.mk)
@@ -107,7 +109,7 @@ VM_COMMON = --tests $(BUILD)/selftests --demo $(BUILD)/examples \
 VM_APPEND_ALL = $(strip $(VM_APPEND) $(addprefix arenatest_env=,$(TEST_ENV)))
 
 .PHONY: all kmod kmod-lanes lib selftests examples tools deps check check-debug demo clean help
-.PHONY: bench bench-progs install uninstall
+.PHONY: bench bench-host bench-progs install uninstall
 
 all: kmod lib selftests examples tools
 
@@ -191,6 +193,16 @@ bench-progs: lib
 	@scripts/deps.sh --bench
 	@$(SUBMAKE) -C bench O=$(BUILD)/bench LIBDIR=$(BUILD)/lib
 
+# The host part of make bench alone (no VM, a few minutes): per-request
+# arenas on the mmap backend against glibc and APR on this machine
+# (bench/alloc/host_churn.sh), its section of bench/RESULTS.md rewritten.
+bench-host: lib
+	@scripts/deps.sh --bench
+	@$(SUBMAKE) -C bench/alloc O=$(BUILD)/bench LIBDIR=$(BUILD)/lib $(BUILD)/bench/host/host_churn
+	@mkdir -p $(VM_DIR)/bench
+	@bench/alloc/host_churn.sh $(BUILD)/bench/host/host_churn bench/RESULTS.md \
+		$(VM_DIR)/bench/host_churn.log
+
 # One VM boot per CPU model in BENCH_CPUS runs every build/bench/* program
 # (logs in $(VM_DIR)/bench/cpu-<model>/); bench/results.sh turns the output
 # into the tables of bench/RESULTS.md (kept if a run failed).
@@ -205,6 +217,8 @@ BENCH_COMMAND = make bench$(if $(filter command line environment,$(origin BENCH_
 bench: kmod bench-progs
 	@mkdir -p $(VM_DIR)/bench
 	@bench/alloc/hitpath.sh $(BUILD)/bench/host/hitpath > $(VM_DIR)/bench/hitpath.log
+	@BENCH_COMMAND='$(BENCH_COMMAND)' bench/alloc/host_churn.sh $(BUILD)/bench/host/host_churn \
+		bench/RESULTS.md $(VM_DIR)/bench/host_churn.log > /dev/null
 	@set -e; dirs=""; for cpu in $(BENCH_CPUS); do \
 		d=$(VM_DIR)/bench/cpu-$$(printf '%s' "$$cpu" | tr ',=' '_-'); mkdir -p $$d; dirs="$$dirs $$d"; \
 		n=$$(pgrep -c -f '^qemu-system-' || true); \

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <linux/arena.h>
@@ -26,6 +27,47 @@
 #include "libarena_priv.h"
 
 #define g __arena_g
+
+/*
+ * The device the library opened, to know its descriptor again: code that
+ * closes every descriptor (closefrom(), a daemon's close loop) can close
+ * it under the library, and the number may then name another file. The
+ * window stays mapped (the mapping holds the file), but no ioctl reaches
+ * it any more. Checked when an ioctl fails, never on success (that would
+ * cost a system call a request): from then on every call that needs the
+ * device fails with EBADF, and arena_free() revokes by hand.
+ */
+static dev_t dev_rdev;
+static ino_t dev_ino;
+static int fd_lost;
+
+/* ioctl() on the library's descriptor: 0, or -1 with errno set. */
+static int dev_ioctl(unsigned long cmd, void *arg)
+{
+	struct stat st;
+	int err;
+
+	if (fd_lost) {
+		errno = EBADF;
+		return -1;
+	}
+	if (ioctl(g.fd, cmd, arg) >= 0)
+		return 0;
+	err = errno;
+	if (fstat(g.fd, &st) || !S_ISCHR(st.st_mode) ||
+	    st.st_rdev != dev_rdev || st.st_ino != dev_ino) {
+		fd_lost = 1;
+		err = EBADF;
+	}
+	errno = err;
+	return -1;
+}
+
+/* The library's descriptor was found closed or reused: EBADF from now on. */
+int __arena_kernel_lost(void)
+{
+	return fd_lost;
+}
 
 /*
  * Map the chunk window at a chunk-aligned base and the small window right
@@ -70,11 +112,16 @@ int __arena_kernel_init(void)
 	struct arena_info info = { .size = sizeof(info) };
 	size_t small = 0;
 	char *base;
+	struct stat st;
 	int fd, err;
 
 	fd = open("/dev/arena", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto close_fd;
+	}
 	if (ioctl(fd, ARENA_IOC_GET_INFO, &info) < 0) {
 		err = -errno;
 		goto close_fd;
@@ -102,6 +149,9 @@ int __arena_kernel_init(void)
 		goto close_fd;
 	}
 	g.fd = fd;
+	dev_rdev = st.st_rdev;
+	dev_ino = st.st_ino;
+	fd_lost = 0;
 	g.base = base;
 	g.chunk_size = info.out_chunk_size;
 	g.chunk_shift = info.out_chunk_shift;
@@ -123,9 +173,10 @@ close_fd:
 /* In a fork child: the file is the parent's (the kernel refuses it to us). */
 void __arena_kernel_forget(void)
 {
-	if (g.fd >= 0)
+	if (g.fd >= 0 && !fd_lost)
 		close(g.fd);
 	g.fd = -1;
+	fd_lost = 0;
 }
 
 /*
@@ -147,14 +198,14 @@ static char *kernel_map_chunks(struct __arena *ai, size_t len, int reset)
 		return NULL;
 	}
 	if (!ai->id) {
-		if (ioctl(g.fd, ARENA_IOC_CREATE, &cr) < 0)
+		if (dev_ioctl(ARENA_IOC_CREATE, &cr) < 0)
 			return NULL;
 		ai->id = cr.out_arena_id;
 	}
 	ac.flags = reset ? ARENA_ALLOC_RESET : 0;
 	ac.arena_id = ai->id;
 	ac.nr_chunks = nr;
-	if (ioctl(g.fd, ARENA_IOC_ALLOC_CHUNKS, &ac) < 0) {
+	if (dev_ioctl(ARENA_IOC_ALLOC_CHUNKS, &ac) < 0) {
 		if (errno == EINVAL || errno == ENOSPC)
 			errno = ENOMEM;
 		return NULL;
@@ -177,7 +228,7 @@ char *__arena_kernel_map(struct __arena *ai, size_t len, int reset)
 		al.flags = ARENA_ALLOC_RESET;
 	if ((ai->flags & ARENA_NOZERO) && g.nozero)
 		al.flags |= ARENA_ALLOC_NOZERO;
-	if (ioctl(g.fd, ARENA_IOC_ALLOC, &al) < 0) {
+	if (dev_ioctl(ARENA_IOC_ALLOC, &al) < 0) {
 		/* EINVAL here means more than the window holds. */
 		if (errno == EINVAL || errno == ENOSPC)
 			errno = ENOMEM;
@@ -208,7 +259,7 @@ unsigned int __arena_kernel_free_id(unsigned int id, size_t next_len,
 		fr.next_length = next_len;
 	}
 	/* Cannot fail for an arena this process created and holds. */
-	if (ioctl(g.fd, ARENA_IOC_FREE, &fr) < 0 || !fr.out_next_id)
+	if (dev_ioctl(ARENA_IOC_FREE, &fr) < 0 || !fr.out_next_id)
 		return 0;
 	*next = g.base + fr.out_next_offset;
 	return fr.out_next_id;
@@ -223,7 +274,7 @@ int __arena_kernel_lookup(uintptr_t p, struct arena_addr_info *info)
 	if (p < base || p - base >= g.window_size)
 		return 0;
 	lk.offset = p - base;
-	if (ioctl(g.fd, ARENA_IOC_LOOKUP, &lk) < 0)
+	if (dev_ioctl(ARENA_IOC_LOOKUP, &lk) < 0)
 		return -errno;
 	info->state = (enum arena_addr_state)lk.out_state;
 	info->arena_id = lk.out_arena_id;

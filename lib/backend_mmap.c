@@ -6,20 +6,45 @@
  * The process reserves one window of address space, PROT_NONE and
  * MAP_NORESERVE (no memory, no commit charge), chunk aligned, and cuts it
  * into chunk-size slots as the kernel does. A run of slots handed to an
- * arena is made read-write with mprotect(); freeing it makes it PROT_NONE
- * again and drops its pages with MADV_DONTNEED, so every later access
- * faults (SIGSEGV, SEGV_ACCERR) and the memory goes back to the system.
- * Freed slots stay in a quarantine, oldest first, and are handed out again
- * only once more than a budget of freed address space (the kernel's
- * va_quarantine_mb default, 4 GiB) has piled up, or when nothing else is
- * free; a recycled slot's pages were dropped, so they come back zero.
+ * arena is made read-write with mprotect(). Freeing it makes it fault from
+ * then on (see "Revoking" below). Freed slots stay in a quarantine, oldest
+ * first, and are handed out again only once more than a budget of freed
+ * address space (the kernel's va_quarantine_mb default, 4 GiB) has piled
+ * up, or when nothing else is free; a recycled slot's pages were dropped,
+ * so they come back zero.
  *
  *     window: PROT_NONE reservation, MADV_DONTFORK | MADV_NOHUGEPAGE
  *     +--------+--------+--------+--------+--------+------    ------+
  *     | slot 0 | slot 1 | slot 2 | slot 3 | slot 4 |   never used   |
- *     | RW     | RW     | NONE   | RW     | NONE   |   NONE         |
- *     | arena 1, one run| freed  | arena 2| freed  |                |
+ *     | RW     | RW     | NONE   | RW     | RW     |   NONE         |
+ *     | arena 1, one run| freed  | arena 2| kept   |                |
  *     +--------+--------+--------+--------+--------+------    ------+
+ *
+ * Keeping freed pages. Faulting in fresh zero pages (a fault per 4 KiB) is
+ * what a short-lived arena costs most. So when a single-chunk run is freed,
+ * its pages are moved, page tables and all, to a fresh free slot with
+ * mremap(MREMAP_DONTUNMAP): the old slot stays mapped but empty and is made
+ * PROT_NONE like any freed slot, and the fresh slot (slot 4 above) is
+ * "kept", read-write and populated, for the next arena that wants one
+ * chunk: it gets it with no system call and no fault, the bytes the last
+ * arena wrote zeroed with memset() (not for an ARENA_NOZERO arena taking
+ * an ARENA_NOZERO arena's chunk). A freed address is never handed out
+ * again before the quarantine lets it go: only the pages move, to an
+ * address no arena had. At most MMAP_KEEP_SLOTS chunks holding at most
+ * MMAP_KEEP_BYTES of written bytes are kept; arena_trim() gives them back;
+ * a fork child has none (the window is MADV_DONTFORK). Without
+ * MREMAP_DONTUNMAP (kernels before 5.7) nothing is kept.
+ *
+ * Revoking. A freed run must fault, whatever fails; run_revoke() tries in
+ * turn mprotect(PROT_NONE) (splitting the window's memory maps can fail with
+ * ENOMEM at vm.max_map_count), MADV_GUARD_INSTALL (Linux 6.13: guard
+ * markers in the page tables make the range fault with SIGSEGV and drop
+ * its pages, without touching the memory maps, so the map count is no
+ * wall), and mmap(MAP_FIXED, PROT_NONE) over it (given MADV_DONTFORK and
+ * MADV_NOHUGEPAGE again, as the window's); then it gives back the kept
+ * chunks (merging their maps) and tries all three again; if the run still
+ * cannot be made to fault, the library prints why and aborts the process
+ * rather than leave freed memory usable.
  *
  * The window is MADV_DONTFORK, like the kernel's VM_DONTCOPY: a forked child
  * has nothing there. It is MADV_NOHUGEPAGE: small arenas, the common case,
@@ -30,6 +55,7 @@
  * the slot table lock-free (see struct arena_mslot).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -39,12 +65,32 @@
 #include "libarena_priv.h"
 
 #define g __arena_g
+#define sys __arena_mmap_sys
+
+struct arena_mmap_sys __arena_mmap_sys = {
+	.mprotect = mprotect,
+	.madvise = madvise,
+	.mmap = mmap,
+	.mremap = mremap,
+};
 
 #define MMAP_CHUNK_SHIFT	21			/* 2 MiB, as the kernel */
 #define MMAP_WINDOW_MAX		(64ULL << 30)		/* as window_gib */
 #define MMAP_WINDOW_MIN		(1ULL << 30)
 #define MMAP_QUARANTINE		(4ULL << 30)		/* va_quarantine_mb */
 #define BITS			(8 * sizeof(unsigned long))
+/* Freed chunks kept populated for the next arenas (see above). */
+#define MMAP_KEEP_SLOTS		16
+#define MMAP_KEEP_BYTES		(4UL << 20)
+
+/* Linux 6.13; older headers lack them. */
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL	102
+#define MADV_GUARD_REMOVE	103
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP	4
+#endif
 
 struct arena_mslot_val {
 	unsigned int arena_id;		/* 0 if empty */
@@ -72,6 +118,27 @@ struct arena_mslot {
 struct arena_qrun {
 	unsigned int start, nr;
 };
+
+/* A kept chunk: its slot, and how much of it the last arena wrote. */
+struct arena_mkeep {
+	unsigned int slot;
+	unsigned int nozero;		/* written by an ARENA_NOZERO arena */
+	size_t dirty;
+};
+
+/* Kept chunks, most recent last (under g.lock); reset in a fork child. */
+static struct arena_mkeep keep[MMAP_KEEP_SLOTS];
+static size_t nr_keep, keep_bytes;
+static int keep_off;			/* no MREMAP_DONTUNMAP here */
+static int mmap_pid;			/* getpid() at init: the freeing process */
+
+/*
+ * How each slot was last revoked, for run_open() (under g.lock; kept
+ * apart from the slot table, which arena_lookup() reads).
+ */
+#define SLOT_GUARDED	0x1		/* guard markers: drop them first */
+#define SLOT_STALE	0x2		/* may hold a page: drop it first */
+static unsigned char slot_rev[MMAP_WINDOW_MAX >> MMAP_CHUNK_SHIFT];
 
 static unsigned long long now_ns(void)
 {
@@ -195,6 +262,10 @@ int __arena_mmap_init(void)
 	g.quar_budget = MMAP_QUARANTINE >> MMAP_CHUNK_SHIFT;
 	if (g.quar_budget > nr / 2)
 		g.quar_budget = nr / 2;
+	nr_keep = keep_bytes = 0;
+	mmap_pid = getpid();
+	/* A fork child's copy is the parent's. */
+	memset(slot_rev, 0, nr);
 	g.backend = BACKEND_MMAP;
 	return 0;
 }
@@ -210,6 +281,8 @@ void __arena_mmap_forget(void)
 	g.used = NULL;
 	g.quar = NULL;
 	g.quar_head = g.quar_len = g.quar_cap = g.quar_slots = 0;
+	/* The kept chunks were in the window: the child has none. */
+	nr_keep = keep_bytes = 0;
 }
 
 int __arena_mmap_create(struct __arena *ai)
@@ -286,9 +359,121 @@ static long slots_find(size_t nr)
 	return -1;
 }
 
+/* The window's advice again, for a new mapping in it (MAP_FIXED). */
+static void slots_advise(char *p, size_t len)
+{
+	sys.madvise(p, len, MADV_DONTFORK);
+	sys.madvise(p, len, MADV_NOHUGEPAGE);
+}
+
+/*
+ * Make @len bytes at @p fault from now on, dropping their pages (unless
+ * @drop is 0: sys.mremap() took them). Tries sys.mprotect(), guard markers and a
+ * PROT_NONE mapping over the range; see "Revoking" at the top. Returns 1 if
+ * guard markers did it (the range stays read-write underneath), 0
+ * otherwise, and -errno if all three failed.
+ */
+static int revoke_try(char *p, size_t len, int drop)
+{
+	int err;
+
+	if (!sys.mprotect(p, len, PROT_NONE)) {
+		/* Private anonymous: the next touch (after recycling) gets zeroes. */
+		if (drop)
+			sys.madvise(p, len, MADV_DONTNEED);
+		return 0;
+	}
+	err = -errno;
+	/* ENOMEM: the split needs a memory map more than vm.max_map_count. */
+	if (!sys.madvise(p, len, MADV_GUARD_INSTALL))
+		return 1;
+	if (sys.mmap(p, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+		 MAP_NORESERVE | MAP_FIXED, -1, 0) != MAP_FAILED) {
+		/* A new mapping: as the window's, or fork would copy it. */
+		slots_advise(p, len);
+		return 0;
+	}
+	return err;
+}
+
+/* Never leave freed memory usable: stop here, loudly. */
+static void __attribute__((noreturn)) revoke_failed(char *p, size_t len,
+						    int err, const char *why)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "libarena: cannot revoke freed memory at %p (+%zu)%s: %s; aborting\n",
+		 (void *)p, len, why, strerror(-err));
+	if (write(STDERR_FILENO, msg, strlen(msg)) < 0)
+		abort();
+	abort();
+}
+
+/*
+ * For the kernel backend when its descriptor is gone (no ioctl can
+ * revoke): make @len bytes at @p fault by hand, or abort. (The module's
+ * window refuses to be split, so today this aborts.)
+ */
+void __arena_revoke_range(char *p, size_t len)
+{
+	int r = revoke_try(p, len, 1);
+
+	if (r < 0)
+		revoke_failed(p, len, r,
+			      ", the /dev/arena descriptor closed under the library");
+}
+
+static void keep_drop_all(void);
+
+/* The run at @start..+@nr faults from now on, or the process aborts. */
+static void run_revoke(size_t start, size_t nr, int drop)
+{
+	size_t len = nr << g.chunk_shift;
+	char *p = g.base + (start << g.chunk_shift);
+	int r = revoke_try(p, len, drop);
+
+	if (r < 0 && nr_keep) {
+		/* Kept chunks made PROT_NONE merge with their neighbours. */
+		keep_drop_all();
+		r = revoke_try(p, len, drop);
+	}
+	if (r < 0)
+		revoke_failed(p, len, r, "");
+	/* Without the drop, a stale write may have left a page. */
+	memset(slot_rev + start, (r == 1 ? SLOT_GUARDED : 0) |
+	       (drop ? 0 : SLOT_STALE), nr);
+}
+
+/*
+ * Make a free run ready to hand out: read-write, no guard markers, no
+ * pages left from an earlier use. 0 or -ENOMEM (the run is as before).
+ */
+static int run_open(size_t start, size_t nr)
+{
+	size_t len = nr << g.chunk_shift, i;
+	char *p = g.base + (start << g.chunk_shift);
+	int rev = 0;
+
+	for (i = start; i < start + nr; i++)
+		rev |= slot_rev[i];
+	if ((rev & SLOT_STALE) && sys.madvise(p, len, MADV_DONTNEED))
+		return -ENOMEM;
+	/* ENOMEM: out of memory maps (vm.max_map_count). */
+	if (sys.mprotect(p, len, PROT_READ | PROT_WRITE))
+		return -ENOMEM;
+	if ((rev & SLOT_GUARDED) && sys.madvise(p, len, MADV_GUARD_REMOVE)) {
+		/* Still faulting: leave it so, as a free run. */
+		run_revoke(start, nr, 1);
+		return -ENOMEM;
+	}
+	memset(slot_rev + start, 0, nr);
+	return 0;
+}
+
+
 char *__arena_mmap_chunks(struct __arena *ai, size_t nr)
 {
-	size_t cs = g.chunk_size;
+	struct arena_mkeep k = { .dirty = 0 };
 	long start;
 	char *p;
 
@@ -297,63 +482,150 @@ char *__arena_mmap_chunks(struct __arena *ai, size_t nr)
 		return NULL;
 	}
 	pthread_mutex_lock(&g.lock);
-	while (g.quar_slots > g.quar_budget)
-		quarantine_recycle();
-	while ((start = slots_find(nr)) < 0)
-		if (!quarantine_recycle())
-			break;
-	if (start < 0) {
-		pthread_mutex_unlock(&g.lock);
-		errno = ENOMEM;
-		return NULL;
+	if (nr == 1 && nr_keep) {
+		/* A kept chunk: mapped, populated, never this address before. */
+		k = keep[--nr_keep];
+		keep_bytes -= k.dirty;
+		start = k.slot;
+	} else {
+		while (g.quar_slots > g.quar_budget)
+			quarantine_recycle();
+		while ((start = slots_find(nr)) < 0)
+			if (!quarantine_recycle())
+				break;
+		if (start < 0 || run_open(start, nr)) {
+			pthread_mutex_unlock(&g.lock);
+			errno = ENOMEM;
+			return NULL;
+		}
+		slots_mark(start, nr, 1);
+		if ((size_t)start == g.first_free)
+			g.first_free = start + nr;
 	}
 	p = g.base + ((size_t)start << g.chunk_shift);
-	if (mprotect(p, nr * cs, PROT_READ | PROT_WRITE)) {
-		/* ENOMEM: out of memory maps (vm.max_map_count). */
-		pthread_mutex_unlock(&g.lock);
-		errno = ENOMEM;
-		return NULL;
-	}
-	slots_mark(start, nr, 1);
-	if ((size_t)start == g.first_free)
-		g.first_free = start + nr;
 	for (size_t i = start; i < start + nr; i++)
 		slot_set(i, &(struct arena_mslot_val){
 			.arena_id = ai->id, .run_start = start,
 			.state = ARENA_ADDR_LIVE });
 	pthread_mutex_unlock(&g.lock);
+	/* What the last arena wrote, unless both arenas are ARENA_NOZERO. */
+	if (k.dirty && !(k.nozero && (ai->flags & ARENA_NOZERO)))
+		memset(p, 0, k.dirty);
 	return p;
 }
 
-/* Make a run fault and give its memory back; 0 or -errno. */
-static int run_revoke(char *p, size_t len)
+/*
+ * Bytes of @ai's run @r that may have been written: up to the cursor in
+ * the arena's current chunk, all of any other run.
+ */
+static size_t run_dirty(const struct __arena *ai, const struct arena_run *r)
 {
-	if (mprotect(p, len, PROT_NONE) &&
-	    mmap(p, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
-		 MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
-		return -errno;
-	/* Private anonymous: the next touch (after recycling) gets zeroes. */
-	madvise(p, len, MADV_DONTNEED);
-	return 0;
+	uintptr_t cur, b = (uintptr_t)r->base;
+
+	if (ai->flags & ARENA_THREADSAFE)
+		cur = atomic_load_explicit(&ai->ts_cur, memory_order_relaxed);
+	else
+		cur = (uintptr_t)ai->pub.__cur;
+	if (cur > b && cur - b <= r->len)
+		return (cur - b + g.page_size - 1) & ~(g.page_size - 1);
+	return r->len;
 }
 
-/* Revoke every run of @ai: they fault from now on. 0 or -errno. */
+/*
+ * Keep the pages of the one-chunk run at slot @start (@dirty bytes of it
+ * written by @ai): move them to a fresh free slot and leave the old one
+ * mapped and empty. 1 if kept (the old slot still to be revoked), else 0.
+ */
+static int keep_run(const struct __arena *ai, size_t start, size_t dirty)
+{
+	size_t cs = g.chunk_size;
+	unsigned char vec;
+	long to;
+	char *p = g.base + (start << g.chunk_shift), *q;
+
+	if (keep_off || nr_keep == MMAP_KEEP_SLOTS ||
+	    keep_bytes + dirty > MMAP_KEEP_BYTES)
+		return 0;
+	to = slots_find(1);
+	if (to < 0)
+		return 0;
+	q = g.base + ((size_t)to << g.chunk_shift);
+	/* The move replaces whatever the target held: pages, markers. */
+	if (sys.mremap(p, cs, cs, MREMAP_MAYMOVE | MREMAP_FIXED |
+		       MREMAP_DONTUNMAP, q) == MAP_FAILED) {
+		/* EINVAL: no MREMAP_DONTUNMAP (before 5.7): never again. */
+		if (errno == EINVAL)
+			keep_off = 1;
+		/*
+		 * A failure after the kernel unmapped the target (ENOMEM at
+		 * vm.max_map_count) leaves a hole in the window: fill it
+		 * again, or never use the slot (something else got there).
+		 */
+		if (mincore(q, g.page_size, &vec) && errno == ENOMEM) {
+			if (sys.mmap(q, cs, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+				 MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0) == q) {
+				slots_advise(q, cs);
+			} else {
+				slots_mark(to, 1, 1);
+				if ((size_t)to == g.first_free)
+					g.first_free = to + 1;
+			}
+		}
+		return 0;
+	}
+	slots_mark(to, 1, 1);
+	if ((size_t)to == g.first_free)
+		g.first_free = to + 1;
+	slot_rev[to] = 0;
+	keep[nr_keep].slot = to;
+	keep[nr_keep].dirty = dirty;
+	keep[nr_keep].nozero = !!(ai->flags & ARENA_NOZERO);
+	nr_keep++;
+	keep_bytes += dirty;
+	return 1;
+}
+
+/* Give back every kept chunk: PROT_NONE, pages dropped, slot free. */
+static void keep_drop_all(void)
+{
+	while (nr_keep) {
+		size_t s = keep[--nr_keep].slot;
+
+		keep_bytes -= keep[nr_keep].dirty;
+		run_revoke(s, 1, 1);
+		slots_mark(s, 1, 0);
+		if (s < g.first_free)
+			g.first_free = s;
+	}
+}
+
+/* arena_trim(): the kept chunks go back to the system. */
+void __arena_mmap_trim(void)
+{
+	pthread_mutex_lock(&g.lock);
+	if (g.backend == BACKEND_MMAP)
+		keep_drop_all();
+	pthread_mutex_unlock(&g.lock);
+}
+
+/*
+ * Revoke every run of @ai: they fault from now on (or the process aborts,
+ * see run_revoke()), are marked freed and quarantined. Returns 0.
+ */
 int __arena_mmap_release(struct __arena *ai)
 {
 	unsigned long long t = now_ns();
-	int pid = getpid(), err = 0;
+	int pid = mmap_pid;
 
 	pthread_mutex_lock(&g.lock);
 	for (size_t r = 0; r < ai->nr_runs; r++) {
 		char *p = ai->runs[r].base;
 		size_t nr = ai->runs[r].len >> g.chunk_shift;
 		size_t start = (p - g.base) >> g.chunk_shift;
-		int e = run_revoke(p, nr << g.chunk_shift);
+		int kept = nr == 1 && keep_run(ai, start,
+					       run_dirty(ai, &ai->runs[r]));
 
-		if (e) {
-			err = e;
-			continue;
-		}
+		run_revoke(start, nr, !kept);
 		for (size_t i = start; i < start + nr; i++)
 			slot_set(i, &(struct arena_mslot_val){
 				.arena_id = ai->id, .run_start = start,
@@ -365,7 +637,7 @@ int __arena_mmap_release(struct __arena *ai)
 	while (g.quar_slots > g.quar_budget)
 		quarantine_recycle();
 	pthread_mutex_unlock(&g.lock);
-	return err;
+	return 0;
 }
 
 /* Lock-free and async-signal-safe: see struct arena_mslot. */

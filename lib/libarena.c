@@ -151,6 +151,7 @@ ARENA_EXPORT int arena_trim(void)
 	int saved_errno = errno;
 
 	spare_release(NULL);
+	__arena_mmap_trim();
 	errno = saved_errno;
 	return 0;
 }
@@ -230,10 +231,14 @@ static int backend_init(void)
 		err = __arena_kernel_init();
 		/*
 		 * No usable device (absent, no module, no permission, a
-		 * module of an ABI this library does not speak).
+		 * module of an ABI this library does not speak), or none for
+		 * this process: no file descriptor left (EMFILE, ENFILE), or
+		 * no room for its window (ENOMEM: RLIMIT_AS, the module's
+		 * limits). Plain memory may still do.
 		 */
 		if (err == -ENOENT || err == -ENODEV || err == -ENXIO ||
-		    err == -EACCES || err == -EPERM || err == -EPROTO)
+		    err == -EACCES || err == -EPERM || err == -EPROTO ||
+		    err == -ENOMEM || err == -EMFILE || err == -ENFILE)
 			err = __arena_mmap_init();
 	} else if (!strcmp(env, "kernel")) {
 		err = __arena_kernel_init();
@@ -485,6 +490,11 @@ ARENA_EXPORT void arena_free(struct arena *a)
 						    next_nozero, &next);
 			if (id)
 				spare_keep(id, next, next_len, next_nozero);
+			else if (__arena_kernel_lost())
+				/* No ioctl reaches the device: by hand. */
+				for (size_t r = 0; r < ai->nr_runs; r++)
+					__arena_revoke_range(ai->runs[r].base,
+							     ai->runs[r].len);
 		} else {
 			__arena_mmap_release(ai);
 		}

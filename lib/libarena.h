@@ -23,7 +23,8 @@
  * memory faults in the child; the child can create new arenas.
  *
  * Errors: functions returning a pointer return NULL with errno set; those
- * returning int return 0 or -errno (and leave errno alone). Nothing aborts.
+ * returning int return 0 or -errno (and leave errno alone). Nothing aborts,
+ * but as a last resort when freed memory cannot be made to fault at all.
  * The full guide is Documentation/libarena.rst; each function has a man page.
  */
 #ifndef LIBARENA_H
@@ -197,7 +198,8 @@ unsigned int arena_id(const struct arena *a);
  * Give back what the library keeps for the calling thread's next arena:
  * on the kernel backend, the arena (and its mapped first run) that the
  * thread's last arena_free() made ready for its next arena_new(). Also done
- * at thread exit. Returns 0.
+ * at thread exit. On the mmap backend, the freed chunks kept populated (at
+ * fresh addresses) for the process's next arenas. Returns 0.
  */
 int arena_trim(void);
 

@@ -26,6 +26,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "libarena.h"
 
@@ -142,12 +143,40 @@ unsigned int __arena_kernel_free_id(unsigned int id, size_t next_len,
 				    int next_nozero, char **next);
 int __arena_kernel_lookup(uintptr_t p, struct arena_addr_info *info);
 void __arena_kernel_forget(void);
+/* The library's /dev/arena descriptor was closed under it (EBADF). */
+int __arena_kernel_lost(void);
+/*
+ * Make a range fault without the device (mprotect and fallbacks), or
+ * abort: the module's window cannot be split, so today it aborts.
+ */
+void __arena_revoke_range(char *p, size_t len);
 
-/* mmap backend: the same, plus revoking all of an arena's runs. */
+/*
+ * mmap backend: the same, plus revoking all of an arena's runs (which
+ * cannot fail: if no way to make them fault works, the process aborts),
+ * and giving back the freed chunks it keeps for the next arenas (trim).
+ */
 int __arena_mmap_init(void);
 int __arena_mmap_create(struct __arena *ai);
 char *__arena_mmap_chunks(struct __arena *ai, size_t nr);
 int __arena_mmap_release(struct __arena *ai);
+void __arena_mmap_trim(void);
+
+/*
+ * The memory calls the mmap backend makes once its window exists (to hand
+ * out, revoke and keep chunks), through this table: the selftests, linked
+ * with libarena.a, swap an entry to make one fail (as at vm.max_map_count).
+ * Not exported; off the allocation hit path.
+ */
+struct arena_mmap_sys {
+	int (*mprotect)(void *addr, size_t len, int prot);
+	int (*madvise)(void *addr, size_t len, int advice);
+	void *(*mmap)(void *addr, size_t len, int prot, int flags, int fd,
+		      off_t off);
+	void *(*mremap)(void *old, size_t old_len, size_t new_len, int flags,
+			...);
+};
+extern struct arena_mmap_sys __arena_mmap_sys;
 int __arena_mmap_lookup(uintptr_t p, struct arena_addr_info *info);
 void __arena_mmap_forget(void);
 
