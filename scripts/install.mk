@@ -78,6 +78,7 @@ uninstall: uninstall-module uninstall-config uninstall-tools uninstall-lib
 
 install-lib uninstall-lib:
 	@$(SUBMAKE) -C lib O=$(BUILD)/lib $(@:%-lib=%)
+	@$(SUBMAKE) -C apr O=$(BUILD)/apr ARENA_LIBDIR=$(BUILD)/lib $(@:%-lib=%)
 
 install-tools: tools
 	$(quiet) INSTALL "$(DESTDIR)$(BINDIR)/arenastat"
