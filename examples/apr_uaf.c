@@ -36,15 +36,18 @@ struct conn {
 
 static const void *kept;
 
+/* @v as the kernel log prints addresses (%#lx), into @p[19]. */
 static void fmt_hex(char *p, unsigned long v)
 {
-	int i;
+	int i, n = 0;
 
-	p[0] = '0';
-	p[1] = 'x';
-	for (i = 0; i < 16; i++)
-		p[2 + i] = "0123456789abcdef"[(v >> (60 - 4 * i)) & 0xf];
-	p[18] = '\0';
+	p[n++] = '0';
+	p[n++] = 'x';
+	for (i = 60; i > 0 && !(v >> i); i -= 4)
+		;
+	for (; i >= 0; i -= 4)
+		p[n++] = "0123456789abcdef"[(v >> i) & 0xf];
+	p[n] = '\0';
 }
 
 /* Say where it faulted (async-signal-safe), then die of the signal. */
