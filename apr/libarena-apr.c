@@ -339,10 +339,16 @@ static void regions_forget(apr_pool_t *pool)
 static __attribute__((noinline)) void region_new(apr_pool_t *pool, char *p,
 						 char *e)
 {
-	char *run_end = pool->arena->__end;
+	char *cur = pool->arena->__cur, *run_end = pool->arena->__end;
+	size_t size = e - p;
 
-	/* The run the fast path bumps through, if @p is in it. */
-	if (!run_end || run_end < e || (size_t)(run_end - p) > (64UL << 20))
+	/*
+	 * The run the fast path bumps through, if @p came from it (the cursor
+	 * is right after it); else @p has a run of its own (a large
+	 * allocation), and the region is just its bytes.
+	 */
+	if (!cur || cur != p + ((size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1)) ||
+	    run_end < cur)
 		run_end = e;
 	pthread_mutex_lock(&tree_lock);
 	if (pool->nregs == pool->capregs) {

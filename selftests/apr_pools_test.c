@@ -518,6 +518,51 @@ TEST(fork_with_pools)
 	apr_pool_destroy(p);
 }
 
+/*
+ * Large allocations (runs of their own) between small ones, in several
+ * pools, then fork: the child reads every byte, the parent's pools too.
+ */
+TEST(fork_after_large_allocations)
+{
+	enum { NP = 3, NA = 6 };
+	apr_pool_t *p[NP];
+	unsigned char *a[NP][NA];
+	size_t sz[NA] = { 40, 3 << 20, 100, 5 << 20, 24, 300000 };
+	pid_t pid;
+	int status, i, j;
+
+	for (i = 0; i < NP; i++) {
+		ASSERT_EQ(APR_SUCCESS, apr_pool_create(&p[i], NULL));
+		for (j = 0; j < NA; j++) {
+			a[i][j] = apr_palloc(p[i], sz[j]);
+			ASSERT_NE(NULL, a[i][j]);
+			memset(a[i][j], i * NA + j + 1, sz[j]);
+		}
+	}
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		for (i = 0; i < NP; i++)
+			for (j = 0; j < NA; j++) {
+				size_t k;
+
+				for (k = 0; k < sz[j]; k++)
+					if (a[i][j][k] != i * NA + j + 1)
+						_exit(10 + i * NA + j);
+			}
+		for (i = 0; i < NP; i++)
+			apr_pool_destroy(p[i]);
+		if (!faults((char *)a[1][3]) || !faults((char *)a[2][0]))
+			_exit(99);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	for (i = 0; i < NP; i++)
+		apr_pool_destroy(p[i]);
+}
+
 TEST(note_subprocess_killed_on_destroy)
 {
 	apr_pool_t *p;
