@@ -498,6 +498,10 @@ EXPORT void apr_pool_clear(apr_pool_t *pool)
 	pool->subprocesses = NULL;
 	pool->user_data = NULL;
 
+	/* No fork copies the regions once the reset has begun. */
+	pthread_mutex_lock(&tree_lock);
+	regions_forget(pool);
+	pthread_mutex_unlock(&tree_lock);
 	/* Everything the pool handed out faults from here on. */
 	if (arena_reset(pool->arena) < 0) {
 		struct arena *a = arena_new(POOL_ARENA_FLAGS);
@@ -507,9 +511,6 @@ EXPORT void apr_pool_clear(apr_pool_t *pool)
 			pool->arena = a;
 		}
 	}
-	pthread_mutex_lock(&tree_lock);
-	regions_forget(pool);
-	pthread_mutex_unlock(&tree_lock);
 	legacy_release(pool);
 }
 
