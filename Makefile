@@ -3,7 +3,8 @@
 # arena: kernel module (kmod/ -> kmod/arena.ko), library (lib/), selftests,
 # examples and tools.  Non-kbuild outputs go to build/.
 #
-#   make [all]     build kmod/arena.ko, build/lib, build/selftests, build/examples,
+#   make [all]     build kmod/arena.ko, build/lib, build/apr (libarena-apr.so:
+#                  APR pools on arenas), build/selftests, build/examples,
 #                  build/tools (arenastat)
 #   make deps      install missing Debian packages (scripts/deps.sh)
 #   make check     build, boot each lane's kernel in qemu (TCG), run all
@@ -108,10 +109,10 @@ VM_COMMON = --tests $(BUILD)/selftests --demo $(BUILD)/examples \
 	  $(if $(strip $(VM_APPEND_ALL)),--append "$(VM_APPEND_ALL)")
 VM_APPEND_ALL = $(strip $(VM_APPEND) $(addprefix arenatest_env=,$(TEST_ENV)))
 
-.PHONY: all kmod kmod-lanes lib selftests examples tools deps check check-debug demo clean help
+.PHONY: all kmod kmod-lanes lib apr selftests examples tools deps check check-debug demo clean help
 .PHONY: bench bench-host bench-progs install uninstall
 
-all: kmod lib selftests examples tools
+all: kmod lib apr selftests examples tools
 
 kmod:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
@@ -119,11 +120,16 @@ kmod:
 lib:
 	@$(SUBMAKE) -C lib O=$(BUILD)/lib
 
+# libarena-apr.so (apr/), also packed as the VM's /demo/libarena-apr.so.
+apr: lib
+	@$(SUBMAKE) -C apr O=$(BUILD)/apr ARENA_LIBDIR=$(BUILD)/lib
+
 selftests: lib
 	@$(SUBMAKE) -C selftests O=$(BUILD)/selftests LIBDIR=$(BUILD)/lib HARNESS_DIR=$(HARNESS_DIR)
 
-examples: lib
+examples: lib apr
 	@$(SUBMAKE) -C examples O=$(BUILD)/examples LIBDIR=$(BUILD)/lib
+	@install -m 0755 $(BUILD)/apr/libarena-apr.so $(BUILD)/examples/libarena-apr.so
 
 # arenastat links libmnl dynamically (Debian has no static libmnl).
 tools:

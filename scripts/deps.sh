@@ -29,13 +29,14 @@ CACHE=${ARENA_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/arena}
 
 PKGS=(build-essential qemu-system-x86 linux-image-amd64 linux-headers-amd64
       busybox-static kmod cpio libmnl-dev "$SRC_PKG" sparse xz-utils pkgconf
-      dkms debhelper dh-dkms fakeroot python3-docutils)
+      dkms debhelper dh-dkms fakeroot python3-docutils libapr1-dev)
 # dkms, debhelper, dh-dkms, fakeroot: make dkms-install and make deb, and
 # the host lane's tests of both (DKMS only ever builds into a scratch tree
 # there, never for the running kernel). python3-docutils (with the source
-# tarball's scripts/kernel-doc): make htmldocs and its check.
+# tarball's scripts/kernel-doc): make htmldocs and its check. libapr1-dev:
+# apr/ (libarena-apr.so) builds against APR's headers.
 # Only for `make bench` (bench/alloc/), never for `make check`.
-BENCH_PKGS=(libjemalloc-dev libmimalloc-dev libapr1-dev uuid-dev valgrind)
+BENCH_PKGS=(libjemalloc-dev libmimalloc-dev uuid-dev valgrind)
 case " $* " in *" --bench "*) PKGS+=("${BENCH_PKGS[@]}") ;; esac
 # debootstrap: the newest lane's trixie build root.
 case "$LANES" in *" newest "*) PKGS+=(debootstrap) ;; esac

@@ -25,6 +25,11 @@
 #   host:examples            selftests/examples_test.sh: the examples run on
 #                            the mmap backend and print what they should
 #                            (the VM lanes run it on the kernel backend)
+#   host:apr_pools_test      build/selftests/apr_pools_test: APR's pool
+#                            functions on arenas (libarena-apr.so preloaded)
+#   host:apr_testall         selftests/apr_testall.sh: APR's own testall
+#                            (Debian's source, built once into ~/.cache/arena/)
+#                            without and with libarena-apr.so
 #   host:docs                selftests/docs_test.sh: Documentation/ renders
 #                            (docutils + kernel-doc) and covers what it must
 #   host:arena_abi           selftests/arena_abi.sh: pahole on kmod/arena.ko,
@@ -66,6 +71,10 @@ run host:install "$TOP/selftests/install_test.sh"
 run host:dkms "$TOP/selftests/dkms_test.sh"
 run host:deb "$TOP/selftests/deb_test.sh"
 run host:examples "$TOP/selftests/examples_test.sh"
+run host:apr_pools_test "$TOP/build/selftests/apr_pools_test"
+# The first build of APR's tests (about five minutes) is not the test's time.
+"$TOP/selftests/apr_testall.sh" --build > "$OUT/apr-build.log" 2>&1
+run host:apr_testall "$TOP/selftests/apr_testall.sh"
 run host:docs "$TOP/selftests/docs_test.sh"
 run host:arena_abi "$TOP/selftests/arena_abi.sh" "$TOP/kmod/arena.ko"
 run host:kbuild_refuse "$TOP/selftests/kbuild_refuse_test.sh"

@@ -2,7 +2,8 @@
 #
 # Installing arena, included by the top-level Makefile:
 #
-#   make install     the module, libarena (lib/Makefile), arenastat and its
+#   make install     the module, libarena (lib/Makefile), libarena-apr.so
+#                    (apr/Makefile), arenastat and its
 #                    man page, the udev rule and the modprobe.d example
 #   make uninstall   removes exactly those files
 #   make install-dkms-source
@@ -67,17 +68,23 @@ dkms_copy_source = rm -rf $(1) && for f in $(DKMS_FILES); do \
 MODULE_KVER = $(shell modinfo -F vermagic $(CURDIR)/kmod/arena.ko 2>/dev/null | cut -d' ' -f1)
 MODULE_DEST = $(DESTDIR)$(MODULEDIR)/$(MODULE_KVER)/extra
 
-.PHONY: install-lib uninstall-lib install-tools uninstall-tools install-config
+.PHONY: install-lib uninstall-lib install-apr uninstall-apr install-tools uninstall-tools install-config
 .PHONY: uninstall-config install-module uninstall-module install-dkms-source
 .PHONY: uninstall-dkms-source dkms-install dkms-uninstall deb
 .PHONY: install-module-extra install-module-dkms install-module-none
 .PHONY: uninstall-module-extra uninstall-module-dkms uninstall-module-none
 
-install: install-lib install-tools install-config install-module
-uninstall: uninstall-module uninstall-config uninstall-tools uninstall-lib
+install: install-lib install-apr install-tools install-config install-module
+uninstall: uninstall-module uninstall-config uninstall-tools uninstall-apr uninstall-lib
 
 install-lib uninstall-lib:
 	@$(SUBMAKE) -C lib O=$(BUILD)/lib $(@:%-lib=%)
+
+# libarena-apr.so and its man page (apr/Makefile; not in the Debian
+# packages yet).
+install-apr: lib
+install-apr uninstall-apr:
+	@$(SUBMAKE) -C apr O=$(BUILD)/apr ARENA_LIBDIR=$(BUILD)/lib $(@:%-apr=%)
 
 install-tools: tools
 	$(quiet) INSTALL "$(DESTDIR)$(BINDIR)/arenastat"

@@ -33,6 +33,8 @@ expected() { # prefix
 			echo "$1/lib/$f"
 		done
 		for f in "$TOP"/lib/man/*.3; do echo "$1/share/man/man3/${f##*/}"; done
+		echo "$1/lib/libarena-apr.so"
+		echo "$1/share/man/man7/libarena-apr.7"
 		echo "$1/share/man/man8/arenastat.8"
 	} | LC_ALL=C sort
 }

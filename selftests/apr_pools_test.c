@@ -1,0 +1,637 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libarena-apr (apr/libarena-apr.so): APR's pool and allocator functions
+ * against APR's documented behaviour, with the pools on arenas: cleanup
+ * order, child destruction, clear vs destroy, user data lifetime, psprintf
+ * of long strings, the allocator and its max_free, fork with pools, threads
+ * each with their own pools, and that every byte of a cleared or destroyed
+ * pool faults.
+ *
+ * A normal APR program, linked dynamically with libapr-1: it re-executes
+ * itself with LD_PRELOAD=libarena-apr.so (LIBARENA_APR, else
+ * ../apr/libarena-apr.so next to it in build/, else /demo/libarena-apr.so
+ * in the VM), and its first test checks that the preload is in effect.
+ */
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <apr_general.h>
+#include <apr_pools.h>
+#include <apr_allocator.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+
+#include "kselftest_harness.h"
+
+static char preload_path[PATH_MAX];
+
+__attribute__((constructor)) static void preload_self(void)
+{
+	char exe[PATH_MAX - 32], *slash;
+	const char *env = getenv("LIBARENA_APR"), *cur = getenv("LD_PRELOAD");
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(preload_path, sizeof(preload_path), "%s", env);
+	} else {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n > 0) {
+			exe[n] = '\0';
+			slash = strrchr(exe, '/');
+			if (slash) {
+				*slash = '\0';
+				snprintf(preload_path, sizeof(preload_path),
+					 "%s/../apr/libarena-apr.so", exe);
+			}
+		}
+		if (access(preload_path, R_OK))
+			snprintf(preload_path, sizeof(preload_path),
+				 "/demo/libarena-apr.so");
+	}
+	if (!cur || !strstr(cur, "libarena-apr.so")) {
+		if (!access(preload_path, R_OK) &&
+		    !setenv("LD_PRELOAD", preload_path, 1) &&
+		    (n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
+			extern char **environ;
+			char *argv[] = { exe, NULL };
+			FILE *f;
+			static char args[64][256];
+			char *av[65];
+			int i = 0;
+
+			exe[n] = '\0';
+			/* Our own arguments, from /proc/self/cmdline. */
+			f = fopen("/proc/self/cmdline", "r");
+			if (f) {
+				size_t len = 0;
+				int c;
+
+				while (i < 64 && (c = fgetc(f)) != EOF) {
+					if (len < 255)
+						args[i][len++] = (char)c;
+					if (!c) {
+						av[i] = args[i];
+						i++;
+						len = 0;
+					}
+				}
+				fclose(f);
+			}
+			av[i] = NULL;
+			execve(exe, i ? av : argv, environ);
+		}
+	}
+	apr_initialize();
+}
+
+/* ---- probing an address ---- */
+
+static sigjmp_buf probe_jmp;
+static volatile sig_atomic_t probe_code;
+
+static void probe_segv(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	probe_code = si->si_code;
+	siglongjmp(probe_jmp, 1);
+}
+
+/* 1 if reading @p faults, 0 if it reads. */
+static int faults(const volatile char *p)
+{
+	struct sigaction sa = { .sa_sigaction = probe_segv, .sa_flags = SA_SIGINFO },
+			 old;
+	int r;
+
+	sigaction(SIGSEGV, &sa, &old);
+	if (sigsetjmp(probe_jmp, 1)) {
+		r = 1;
+	} else {
+		(void)*p;
+		r = 0;
+	}
+	sigaction(SIGSEGV, &old, NULL);
+	return r;
+}
+
+/* ---- cleanups record their order ---- */
+
+static char order[64];
+
+static apr_status_t rec(void *data)
+{
+	size_t n = strlen(order);
+
+	if (n + 1 < sizeof(order)) {
+		order[n] = *(const char *)data;
+		order[n + 1] = '\0';
+	}
+	return APR_SUCCESS;
+}
+
+TEST(preload_active)
+{
+	Dl_info info;
+
+	ASSERT_NE(0, dladdr((void *)apr_palloc, &info));
+	TH_LOG("apr_palloc from %s", info.dli_fname);
+	ASSERT_NE(NULL, strstr(info.dli_fname, "libarena-apr.so"));
+	ASSERT_NE(0, dladdr((void *)apr_pstrdup, &info));
+	ASSERT_NE(NULL, strstr(info.dli_fname, "libapr-1.so"));
+}
+
+TEST(palloc_alignment_and_zero)
+{
+	apr_pool_t *p;
+	char *a, *b;
+	int *z;
+	int i;
+
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create(&p, NULL));
+	a = apr_palloc(p, 3);
+	b = apr_palloc(p, 100);
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	EXPECT_EQ(0, (unsigned long)a % 8);
+	EXPECT_EQ(0, (unsigned long)b % 8);
+	memset(b, 0xaa, 100);
+	z = apr_pcalloc(p, 1000 * sizeof(int));
+	for (i = 0; i < 1000; i++)
+		ASSERT_EQ(0, z[i]);
+	/* Bigger than any chunk: still one allocation. */
+	a = apr_palloc(p, 5 << 20);
+	ASSERT_NE(NULL, a);
+	memset(a, 1, 5 << 20);
+	apr_pool_destroy(p);
+}
+
+TEST(cleanup_order)
+{
+	apr_pool_t *p, *c;
+
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create(&p, NULL));
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create(&c, p));
+	order[0] = '\0';
+	apr_pool_cleanup_register(p, "1", rec, apr_pool_cleanup_null);
+	apr_pool_cleanup_register(p, "2", rec, apr_pool_cleanup_null);
+	apr_pool_cleanup_register(p, "3", rec, apr_pool_cleanup_null);
+	apr_pool_pre_cleanup_register(p, "a", rec);
+	apr_pool_pre_cleanup_register(p, "b", rec);
+	apr_pool_cleanup_register(c, "c", rec, apr_pool_cleanup_null);
+	/* Pre-cleanups (LIFO), then the children, then the cleanups (LIFO). */
+	apr_pool_destroy(p);
+	ASSERT_STREQ("bac321", order);
+}
+
+TEST(cleanup_kill_run_and_reuse)
+{
+	apr_pool_t *p;
+	int i;
+
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create(&p, NULL));
+	order[0] = '\0';
+	apr_pool_cleanup_register(p, "1", rec, apr_pool_cleanup_null);
+	apr_pool_cleanup_register(p, "2", rec, apr_pool_cleanup_null);
+	apr_pool_pre_cleanup_register(p, "p", rec);
+	apr_pool_cleanup_kill(p, "2", rec);
+	apr_pool_cleanup_kill(p, "p", rec);
+	ASSERT_EQ(APR_SUCCESS, apr_pool_cleanup_run(p, "1", rec));
+	ASSERT_STREQ("1", order);
+	/* Killed and run cleanups are gone: a clear runs nothing. */
+	apr_pool_clear(p);
+	ASSERT_STREQ("1", order);
+	/* Register/kill cycles reuse the cleanup records. */
+	for (i = 0; i < 100000; i++) {
+		apr_pool_cleanup_register(p, "x", rec, apr_pool_cleanup_null);
+		apr_pool_cleanup_kill(p, "x", rec);
+	}
+	apr_pool_destroy(p);
+	ASSERT_STREQ("1", order);
+}
+
+TEST(child_destroyed_with_parent)
+{
+	apr_pool_t *p, *c, *gc;
+	char *s, *t;
+
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create(&p, NULL));
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create(&c, p));
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create(&gc, c));
+	ASSERT_EQ(p, apr_pool_parent_get(c));
+	ASSERT_EQ(c, apr_pool_parent_get(gc));
+	ASSERT_TRUE(apr_pool_is_ancestor(p, gc));
+	ASSERT_TRUE(apr_pool_is_ancestor(gc, gc));
+	ASSERT_TRUE(apr_pool_is_ancestor(NULL, gc));
+	ASSERT_FALSE(apr_pool_is_ancestor(gc, p));
+	s = apr_pstrdup(c, "child");
+	t = apr_pstrdup(gc, "grandchild");
+	order[0] = '\0';
+	apr_pool_cleanup_register(c, "c", rec, apr_pool_cleanup_null);
+	apr_pool_cleanup_register(gc, "g", rec, apr_pool_cleanup_null);
+	/* Clearing the parent destroys its children, deepest first. */
+	apr_pool_clear(p);
+	ASSERT_STREQ("gc", order);
+	ASSERT_TRUE(faults(s));
+	ASSERT_TRUE(faults(t));
+	/* The parent is still a pool. */
+	s = apr_pstrdup(p, "parent");
+	ASSERT_STREQ("parent", s);
+	apr_pool_destroy(p);
+	ASSERT_TRUE(faults(s));
+}
+
+TEST(clear_vs_destroy)
+{
+	apr_pool_t *p;
+	char *s, *t;
+	int i;
+
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create(&p, NULL));
+	s = apr_pstrdup(p, "before clear");
+	order[0] = '\0';
+	apr_pool_cleanup_register(p, "1", rec, apr_pool_cleanup_null);
+	apr_pool_clear(p);
+	ASSERT_STREQ("1", order);
+	ASSERT_TRUE(faults(s));
+	/* Same pool, new memory; cleanups ran once. */
+	for (i = 0; i < 3; i++) {
+		t = apr_pstrdup(p, "after clear");
+		ASSERT_STREQ("after clear", t);
+		apr_pool_clear(p);
+		ASSERT_TRUE(faults(t));
+	}
+	ASSERT_STREQ("1", order);
+	t = apr_psprintf(p, "%d", 42);
+	apr_pool_destroy(p);
+	ASSERT_TRUE(faults(t));
+}
+
+static int userdata_cleaned;
+
+static apr_status_t ud_cleanup(void *data)
+{
+	(void)data;
+	userdata_cleaned++;
+	return APR_SUCCESS;
+}
+
+TEST(userdata_lifetime)
+{
+	apr_pool_t *p;
+	void *v = (void *)1;
+	char key[16] = "mykey";
+	static int d1, d2, d3;
+
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create(&p, NULL));
+	ASSERT_EQ(APR_SUCCESS, apr_pool_userdata_get(&v, "none", p));
+	ASSERT_EQ(NULL, v);
+	userdata_cleaned = 0;
+	/* _set copies the key; _setn keeps the caller's. */
+	ASSERT_EQ(APR_SUCCESS, apr_pool_userdata_set(&d1, key, ud_cleanup, p));
+	strcpy(key, "other");
+	ASSERT_EQ(APR_SUCCESS, apr_pool_userdata_get(&v, "mykey", p));
+	ASSERT_EQ(&d1, v);
+	ASSERT_EQ(APR_SUCCESS, apr_pool_userdata_setn(&d2, "static", NULL, p));
+	ASSERT_EQ(APR_SUCCESS, apr_pool_userdata_get(&v, "static", p));
+	ASSERT_EQ(&d2, v);
+	/* Replacing a value. */
+	ASSERT_EQ(APR_SUCCESS, apr_pool_userdata_set(&d3, "mykey", NULL, p));
+	ASSERT_EQ(APR_SUCCESS, apr_pool_userdata_get(&v, "mykey", p));
+	ASSERT_EQ(&d3, v);
+	/* A clear runs the cleanup and drops the data. */
+	apr_pool_clear(p);
+	ASSERT_EQ(1, userdata_cleaned);
+	ASSERT_EQ(APR_SUCCESS, apr_pool_userdata_get(&v, "mykey", p));
+	ASSERT_EQ(NULL, v);
+	ASSERT_EQ(APR_SUCCESS, apr_pool_userdata_get(&v, "static", p));
+	ASSERT_EQ(NULL, v);
+	apr_pool_destroy(p);
+	ASSERT_EQ(1, userdata_cleaned);
+}
+
+TEST(psprintf_long_strings)
+{
+	apr_pool_t *p;
+	size_t len = 3 << 20, i;
+	char *big, *s, *want;
+
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create(&p, NULL));
+	big = malloc(len + 1);
+	want = malloc(len + 64);
+	ASSERT_NE(NULL, big);
+	ASSERT_NE(NULL, want);
+	for (i = 0; i < len; i++)
+		big[i] = 'a' + i % 26;
+	big[len] = '\0';
+	s = apr_psprintf(p, "<%s|%d|%s>", big, -12345, "end");
+	snprintf(want, len + 64, "<%s|%d|%s>", big, -12345, "end");
+	ASSERT_EQ(strlen(want), strlen(s));
+	ASSERT_EQ(0, strcmp(want, s));
+	/* Every length around the first buffer's size. */
+	for (i = 500; i < 530; i++) {
+		s = apr_psprintf(p, "%.*s", (int)i, big);
+		ASSERT_EQ(i, strlen(s));
+		ASSERT_EQ(0, memcmp(s, big, i));
+	}
+	s = apr_psprintf(p, "%s", "");
+	ASSERT_STREQ("", s);
+	/* APR's own conversions: %pp, %" APR_SIZE_T_FMT ". */
+	s = apr_psprintf(p, "%pp %" APR_SIZE_T_FMT " %5.2f", (void *)0x1234,
+			 (apr_size_t)77, 3.14159);
+	ASSERT_STREQ("1234 77  3.14", s);
+	free(big);
+	free(want);
+	apr_pool_destroy(p);
+	ASSERT_TRUE(faults(s));
+}
+
+TEST(allocator_nodes_and_max_free)
+{
+	apr_allocator_t *a;
+	apr_memnode_t *n, *m;
+	apr_pool_t *p;
+	char *fa;
+
+	ASSERT_EQ(APR_SUCCESS, apr_allocator_create(&a));
+	n = apr_allocator_alloc(a, 100);
+	ASSERT_NE(NULL, n);
+	/* The public layout apr-util's bucket allocator reads. */
+	ASSERT_EQ((char *)n + APR_MEMNODE_T_SIZE, n->first_avail);
+	ASSERT_GE((size_t)(n->endp - n->first_avail), 100);
+	ASSERT_EQ(8192, apr_allocator_align(a, 100));
+	ASSERT_EQ(n->endp - (char *)n, apr_allocator_align(a, 100));
+	memset(n->first_avail, 0x5a, n->endp - n->first_avail);
+	/* Unlimited max_free: a freed node is kept and handed out again. */
+	apr_allocator_free(a, n);
+	m = apr_allocator_alloc(a, 100);
+	ASSERT_EQ(n, m);
+	apr_allocator_free(a, m);
+	/* max_free of one page: a 1 MiB node is given back to the system. */
+	apr_allocator_max_free_set(a, 4096);
+	n = apr_allocator_alloc(a, 1 << 20);
+	ASSERT_NE(NULL, n);
+	n->first_avail[0] = 1;
+	fa = n->first_avail;
+	apr_allocator_free(a, n);
+	ASSERT_TRUE(faults((char *)n));
+	ASSERT_TRUE(faults(fa + 4096));
+	/* Owner and mutex. */
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create_ex(&p, NULL, NULL, a));
+	ASSERT_EQ(a, apr_pool_allocator_get(p));
+	apr_allocator_owner_set(a, p);
+	ASSERT_EQ(p, apr_allocator_owner_get(a));
+	ASSERT_EQ(NULL, apr_allocator_mutex_get(a));
+	/* The owner's destruction destroys the allocator. */
+	apr_pool_destroy(p);
+}
+
+TEST(unmanaged_pool)
+{
+	apr_pool_t *p, *c;
+	apr_allocator_t *a;
+	char *s;
+
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create_unmanaged_ex(&p, NULL, NULL));
+	ASSERT_EQ(NULL, apr_pool_parent_get(p));
+	a = apr_pool_allocator_get(p);
+	ASSERT_NE(NULL, a);
+	ASSERT_EQ(p, apr_allocator_owner_get(a));
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create(&c, p));
+	ASSERT_EQ(a, apr_pool_allocator_get(c));
+	s = apr_pstrdup(c, "in the child");
+	apr_pool_destroy(p);
+	ASSERT_TRUE(faults(s));
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create_core_ex(&p, NULL, NULL));
+	apr_pool_tag(p, "core");
+	apr_pool_destroy(p);
+}
+
+static int aborted;
+
+static int on_abort(int code)
+{
+	aborted = code;
+	return 0;
+}
+
+TEST(abort_function)
+{
+	apr_pool_t *p, *c;
+
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create_ex(&p, NULL, on_abort, NULL));
+	ASSERT_TRUE(apr_pool_abort_get(p) == on_abort);
+	/* Inherited by children. */
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create(&c, p));
+	ASSERT_TRUE(apr_pool_abort_get(c) == on_abort);
+	aborted = 0;
+	ASSERT_EQ(NULL, apr_palloc(c, (apr_size_t)1 << 60));
+	ASSERT_EQ(APR_ENOMEM, aborted);
+	apr_pool_abort_set(NULL, c);
+	ASSERT_TRUE(apr_pool_abort_get(c) == NULL);
+	apr_pool_destroy(p);
+}
+
+TEST(debug_entry_points)
+{
+	apr_pool_t *p, *u;
+	char *s;
+
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create_ex_debug(&p, NULL, NULL, NULL, "t:1"));
+	s = apr_palloc_debug(p, 10, "t:2");
+	ASSERT_NE(NULL, s);
+	s = apr_pcalloc_debug(p, 10, "t:3");
+	ASSERT_EQ(0, s[9]);
+	apr_pool_clear_debug(p, "t:4");
+	ASSERT_TRUE(faults(s));
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create_unmanaged_ex_debug(&u, NULL, NULL, "t:5"));
+	apr_pool_destroy_debug(u, "t:6");
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create_core_ex_debug(&u, NULL, NULL, "t:7"));
+	apr_pool_destroy_debug(u, "t:8");
+	apr_pool_destroy_debug(p, "t:9");
+}
+
+static int exec_cleaned;
+
+static apr_status_t child_cleanup(void *data)
+{
+	(void)data;
+	exec_cleaned++;
+	return APR_SUCCESS;
+}
+
+TEST(fork_with_pools)
+{
+	apr_pool_t *p, *c;
+	char *s, *t;
+	pid_t pid;
+	int status;
+
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create(&p, NULL));
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create(&c, p));
+	s = apr_pstrdup(p, "made in the parent");
+	t = apr_psprintf(c, "%0100d", 7);
+	apr_pool_cleanup_register(c, "x", rec, child_cleanup);
+	exec_cleaned = 0;
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char *u;
+
+		/* The parent's pool contents, at the same addresses. */
+		if (strcmp(s, "made in the parent") || strlen(t) != 100)
+			_exit(1);
+		/* The inherited pools allocate (a new arena each). */
+		u = apr_pstrcat(p, s, " and the child", NULL);
+		if (strcmp(u, "made in the parent and the child"))
+			_exit(2);
+		/* Child cleanups run for exec, once. */
+		apr_pool_cleanup_for_exec();
+		if (exec_cleaned != 1)
+			_exit(3);
+		/* Clearing an inherited pool makes its old bytes fault. */
+		apr_pool_clear(c);
+		if (!faults(t))
+			_exit(4);
+		apr_pool_destroy(p);
+		if (!faults(s) || !faults(u))
+			_exit(5);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	/* The parent's pools are untouched. */
+	ASSERT_STREQ("made in the parent", s);
+	ASSERT_EQ(100, strlen(t));
+	ASSERT_EQ(0, exec_cleaned);
+	apr_pool_destroy(p);
+}
+
+/*
+ * Large allocations (runs of their own) between small ones, in several
+ * pools, then fork: the child reads every byte, the parent's pools too.
+ */
+TEST(fork_after_large_allocations)
+{
+	enum { NP = 3, NA = 6 };
+	apr_pool_t *p[NP];
+	unsigned char *a[NP][NA];
+	size_t sz[NA] = { 40, 3 << 20, 100, 5 << 20, 24, 300000 };
+	pid_t pid;
+	int status, i, j;
+
+	for (i = 0; i < NP; i++) {
+		ASSERT_EQ(APR_SUCCESS, apr_pool_create(&p[i], NULL));
+		for (j = 0; j < NA; j++) {
+			a[i][j] = apr_palloc(p[i], sz[j]);
+			ASSERT_NE(NULL, a[i][j]);
+			memset(a[i][j], i * NA + j + 1, sz[j]);
+		}
+	}
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		for (i = 0; i < NP; i++)
+			for (j = 0; j < NA; j++) {
+				size_t k;
+
+				for (k = 0; k < sz[j]; k++)
+					if (a[i][j][k] != i * NA + j + 1)
+						_exit(10 + i * NA + j);
+			}
+		for (i = 0; i < NP; i++)
+			apr_pool_destroy(p[i]);
+		if (!faults((char *)a[1][3]) || !faults((char *)a[2][0]))
+			_exit(99);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	for (i = 0; i < NP; i++)
+		apr_pool_destroy(p[i]);
+}
+
+TEST(note_subprocess_killed_on_destroy)
+{
+	apr_pool_t *p;
+	apr_proc_t *proc;
+	pid_t pid;
+	int status;
+
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create(&p, NULL));
+	proc = apr_pcalloc(p, sizeof(*proc));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	proc->pid = pid;
+	apr_pool_note_subprocess(p, proc, APR_KILL_ALWAYS);
+	apr_pool_destroy(p);
+	/* Killed and reaped by the destroy. */
+	ASSERT_EQ(-1, waitpid(pid, &status, WNOHANG));
+	ASSERT_EQ(ECHILD, errno);
+}
+
+#define NTHREADS 4
+#define ROUNDS 200
+
+static void *thread_pools(void *arg)
+{
+	long id = (long)arg;
+	apr_pool_t *p, *r;
+	int i, j;
+
+	if (apr_pool_create(&p, NULL))
+		return (void *)1;
+	for (i = 0; i < ROUNDS; i++) {
+		char *s[20];
+
+		if (apr_pool_create(&r, p))
+			return (void *)2;
+		for (j = 0; j < 20; j++)
+			s[j] = apr_psprintf(r, "t%ld-r%d-s%d", id, i, j);
+		for (j = 0; j < 20; j++) {
+			char want[64];
+
+			snprintf(want, sizeof(want), "t%ld-r%d-s%d", id, i, j);
+			if (strcmp(want, s[j]))
+				return (void *)3;
+		}
+		if (i % 2)
+			apr_pool_destroy(r);
+		else
+			apr_pool_clear(p);	/* destroys r */
+	}
+	apr_pool_destroy(p);
+	return NULL;
+}
+
+TEST(threads_own_pools)
+{
+	pthread_t t[NTHREADS];
+	void *rv;
+	long i;
+
+	for (i = 0; i < NTHREADS; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, thread_pools, (void *)i));
+	for (i = 0; i < NTHREADS; i++) {
+		ASSERT_EQ(0, pthread_join(t[i], &rv));
+		EXPECT_EQ(NULL, rv);
+	}
+}
+
+TEST_HARNESS_MAIN
