@@ -339,7 +339,7 @@ static void regions_forget(apr_pool_t *pool)
 static __attribute__((noinline)) void region_new(apr_pool_t *pool, char *p,
 						 char *e)
 {
-	char *cur = pool->arena->__cur, *run_end = pool->arena->__end;
+	char *cur = pool->arena->cur_, *run_end = pool->arena->end_;
 	size_t size = e - p;
 
 	/*

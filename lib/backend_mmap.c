@@ -525,7 +525,7 @@ static size_t run_dirty(const struct __arena *ai, const struct arena_run *r)
 	if (ai->flags & ARENA_THREADSAFE)
 		cur = atomic_load_explicit(&ai->ts_cur, memory_order_relaxed);
 	else
-		cur = (uintptr_t)ai->pub.__cur;
+		cur = (uintptr_t)ai->pub.cur_;
 	if (cur > b && cur - b <= r->len)
 		return (cur - b + g.page_size - 1) & ~(g.page_size - 1);
 	return r->len;

@@ -67,8 +67,8 @@ extern "C" {
  * its every allocation takes the out-of-line path.
  */
 struct arena {
-	char *__cur;	/* next free byte in the current run */
-	char *__end;	/* end of the current run */
+	char *cur_;	/* next free byte in the current run */
+	char *end_;	/* end of the current run */
 };
 
 /* Where an address is: see arena_lookup(). */
@@ -129,7 +129,7 @@ void arena_free(struct arena *a);
 int arena_reset(struct arena *a);
 
 /* Out of line: a new chunk, a run of chunks, or a shared arena's bump. */
-void *__arena_alloc_slow(struct arena *a, size_t size);
+void *arena_alloc_slow(struct arena *a, size_t size);
 
 /*
  * Allocate @size bytes, ARENA_ALIGN aligned, zero when handed out (unless
@@ -138,7 +138,7 @@ void *__arena_alloc_slow(struct arena *a, size_t size);
  * of 0 gets an object of its own, ARENA_ALIGN bytes, as glibc's malloc(0):
  * its address is never that of another allocation. @a must be an arena.
  *
- * The hit path: one compare and one store. __cur and __end are ARENA_ALIGN
+ * The hit path: one compare and one store. cur_ and end_ are ARENA_ALIGN
  * aligned, so when @size is at most the room left its rounded-up size fits
  * too. @size - 1 wraps for 0, so a zero-byte request always misses (and
  * the slow path gives it ARENA_ALIGN bytes), as does every request when
@@ -146,14 +146,14 @@ void *__arena_alloc_slow(struct arena *a, size_t size);
  */
 static inline void *arena_alloc(struct arena *a, size_t size)
 {
-	char *p = a->__cur;
+	char *p = a->cur_;
 	size_t last = size - 1;
 
-	if (__builtin_expect(last < (size_t)(a->__end - p), 1)) {
-		a->__cur = p + ((last | (ARENA_ALIGN - 1)) + 1);
+	if (__builtin_expect(last < (size_t)(a->end_ - p), 1)) {
+		a->cur_ = p + ((last | (ARENA_ALIGN - 1)) + 1);
 		return p;
 	}
-	return __arena_alloc_slow(a, size);
+	return arena_alloc_slow(a, size);
 }
 
 /*

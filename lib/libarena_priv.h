@@ -50,7 +50,7 @@ struct __arena {
 	unsigned int id;		/* kernel arena id, or the library's */
 	int dead;			/* inherited across fork: unusable */
 
-	/* Single-threaded arenas: the run pub.__cur is in, and its size. */
+	/* Single-threaded arenas: the run pub.cur_ is in, and its size. */
 	char *chunk;
 	size_t run_size;
 	/* Size of the next small run; 0 once runs are whole chunks. */
