@@ -356,6 +356,9 @@ ARENA_EXPORT struct arena *arena_new(unsigned int flags)
 		return NULL;	/* errno is ENOMEM */
 	memset(ai, 0, sizeof(*ai));
 	ai->flags = flags;
+	/* Under a sanitizer every allocation goes out of line (sanitize.c). */
+	if (__arena_instr_init(ai))
+		ai->flags = flags |= ARENA_THREADSAFE;
 	atomic_init(&ai->ts_cur, 0);
 	atomic_init(&ai->pad, 0);
 	if (flags & ARENA_THREADSAFE)
@@ -376,6 +379,7 @@ ARENA_EXPORT struct arena *arena_new(unsigned int flags)
 		pthread_mutex_unlock(&g.lock);
 		if (flags & ARENA_THREADSAFE)
 			pthread_mutex_destroy(&ai->lock);
+		__arena_instr_release(ai, 0);
 		free(ai);
 		errno = -err;
 		return NULL;
@@ -420,6 +424,12 @@ ARENA_EXPORT void arena_free(struct arena *a)
 	if (!a)
 		return;
 	ai = __arena_impl(a);
+	/* From one of its own cleanups: the free under way goes on. */
+	if (ai->in_cleanup)
+		return;
+	/* A fork child's inherited arena has no memory to run them in. */
+	if (!ai->dead)
+		__arena_run_cleanups(ai);
 	pthread_mutex_lock(&g.lock);
 	if (ai->growing && g.nr_growing)
 		g.nr_growing--;
@@ -447,6 +457,7 @@ ARENA_EXPORT void arena_free(struct arena *a)
 			__arena_mmap_release(ai);
 		}
 	}
+	__arena_instr_release(ai, 0);
 	if (ai->flags & ARENA_THREADSAFE)
 		pthread_mutex_destroy(&ai->lock);
 	free(ai->runs);
@@ -505,6 +516,7 @@ static char *run_map(struct __arena *ai, size_t len)
 	if (!p)
 		return NULL;
 	run_add(ai, p, len);
+	__arena_instr_run(ai, p, len);
 	return p;
 }
 
@@ -647,6 +659,28 @@ static void *ts_alloc(struct __arena *ai, size_t size, size_t align)
 	}
 }
 
+/*
+ * Under a sanitizer (ai->instr): a poisoned gap of ARENA_REDZONE bytes
+ * after each object, counted as padding, so an overflow into the next
+ * object is seen.
+ */
+static void *instr_alloc(struct __arena *ai, size_t size, size_t align)
+{
+	void *p;
+
+	if (size > SIZE_MAX - ARENA_REDZONE) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = ts_alloc(ai, size + ARENA_REDZONE, align);
+	if (p) {
+		atomic_fetch_add_explicit(&ai->pad, ARENA_REDZONE,
+					  memory_order_relaxed);
+		__arena_instr_alloc(ai, p, size);
+	}
+	return p;
+}
+
 ARENA_EXPORT void *__arena_alloc_slow(struct arena *a, size_t size)
 {
 	struct __arena *ai = __arena_impl(a);
@@ -655,6 +689,8 @@ ARENA_EXPORT void *__arena_alloc_slow(struct arena *a, size_t size)
 		errno = ECHILD;
 		return NULL;
 	}
+	if (ai->instr)
+		return instr_alloc(ai, size, ARENA_ALIGN);
 	if (ai->flags & ARENA_THREADSAFE)
 		return ts_alloc(ai, size, ARENA_ALIGN);
 	return st_alloc(ai, size, ARENA_ALIGN);
@@ -680,6 +716,8 @@ ARENA_EXPORT void *arena_alloc_aligned(struct arena *a, size_t size,
 	}
 	if (align <= ARENA_ALIGN)
 		return arena_alloc(a, size);
+	if (ai->instr)
+		return instr_alloc(ai, size, align);
 	if (ai->flags & ARENA_THREADSAFE)
 		return ts_alloc(ai, size, align);
 	return st_alloc(ai, size, align);
@@ -738,6 +776,10 @@ ARENA_EXPORT int arena_reset(struct arena *a)
 		return -EINVAL;
 	if (ai->dead)
 		return -ECHILD;
+	/* From one of its own cleanups. */
+	if (ai->in_cleanup)
+		return -EBUSY;
+	__arena_run_cleanups(ai);
 	ts = ai->flags & ARENA_THREADSAFE;
 	if (ts)
 		pthread_mutex_lock(&ai->lock);
@@ -758,8 +800,10 @@ ARENA_EXPORT int arena_reset(struct arena *a)
 		if (!c) {
 			err = -errno;
 		} else {
+			__arena_instr_release(ai, 1);
 			arena_clear(ai);
 			run_add(ai, c, len);
+			__arena_instr_run(ai, c, len);
 			ai->next_run = next;
 			if (ts) {
 				ai->spare = c;
@@ -776,6 +820,7 @@ ARENA_EXPORT int arena_reset(struct arena *a)
 		 * inaccessible (-ENOMEM: no memory map left for the split).
 		 */
 		err = __arena_mmap_release(ai);
+		__arena_instr_release(ai, 1);
 		arena_clear(ai);
 	}
 	if (ts)

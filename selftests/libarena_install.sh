@@ -28,7 +28,7 @@ make -s -C "$TOP/lib" O="$tmp/build" DESTDIR="$root" PREFIX=/usr install \
 ok $? "make install DESTDIR=... PREFIX=/usr" "$tmp/install.log"
 
 missing=""
-for f in usr/lib/libarena.so.1.1.0 usr/lib/libarena.so.1 usr/lib/libarena.so \
+for f in usr/lib/libarena.so.1.2.0 usr/lib/libarena.so.1 usr/lib/libarena.so \
 	 usr/lib/libarena.a usr/include/libarena.h usr/include/linux/arena.h \
 	 usr/lib/pkgconfig/libarena.pc; do
 	[ -e "$root/$f" ] || missing="$missing $f"
@@ -44,7 +44,7 @@ flags=$(pkg-config --cflags --libs libarena 2> "$tmp/pc.err")
 rc=$?
 { echo "pkg-config: $flags"; cat "$tmp/pc.err"; } > "$tmp/pc.txt"
 case "$flags" in *"-I$root/usr/include"*"-L$root/usr/lib"*"-larena"*) ;; *) rc=1 ;; esac
-[ "$(pkg-config --modversion libarena 2>/dev/null)" = 1.1.0 ] || rc=1
+[ "$(pkg-config --modversion libarena 2>/dev/null)" = 1.2.0 ] || rc=1
 ok $rc "pkg-config --cflags --libs libarena names the installed tree" "$tmp/pc.txt"
 
 cat > "$tmp/user.c" <<'EOC'

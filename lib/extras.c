@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libarena 1.2: the calls built on the allocator (copies, formatted
+ * strings, resizing the last object, typed arrays), cleanups and the
+ * version.
+ *
+ * Resizing and formatting work on the arena's bump range directly: the
+ * range a single-threaded arena keeps in the public struct arena
+ * (pub.__cur .. pub.__end), or a thread-safe arena's cursor ts_cur, which
+ * is only ever moved by a compare-and-swap. Bytes past the cursor have
+ * never been handed out and are zero (unless ARENA_NOZERO); whatever these
+ * calls write there and then give back is zeroed again, so the next
+ * allocation still gets zero memory.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "libarena_priv.h"
+
+#define g __arena_g
+
+static inline size_t round_align(size_t size)
+{
+	return (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+}
+
+ARENA_EXPORT unsigned int arena_version(void)
+{
+	return LIBARENA_VERSION;
+}
+
+ARENA_EXPORT void *arena_memdup(struct arena *a, const void *src, size_t size)
+{
+	void *p;
+
+	if (!a || (!src && size)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	p = arena_alloc(a, size);
+	if (p && size)
+		memcpy(p, src, size);
+	return p;
+}
+
+ARENA_EXPORT void *arena_alloc_array(struct arena *a, size_t n, size_t size,
+				     size_t align)
+{
+	size_t total;
+
+	if (!a) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (__builtin_mul_overflow(n, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (align <= ARENA_ALIGN && align && !(align & (align - 1)))
+		return arena_alloc(a, total);
+	return arena_alloc_aligned(a, total, align);
+}
+
+/*
+ * A single-threaded arena formats in place at its cursor when the result
+ * fits in the run (one pass); otherwise vsnprintf() measures it, the
+ * bytes it wrote past the cursor are zeroed again, and the string is
+ * formatted into an object of its size.
+ */
+ARENA_EXPORT char *arena_vsprintf(struct arena *a, const char *fmt, va_list ap)
+{
+	struct __arena *ai = __arena_impl(a);
+	char *cur, *p;
+	size_t room = 0;
+	va_list aq;
+	int n;
+
+	if (!a || !fmt) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (ai->dead) {
+		errno = ECHILD;
+		return NULL;
+	}
+	cur = a->__cur;
+	if (cur && !(ai->flags & ARENA_THREADSAFE))
+		room = a->__end - cur;
+	/* vsnprintf() takes an int's worth at most. */
+	if (room > INT32_MAX)
+		room = INT32_MAX;
+
+	va_copy(aq, ap);
+	n = vsnprintf(room ? cur : NULL, room, fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		return NULL;	/* errno from vsnprintf(): EOVERFLOW, ... */
+	if ((size_t)n < room) {
+		/* It fit: the string becomes the arena's newest object. */
+		a->__cur = cur + round_align((size_t)n + 1);
+		return cur;
+	}
+	if (room && !(ai->flags & ARENA_NOZERO))
+		memset(cur, 0, room);
+
+	p = arena_alloc(a, (size_t)n + 1);
+	if (p)
+		vsnprintf(p, (size_t)n + 1, fmt, ap);
+	return p;
+}
+
+ARENA_EXPORT char *arena_sprintf(struct arena *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	p = arena_vsprintf(a, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+/* Resize @p in place if it is the newest object: 1 if done, else 0. */
+static int resize_in_place(struct __arena *ai, char *p, size_t old,
+			   size_t size)
+{
+	struct arena *a = &ai->pub;
+	size_t ro = round_align(old), rn = round_align(size);
+	int zero = !(ai->flags & ARENA_NOZERO);
+
+	if (ai->instr)
+		return 0;	/* the gap after @p is poisoned: copy */
+	if (ai->flags & ARENA_THREADSAFE) {
+		uintptr_t cur = (uintptr_t)p + ro, end;
+
+		/*
+		 * Growing only: a shrunk tail could not be zeroed again
+		 * before another thread took it.
+		 */
+		if (rn <= ro)
+			return 1;
+		end = (((uintptr_t)p + ro - 1) | (g.chunk_size - 1)) + 1;
+		if (!ro || rn > end - (uintptr_t)p)
+			return 0;
+		if (zero)
+			memset(p + old, 0, ro - old);
+		/* The cursor never rests on a chunk's first byte: ro > 0. */
+		return atomic_compare_exchange_strong(&ai->ts_cur, &cur,
+						      (uintptr_t)p + rn);
+	}
+	if (!a->__cur || p + ro != a->__cur)
+		return size <= old;	/* a shrink stays where it is */
+	if (rn > (size_t)(a->__end - p))
+		return 0;
+	if (zero && size < old)
+		memset(p + size, 0, ro - size);
+	else if (zero)
+		memset(p + old, 0, ro - old);
+	a->__cur = p + rn;
+	return 1;
+}
+
+ARENA_EXPORT void *arena_realloc(struct arena *a, void *p, size_t old,
+				 size_t size)
+{
+	struct __arena *ai = __arena_impl(a);
+	void *q;
+
+	if (!a) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!p)
+		return arena_alloc(a, size);
+	if (ai->dead) {
+		errno = ECHILD;
+		return NULL;
+	}
+	/* A shrink to nothing keeps the object. */
+	if (!size || resize_in_place(ai, p, old, size))
+		return p;
+	if (size <= old)
+		return p;
+	q = arena_alloc(a, size);
+	if (q)
+		memcpy(q, p, old);
+	return q;
+}
+
+/* ---- cleanups ---------------------------------------------------------- */
+
+struct arena_cleanup {
+	struct arena_cleanup *next;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+ARENA_EXPORT int arena_on_free(struct arena *a, void (*fn)(void *arg),
+			       void *arg)
+{
+	struct __arena *ai = __arena_impl(a);
+	int saved_errno = errno, ts;
+	struct arena_cleanup *c;
+
+	if (!a || !fn)
+		return -EINVAL;
+	if (ai->dead)
+		return -ECHILD;
+	c = arena_alloc(a, sizeof(*c));
+	errno = saved_errno;
+	if (!c)
+		return -ENOMEM;
+	c->fn = fn;
+	c->arg = arg;
+	ts = ai->flags & ARENA_THREADSAFE;
+	if (ts)
+		pthread_mutex_lock(&ai->lock);
+	c->next = ai->cleanups;
+	ai->cleanups = c;
+	if (ts)
+		pthread_mutex_unlock(&ai->lock);
+	return 0;
+}
+
+/*
+ * Newest first, each record unlinked before its function runs: a cleanup
+ * registered by a cleanup runs next, and the arena is whole (it may be
+ * allocated from) until the last one returns.
+ */
+void __arena_run_cleanups(struct __arena *ai)
+{
+	int saved_errno = errno;
+	struct arena_cleanup *c;
+
+	if (!ai->cleanups)
+		return;
+	ai->in_cleanup = 1;
+	while ((c = ai->cleanups)) {
+		ai->cleanups = c->next;
+		c->fn(c->arg);
+	}
+	ai->in_cleanup = 0;
+	errno = saved_errno;
+}
