@@ -12,6 +12,9 @@
 #   host:libarena_install    selftests/libarena_install.sh: make install
 #                            into a scratch DESTDIR, build programs with
 #                            pkg-config against it and run them
+#   host:libarena_sanitize   selftests/libarena_sanitize.sh: AddressSanitizer,
+#                            Valgrind and _FORTIFY_SOURCE see overflows
+#                            inside arenas; arena_alloc through dlvsym()
 #   host:install             selftests/install_test.sh: top-level make
 #                            install/uninstall into a scratch DESTDIR
 #   host:dkms                selftests/dkms_test.sh: make dkms-install for
@@ -59,6 +62,7 @@ echo "# host-tests: $(uname -r), $(nproc) CPUs, /dev/arena $([ -e /dev/arena ] &
 run host:libarena_test "$TOP/build/selftests/libarena_test"
 run host:libarena_mmap_test env ARENA_BACKEND=mmap "$TOP/build/selftests/libarena_mmap_test"
 run host:libarena_install "$TOP/selftests/libarena_install.sh"
+run host:libarena_sanitize "$TOP/selftests/libarena_sanitize.sh"
 run host:install "$TOP/selftests/install_test.sh"
 run host:dkms "$TOP/selftests/dkms_test.sh"
 run host:deb "$TOP/selftests/deb_test.sh"
