@@ -133,6 +133,9 @@ static int resize_in_place(struct __arena *ai, char *p, size_t old,
 
 	if (ai->instr)
 		return 0;	/* the gap after @p is poisoned: copy */
+	/* Sizes a run cannot hold (their rounding would wrap). */
+	if (size > g.chunk_size || old > g.chunk_size)
+		return size <= old;
 	if (ai->flags & ARENA_THREADSAFE) {
 		uintptr_t cur = (uintptr_t)p + ro, end;
 

@@ -9,6 +9,8 @@
 #   host:libarena_test       build/selftests/libarena_test: libarena falls
 #                            back to its mmap backend by itself
 #   host:libarena_mmap_test  the same tests with ARENA_BACKEND=mmap
+#   host:libarena_api_test   build/selftests/libarena_api_test: the 1.2
+#                            calls (cleanups, strings, realloc, typed)
 #   host:libarena_install    selftests/libarena_install.sh: make install
 #                            into a scratch DESTDIR, build programs with
 #                            pkg-config against it and run them
@@ -61,6 +63,7 @@ run() { # name command...
 echo "# host-tests: $(uname -r), $(nproc) CPUs, /dev/arena $([ -e /dev/arena ] && echo present || echo absent)"
 run host:libarena_test "$TOP/build/selftests/libarena_test"
 run host:libarena_mmap_test env ARENA_BACKEND=mmap "$TOP/build/selftests/libarena_mmap_test"
+run host:libarena_api_test "$TOP/build/selftests/libarena_api_test"
 run host:libarena_install "$TOP/selftests/libarena_install.sh"
 run host:libarena_sanitize "$TOP/selftests/libarena_sanitize.sh"
 run host:install "$TOP/selftests/install_test.sh"
