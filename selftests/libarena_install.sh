@@ -19,7 +19,10 @@ root=$tmp/root
 # The public functions: each needs a man page (arena_alloc is inline).
 FUNCS="arena_new arena_free arena_reset arena_alloc arena_alloc_aligned
        arena_calloc arena_strdup arena_strndup arena_contains arena_stats
-       arena_backend arena_lookup arena_id arena_chunk_size"
+       arena_backend arena_lookup arena_id arena_chunk_size arena_trim
+       arena_memdup arena_sprintf arena_vsprintf arena_realloc
+       arena_alloc_array ARENA_NEW ARENA_NEW_ARRAY arena_on_free
+       arena_version"
 
 ktap_plan 11
 
@@ -79,6 +82,10 @@ int main(void)
 		return 6;
 	if (arena_reset(a) || arena_new(0x80) || errno != EINVAL)
 		return 7;
+	p = arena_sprintf(a, "%d", 12);
+	if (arena_version() != LIBARENA_VERSION || !LIBARENA_VERSION_CHECK(1, 2, 0) ||
+	    !ARENA_NEW_ARRAY(a, int, 4) || !p || strcmp(p, "12"))
+		return 8;
 	printf("backend=%s chunk=%zu abi=%d\n", arena_backend(),
 	       arena_chunk_size(), ARENA_ABI_VERSION);
 	arena_free(s);
