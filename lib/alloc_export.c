@@ -16,12 +16,12 @@ ARENA_EXPORT void *arena_alloc_symbol(struct arena *a, size_t size)
 
 ARENA_EXPORT void *arena_alloc_symbol(struct arena *a, size_t size)
 {
-	char *p = a->__cur;
+	char *p = a->cur_;
 
-	if (size < (size_t)(a->__end - p)) {
-		a->__cur = p + ((size + ARENA_ALIGN - 1) &
+	if (size < (size_t)(a->end_ - p)) {
+		a->cur_ = p + ((size + ARENA_ALIGN - 1) &
 				~(size_t)(ARENA_ALIGN - 1));
 		return p;
 	}
-	return __arena_alloc_slow(a, size);
+	return arena_alloc_slow(a, size);
 }

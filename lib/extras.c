@@ -6,7 +6,7 @@
  *
  * Resizing and formatting work on the arena's bump range directly: the
  * range a single-threaded arena keeps in the public struct arena
- * (pub.__cur .. pub.__end), or a thread-safe arena's cursor ts_cur, which
+ * (pub.cur_ .. pub.end_), or a thread-safe arena's cursor ts_cur, which
  * is only ever moved by a compare-and-swap. Bytes past the cursor have
  * never been handed out and are zero (unless ARENA_NOZERO); whatever these
  * calls write there and then give back is zeroed again, so the next
@@ -86,9 +86,9 @@ ARENA_EXPORT char *arena_vsprintf(struct arena *a, const char *fmt, va_list ap)
 		errno = ECHILD;
 		return NULL;
 	}
-	cur = a->__cur;
+	cur = a->cur_;
 	if (cur && !(ai->flags & ARENA_THREADSAFE))
-		room = a->__end - cur;
+		room = a->end_ - cur;
 	/* vsnprintf() takes an int's worth at most. */
 	if (room > INT32_MAX)
 		room = INT32_MAX;
@@ -100,7 +100,7 @@ ARENA_EXPORT char *arena_vsprintf(struct arena *a, const char *fmt, va_list ap)
 		return NULL;	/* errno from vsnprintf(): EOVERFLOW, ... */
 	if ((size_t)n < room) {
 		/* It fit: the string becomes the arena's newest object. */
-		a->__cur = cur + round_align((size_t)n + 1);
+		a->cur_ = cur + round_align((size_t)n + 1);
 		return cur;
 	}
 	if (room && !(ai->flags & ARENA_NOZERO))
@@ -154,15 +154,15 @@ static int resize_in_place(struct __arena *ai, char *p, size_t old,
 		return atomic_compare_exchange_strong(&ai->ts_cur, &cur,
 						      (uintptr_t)p + rn);
 	}
-	if (!a->__cur || p + ro != a->__cur)
+	if (!a->cur_ || p + ro != a->cur_)
 		return size <= old;	/* a shrink stays where it is */
-	if (rn > (size_t)(a->__end - p))
+	if (rn > (size_t)(a->end_ - p))
 		return 0;
 	if (zero && size < old)
 		memset(p + size, 0, ro - size);
 	else if (zero)
 		memset(p + old, 0, ro - old);
-	a->__cur = p + rn;
+	a->cur_ = p + rn;
 	return 1;
 }
 

@@ -163,8 +163,8 @@ static void atfork_child(void)
 
 	for (ai = g.arenas; ai; ai = ai->next) {
 		ai->dead = 1;
-		ai->pub.__cur = NULL;
-		ai->pub.__end = NULL;
+		ai->pub.cur_ = NULL;
+		ai->pub.end_ = NULL;
 	}
 	g.arenas = NULL;
 	if (g.base) {
@@ -292,8 +292,8 @@ static size_t bump_used(const struct __arena *ai)
 {
 	size_t used = ai->handed - ai->large;
 
-	if (ai->pub.__cur)
-		used += ai->pub.__cur - ai->chunk;
+	if (ai->pub.cur_)
+		used += ai->pub.cur_ - ai->chunk;
 	return used;
 }
 
@@ -336,8 +336,8 @@ static void spare_take(struct __arena *ai)
 	run_add(ai, spare.base, spare.len);
 	ai->chunk = spare.base;
 	ai->run_size = spare.len;
-	ai->pub.__cur = spare.base;
-	ai->pub.__end = spare.base + spare.len;
+	ai->pub.cur_ = spare.base;
+	ai->pub.end_ = spare.base + spare.len;
 	/* As if it had grown to this run: the next is twice as large. */
 	grow_size(spare.len, spare.len, &ai->next_run);
 	spare.id = 0;
@@ -397,8 +397,8 @@ ARENA_EXPORT struct arena *arena_new(unsigned int flags)
 /* Forget the runs and the counters (after a free or a reset). */
 static void arena_clear(struct __arena *ai)
 {
-	ai->pub.__cur = NULL;
-	ai->pub.__end = NULL;
+	ai->pub.cur_ = NULL;
+	ai->pub.end_ = NULL;
 	ai->chunk = NULL;
 	ai->run_size = 0;
 	atomic_store(&ai->ts_cur, 0);
@@ -553,7 +553,7 @@ static size_t request_size(size_t size)
 static void *st_alloc(struct __arena *ai, size_t size, size_t align)
 {
 	struct arena *a = &ai->pub;
-	uintptr_t cur = (uintptr_t)a->__cur, end = (uintptr_t)a->__end, p;
+	uintptr_t cur = (uintptr_t)a->cur_, end = (uintptr_t)a->end_, p;
 	size_t need = request_size(size), len;
 	char *c;
 
@@ -564,7 +564,7 @@ static void *st_alloc(struct __arena *ai, size_t size, size_t align)
 		if (p != cur)
 			atomic_fetch_add_explicit(&ai->pad, p - cur,
 						  memory_order_relaxed);
-		a->__cur = (char *)(p + need);
+		a->cur_ = (char *)(p + need);
 		return (void *)p;
 	}
 	/* Whole-chunk runs are chunk aligned: any alignment is met. */
@@ -588,8 +588,8 @@ static void *st_alloc(struct __arena *ai, size_t size, size_t align)
 					  memory_order_relaxed);
 	ai->chunk = c;
 	ai->run_size = len;
-	a->__cur = (char *)(p + need);
-	a->__end = c + len;
+	a->cur_ = (char *)(p + need);
+	a->end_ = c + len;
 	return (void *)p;
 }
 
@@ -681,7 +681,7 @@ static void *instr_alloc(struct __arena *ai, size_t size, size_t align)
 	return p;
 }
 
-ARENA_EXPORT void *__arena_alloc_slow(struct arena *a, size_t size)
+ARENA_EXPORT void *arena_alloc_slow(struct arena *a, size_t size)
 {
 	struct __arena *ai = __arena_impl(a);
 
@@ -695,6 +695,10 @@ ARENA_EXPORT void *__arena_alloc_slow(struct arena *a, size_t size)
 		return ts_alloc(ai, size, ARENA_ALIGN);
 	return st_alloc(ai, size, ARENA_ALIGN);
 }
+
+/* Its name in the 1.0 and 1.1 headers, which programs built with them call. */
+ARENA_EXPORT void *__arena_alloc_slow(struct arena *a, size_t size)
+	__attribute__((alias("arena_alloc_slow")));
 
 ARENA_EXPORT void *arena_alloc_aligned(struct arena *a, size_t size,
 				       size_t align)
@@ -810,8 +814,8 @@ ARENA_EXPORT int arena_reset(struct arena *a)
 			} else {
 				ai->chunk = c;
 				ai->run_size = len;
-				ai->pub.__cur = c;
-				ai->pub.__end = c + len;
+				ai->pub.cur_ = c;
+				ai->pub.end_ = c + len;
 			}
 		}
 	} else {
@@ -871,9 +875,9 @@ ARENA_EXPORT int arena_stats(const struct arena *a, struct arena_stats *st)
 		}
 		if (ai->spare)
 			avail += g.chunk_size;
-	} else if (ai->pub.__cur) {
-		used = ai->pub.__cur - ai->chunk;
-		avail = ai->pub.__end - ai->pub.__cur;
+	} else if (ai->pub.cur_) {
+		used = ai->pub.cur_ - ai->chunk;
+		avail = ai->pub.end_ - ai->pub.cur_;
 	}
 	pad = atomic_load(&ai->pad);
 	st->requested = ai->handed + used - pad;

@@ -126,8 +126,8 @@ extern "C" {
  * its every allocation takes the out-of-line path.
  */
 struct arena {
-	char *__cur;	/* next free byte in the current run */
-	char *__end;	/* end of the current run */
+	char *cur_;	/* next free byte in the current run */
+	char *end_;	/* end of the current run */
 };
 
 /*
@@ -136,15 +136,15 @@ struct arena {
  * size never change without a new soname.
  */
 #if defined(__cplusplus) && __cplusplus >= 201103L
-static_assert(offsetof(struct arena, __cur) == 0, "struct arena is frozen");
-static_assert(offsetof(struct arena, __end) == sizeof(char *),
+static_assert(offsetof(struct arena, cur_) == 0, "struct arena is frozen");
+static_assert(offsetof(struct arena, end_) == sizeof(char *),
 	      "struct arena is frozen");
 static_assert(sizeof(struct arena) == 2 * sizeof(char *),
 	      "struct arena is frozen");
 #elif !defined(__cplusplus) && defined(__STDC_VERSION__) && \
 	__STDC_VERSION__ >= 201112L
-_Static_assert(offsetof(struct arena, __cur) == 0, "struct arena is frozen");
-_Static_assert(offsetof(struct arena, __end) == sizeof(char *),
+_Static_assert(offsetof(struct arena, cur_) == 0, "struct arena is frozen");
+_Static_assert(offsetof(struct arena, end_) == sizeof(char *),
 	       "struct arena is frozen");
 _Static_assert(sizeof(struct arena) == 2 * sizeof(char *),
 	       "struct arena is frozen");
@@ -181,7 +181,7 @@ struct arena_stats {
 				 * alignment padding */
 	size_t available;	/* bytes left to hand out without a new run */
 	size_t small_runs;	/* small runs (a few pages) the arena holds */
-	size_t __reserved[2];	/* zero */
+	size_t reserved_[2];	/* zero */
 };
 
 /*
@@ -206,8 +206,12 @@ void arena_free(struct arena *a);
  */
 int arena_reset(struct arena *a);
 
-/* Out of line: a new chunk, a run of chunks, or a shared arena's bump. */
-void *__arena_alloc_slow(struct arena *a, size_t size);
+/*
+ * Out of line: a new chunk, a run of chunks, or a shared arena's bump.
+ * For arena_alloc() only. (Called __arena_alloc_slow by 1.0 and 1.1
+ * headers; the library keeps that name, for programs built with them.)
+ */
+void *arena_alloc_slow(struct arena *a, size_t size);
 
 /*
  * Allocate @size bytes, ARENA_ALIGN aligned, zero when handed out (unless
@@ -215,21 +219,21 @@ void *__arena_alloc_slow(struct arena *a, size_t size);
  * NULL with errno set on failure (ENOMEM, ECHILD in a forked child). A size
  * of 0 returns a valid pointer to no bytes. @a must be an arena.
  *
- * The hit path: one compare and one store. __cur and __end are ARENA_ALIGN
+ * The hit path: one compare and one store. cur_ and end_ are ARENA_ALIGN
  * aligned, so when @size is below the room left its rounded-up size fits
  * too; the exact fit and every miss take the slow path.
  */
 static inline ARENA_ALLOCATOR_ ARENA_ATTR_ALLOC_SIZE(2)
 void *arena_alloc(struct arena *a, size_t size)
 {
-	char *p = a->__cur;
+	char *p = a->cur_;
 
-	if (__builtin_expect(size < (size_t)(a->__end - p), 1)) {
-		a->__cur = p + ((size + ARENA_ALIGN - 1) &
+	if (__builtin_expect(size < (size_t)(a->end_ - p), 1)) {
+		a->cur_ = p + ((size + ARENA_ALIGN - 1) &
 				~(size_t)(ARENA_ALIGN - 1));
 		return p;
 	}
-	return __arena_alloc_slow(a, size);
+	return arena_alloc_slow(a, size);
 }
 
 /*

@@ -59,7 +59,7 @@ struct __arena {
 	 */
 	int instr;
 
-	/* Single-threaded arenas: the run pub.__cur is in, and its size. */
+	/* Single-threaded arenas: the run pub.cur_ is in, and its size. */
 	char *chunk;
 	size_t run_size;
 	/* Size of the next small run; 0 once runs are whole chunks. */

@@ -20,6 +20,9 @@
 #   - dlvsym(): arena_alloc@LIBARENA_1.2 and the others called through the
 #     shared library as a foreign-function binding would
 #     (selftests/sanitize/dlsym.c).
+#   - A program built with the 1.1 header (from git history; skipped
+#     without it), whose inline path calls __arena_alloc_slow, runs on this
+#     library.
 #
 # Runs on the host (scripts/host-tests.sh). Prints KTAP.
 set -uo pipefail
@@ -32,7 +35,7 @@ CC=${CC:-cc}
 export ARENA_BACKEND=mmap
 MODES="overflow tail reset aligned shared"
 
-ktap_plan 6
+ktap_plan 7
 
 # A run of the test program that must be reported: 0 if it was.
 reported() { # want-rc pattern log
@@ -103,5 +106,41 @@ v=$(sed -n 's/^#define LIBARENA_VERSION_\(MAJOR\|MINOR\|PATCH\)[[:space:]]*\([0-
 echo "libarena.h: $v" > "$tmp/ver.log"
 [ "$v" = "$(sed -n 's/^VERSION := //p' "$TOP/lib/Makefile")" ]
 ok $? "LIBARENA_VERSION_MAJOR.MINOR.PATCH in libarena.h is lib/Makefile's VERSION" "$tmp/ver.log"
+
+# Programs built with the 1.1 header: __arena_alloc_slow@LIBARENA_1.0.
+mkdir -p "$tmp/old"
+if git -C "$TOP" show 3714088:lib/libarena.h > "$tmp/old/libarena.h" 2> /dev/null; then
+	cat > "$tmp/old.c" <<'EOC'
+#include <stdio.h>
+#include <string.h>
+#include <libarena.h>
+
+int main(void)
+{
+	struct arena *a = arena_new(0);
+	int i;
+
+	if (!a)
+		return 1;
+	for (i = 0; i < 100000; i++) {
+		char *p = arena_alloc(a, 100);
+
+		if (!p || p[99])
+			return 2;
+		memset(p, 1, 100);
+	}
+	arena_free(a);
+	puts("old ok");
+	return 0;
+}
+EOC
+	$CC -O2 -I"$tmp/old" -o "$tmp/oldprog" "$tmp/old.c" -L"$LIB" -larena > "$tmp/old.log" 2>&1 &&
+		LD_LIBRARY_PATH=$LIB "$tmp/oldprog" >> "$tmp/old.log" 2>&1 &&
+		grep -qx "old ok" "$tmp/old.log" &&
+		nm -D "$tmp/oldprog" | tee -a "$tmp/old.log" | grep -q " U __arena_alloc_slow@LIBARENA_1.0$"
+	ok $? "a program built with the 1.1 header (__arena_alloc_slow@LIBARENA_1.0) runs on this library" "$tmp/old.log"
+else
+	skip "a program built with the 1.1 header runs on this library" "no git history"
+fi
 
 ktap_done

@@ -890,7 +890,7 @@ TEST_F(lib, stats_add_up)
 	EXPECT_GT(st.chunks, 3);
 	TH_LOG("requested %zu mapped %zu chunks %zu waste %zu available %zu",
 	       st.requested, st.mapped, st.chunks, st.waste, st.available);
-	EXPECT_EQ(0, st.__reserved[0]);
+	EXPECT_EQ(0, st.reserved_[0]);
 }
 
 TEST(lookup_names_the_arena)

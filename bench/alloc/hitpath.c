@@ -77,7 +77,7 @@ static void ensure_room(struct arena *a, size_t n, int ts)
 {
 	struct arena_stats st;
 
-	if (!ts && (size_t)(a->__end - a->__cur) > n)
+	if (!ts && (size_t)(a->end_ - a->cur_) > n)
 		return;
 	if (ts && !arena_stats(a, &st) && st.available > n + 16)
 		return;
