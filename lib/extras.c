@@ -248,3 +248,53 @@ void __arena_run_cleanups(struct __arena *ai)
 	ai->in_cleanup = 0;
 	errno = saved_errno;
 }
+
+/* ---- ABI compatibility ------------------------------------------------- */
+
+/*
+ * arena_lookup() has two versions. LIBARENA_1.2 (the default, what the 1.2
+ * header binds to) fills struct arena_addr_info with its reserved fields;
+ * LIBARENA_1.0, for programs built with the 1.0 and 1.1 headers, fills
+ * the struct those declared (32 bytes on LP64, no reserved fields), so it
+ * never writes past a caller's smaller struct. Both are
+ * __arena_lookup() (libarena.c), the second with a copy; neither adds
+ * anything that is not async-signal-safe.
+ */
+struct arena_addr_info_v1 {
+	enum arena_addr_state state;
+	unsigned int arena_id;
+	size_t offset;
+	unsigned long long freed_ns_ago;
+	int freed_by_pid;
+};
+
+ARENA_EXPORT int arena_lookup_v12(const void *addr,
+				  struct arena_addr_info *info);
+ARENA_EXPORT int arena_lookup_v10(const void *addr,
+				  struct arena_addr_info_v1 *info);
+__asm__(".symver arena_lookup_v12, arena_lookup@@LIBARENA_1.2");
+__asm__(".symver arena_lookup_v10, arena_lookup@LIBARENA_1.0");
+
+ARENA_EXPORT int arena_lookup_v12(const void *addr,
+				  struct arena_addr_info *info)
+{
+	return __arena_lookup(addr, info);
+}
+
+ARENA_EXPORT int arena_lookup_v10(const void *addr,
+				  struct arena_addr_info_v1 *info)
+{
+	struct arena_addr_info full;
+	int err;
+
+	if (!info)
+		return -EINVAL;
+	err = __arena_lookup(addr, &full);
+	memset(info, 0, sizeof(*info));
+	info->state = full.state;
+	info->arena_id = full.arena_id;
+	info->offset = full.offset;
+	info->freed_ns_ago = full.freed_ns_ago;
+	info->freed_by_pid = full.freed_by_pid;
+	return err;
+}

@@ -891,7 +891,8 @@ ARENA_EXPORT int arena_stats(const struct arena *a, struct arena_stats *st)
 	return 0;
 }
 
-ARENA_EXPORT int arena_lookup(const void *addr, struct arena_addr_info *info)
+/* Exported as arena_lookup at two versions: see extras.c. */
+int __arena_lookup(const void *addr, struct arena_addr_info *info)
 {
 	int err;
 

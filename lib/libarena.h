@@ -164,6 +164,13 @@ struct arena_addr_info {
 					 * small run of pages) it lies in */
 	unsigned long long freed_ns_ago;	/* FREED: time since the free */
 	int freed_by_pid;		/* FREED: process that freed it */
+	/*
+	 * Since 1.2 (arena_lookup@LIBARENA_1.2; programs built with older
+	 * headers call arena_lookup@LIBARENA_1.0, which fills the 32 bytes
+	 * above only): room for more answers, zero.
+	 */
+	unsigned int reserved0_;
+	unsigned long long reserved_[4];
 };
 
 /*

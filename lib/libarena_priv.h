@@ -144,6 +144,9 @@ static inline struct __arena *__arena_impl(const struct arena *a)
 	return (struct __arena *)a;
 }
 
+/* libarena.c: arena_lookup() (extras.c exports it at LIBARENA_1.0 and 1.2). */
+int __arena_lookup(const void *addr, struct arena_addr_info *info);
+
 /* extras.c: run @ai's cleanups (arena_on_free()). */
 void __arena_run_cleanups(struct __arena *ai);
 

@@ -111,6 +111,26 @@ TEST_F(api, out_of_line_arena_alloc)
 	ASSERT_EQ(1, p[99]);
 }
 
+/* The lookup result grew reserved fields in 1.2 (arena_lookup@LIBARENA_1.2). */
+TEST_F(api, lookup_result_has_room_to_grow)
+{
+	struct arena_addr_info info;
+	char *p = arena_alloc(self->a, 10);
+
+	ASSERT_NE(NULL, p);
+#if SIZE_MAX == UINT64_MAX
+	ASSERT_EQ(64, sizeof(info));
+	ASSERT_EQ(32, offsetof(struct arena_addr_info, reserved_));
+#endif
+	memset(&info, 0xff, sizeof(info));
+	ASSERT_EQ(0, arena_lookup(p, &info));
+	ASSERT_EQ(ARENA_ADDR_LIVE, info.state);
+	ASSERT_EQ(arena_id(self->a), info.arena_id);
+	ASSERT_EQ(0, info.reserved0_);
+	for (int i = 0; i < 4; i++)
+		ASSERT_EQ(0, info.reserved_[i]);
+}
+
 /* ---- cleanups ---------------------------------------------------------- */
 
 struct log {

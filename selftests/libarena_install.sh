@@ -122,9 +122,15 @@ else
 fi
 
 # Exactly the map's global symbols, each at the version node that lists
-# it (LIBARENA_1.0, LIBARENA_1.1, ...).
-want=$(awk '/^LIBARENA_[0-9.]+ *\{/ { v = $1 } /^[[:space:]]+[A-Za-z_][A-Za-z0-9_]*;/ { s = $1; sub(/;/, "", s); print s "@@" v }' \
-	"$TOP/lib/libarena.map" | sort)
+# it (LIBARENA_1.0, LIBARENA_1.1, ...); one listed at several nodes is the
+# default (@@) at the last and a compatibility version (@) at the others.
+want=$(awk '/^LIBARENA_[0-9.]+ *\{/ { v = $1 }
+	/^[[:space:]]+[A-Za-z_][A-Za-z0-9_]*;/ {
+		s = $1; sub(/;/, "", s)
+		if (s in last) print s "@" last[s]
+		last[s] = v
+	}
+	END { for (s in last) print s "@@" last[s] }' "$TOP/lib/libarena.map" | sort)
 have=$(nm -D --defined-only "$root/usr/lib/libarena.so.1" | awk '$2 == "T" { print $3 }' | sort)
 { echo "map:"; echo "$want"; echo "exported:"; echo "$have"; } > "$tmp/syms.txt"
 rc=0

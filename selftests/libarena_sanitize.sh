@@ -20,9 +20,10 @@
 #   - dlvsym(): arena_alloc@LIBARENA_1.2 and the others called through the
 #     shared library as a foreign-function binding would
 #     (selftests/sanitize/dlsym.c).
-#   - A program built with the 1.1 header (from git history; skipped
-#     without it), whose inline path calls __arena_alloc_slow, runs on this
-#     library.
+#   - A program built with the 1.1 header and library (from git history;
+#     skipped without it), whose inline path calls __arena_alloc_slow and whose
+#     struct arena_addr_info is 32 bytes, runs on this library: its
+#     arena_lookup (@LIBARENA_1.0) writes nothing past the old struct.
 #
 # Runs on the host (scripts/host-tests.sh). Prints KTAP.
 set -uo pipefail
@@ -108,8 +109,11 @@ echo "libarena.h: $v" > "$tmp/ver.log"
 ok $? "LIBARENA_VERSION_MAJOR.MINOR.PATCH in libarena.h is lib/Makefile's VERSION" "$tmp/ver.log"
 
 # Programs built with the 1.1 header: __arena_alloc_slow@LIBARENA_1.0.
+# Built and linked as it was then: against libarena 1.1 (commit 3714088),
+# run on this one.
 mkdir -p "$tmp/old"
-if git -C "$TOP" show 3714088:lib/libarena.h > "$tmp/old/libarena.h" 2> /dev/null; then
+if git -C "$TOP" archive 3714088 lib uapi scripts/quiet.mk 2> /dev/null |
+	tar -x -C "$tmp/old" && make -s -C "$tmp/old/lib" O="$tmp/old/build" > "$tmp/old.log" 2>&1; then
 	cat > "$tmp/old.c" <<'EOC'
 #include <stdio.h>
 #include <string.h>
@@ -117,30 +121,46 @@ if git -C "$TOP" show 3714088:lib/libarena.h > "$tmp/old/libarena.h" 2> /dev/nul
 
 int main(void)
 {
+	struct {
+		struct arena_addr_info info;
+		unsigned char canary[64];
+	} out;
 	struct arena *a = arena_new(0);
+	char *p = NULL;
 	int i;
 
 	if (!a)
 		return 1;
 	for (i = 0; i < 100000; i++) {
-		char *p = arena_alloc(a, 100);
+		p = arena_alloc(a, 100);
 
 		if (!p || p[99])
 			return 2;
 		memset(p, 1, 100);
 	}
+	memset(&out, 0xee, sizeof(out));
+	if (arena_lookup(p, &out.info) || out.info.state != ARENA_ADDR_LIVE ||
+	    out.info.arena_id != arena_id(a))
+		return 3;
+	for (i = 0; i < 64; i++)
+		if (out.canary[i] != 0xee)
+			return 4;
 	arena_free(a);
 	puts("old ok");
 	return 0;
 }
 EOC
-	$CC -O2 -I"$tmp/old" -o "$tmp/oldprog" "$tmp/old.c" -L"$LIB" -larena > "$tmp/old.log" 2>&1 &&
+	$CC -O2 -I"$tmp/old/lib" -o "$tmp/oldprog" "$tmp/old.c" -L"$tmp/old/build" -larena >> "$tmp/old.log" 2>&1 &&
 		LD_LIBRARY_PATH=$LIB "$tmp/oldprog" >> "$tmp/old.log" 2>&1 &&
 		grep -qx "old ok" "$tmp/old.log" &&
-		nm -D "$tmp/oldprog" | tee -a "$tmp/old.log" | grep -q " U __arena_alloc_slow@LIBARENA_1.0$"
-	ok $? "a program built with the 1.1 header (__arena_alloc_slow@LIBARENA_1.0) runs on this library" "$tmp/old.log"
+		nm -D "$tmp/oldprog" > "$tmp/old.nm" &&
+		grep -q " U __arena_alloc_slow@LIBARENA_1.0$" "$tmp/old.nm" &&
+		grep -q " U arena_lookup@LIBARENA_1.0$" "$tmp/old.nm"
+	rc=$?
+	cat "$tmp/old.nm" >> "$tmp/old.log"
+	ok $rc "a program built with the 1.1 header runs on this library (__arena_alloc_slow, arena_lookup of the 32-byte struct at LIBARENA_1.0)" "$tmp/old.log"
 else
-	skip "a program built with the 1.1 header runs on this library" "no git history"
+	skip "a program built with the 1.1 header runs on this library" "no git history to build 1.1 from"
 fi
 
 ktap_done
