@@ -445,6 +445,36 @@ TEST_F(api, sprintf_past_the_run_and_long_strings)
 	free(arg);
 }
 
+/*
+ * A string that does not fit the room left is first tried at the cursor;
+ * what vsnprintf() wrote there is zeroed again (the run's tail stays as it
+ * was, zero). White box: reads the tail past the cursor, which is mapped.
+ */
+TEST_F(api, sprintf_that_does_not_fit_leaves_the_tail_zero)
+{
+	struct arena_stats st;
+	char *x, *y, *tail, *s;
+
+	if (self->flags & ARENA_THREADSAFE)
+		SKIP(return, "a shared arena measures first: nothing at the cursor");
+	x = arena_alloc(self->a, 16);
+	ASSERT_NE(NULL, x);
+	ASSERT_EQ(0, arena_stats(self->a, &st));
+	ASSERT_LT(128, st.available);
+	y = arena_alloc(self->a, st.available - 64);
+	ASSERT_NE(NULL, y);
+	tail = y + st.available - 64;
+	ASSERT_EQ(0, arena_stats(self->a, &st));
+	ASSERT_EQ(64, st.available);
+	ASSERT_TRUE(all_zero(tail, 64));
+	s = arena_sprintf(self->a, "%0100d", 7);
+	ASSERT_NE(NULL, s);
+	ASSERT_EQ(100, strlen(s));
+	ASSERT_EQ('7', s[99]);
+	ASSERT_NE(tail, s);
+	ASSERT_TRUE(all_zero(tail, 64));
+}
+
 /* ---- realloc ----------------------------------------------------------- */
 
 TEST_F(api, realloc_grows_the_newest_object_in_place)
