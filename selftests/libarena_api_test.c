@@ -69,6 +69,17 @@ FIXTURE_TEARDOWN(api)
 	arena_free(self->a);
 }
 
+/* Which backend these tests ran on: kernel where /dev/arena is usable. */
+TEST(backend_is_the_expected_one)
+{
+	const char *env = getenv("ARENA_BACKEND");
+	const char *want = env && *env && strcmp(env, "auto") ? env :
+			   access(ARENA_DEV, R_OK | W_OK) ? "mmap" : "kernel";
+
+	ASSERT_STREQ(want, arena_backend());
+	TH_LOG("backend %s", arena_backend());
+}
+
 /* ---- version and symbol ------------------------------------------------ */
 
 TEST(version)
