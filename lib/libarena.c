@@ -388,6 +388,9 @@ ARENA_EXPORT struct arena *arena_new(unsigned int flags)
 	}
 	memset(ai, 0, sizeof(*ai));
 	ai->flags = flags;
+	/* Under a sanitizer every allocation goes out of line (sanitize.c). */
+	if (__arena_instr_init(ai))
+		ai->flags = flags |= ARENA_THREADSAFE;
 	atomic_init(&ai->ts_cur, 0);
 	atomic_init(&ai->pad, 0);
 	if (flags & ARENA_THREADSAFE)
@@ -408,6 +411,7 @@ ARENA_EXPORT struct arena *arena_new(unsigned int flags)
 		pthread_mutex_unlock(&g.lock);
 		if (flags & ARENA_THREADSAFE)
 			pthread_mutex_destroy(&ai->lock);
+		__arena_instr_release(ai, 0);
 		free(ai);
 		errno = -err;
 		return NULL;
@@ -463,6 +467,12 @@ ARENA_EXPORT void arena_free(struct arena *a)
 	if (!a)
 		return;
 	ai = __arena_impl(a);
+	/* From one of its own cleanups: the free under way goes on. */
+	if (ai->in_cleanup)
+		return;
+	/* A fork child's inherited arena has no memory to run them in. */
+	if (!ai->dead)
+		__arena_run_cleanups(ai);
 	pthread_mutex_lock(&g.lock);
 	if (ai->growing && g.nr_growing)
 		g.nr_growing--;
@@ -499,6 +509,7 @@ ARENA_EXPORT void arena_free(struct arena *a)
 			__arena_mmap_release(ai);
 		}
 	}
+	__arena_instr_release(ai, 0);
 	if (ai->flags & ARENA_THREADSAFE)
 		pthread_mutex_destroy(&ai->lock);
 	free(ai->runs);
@@ -557,6 +568,7 @@ static char *run_map(struct __arena *ai, size_t len)
 	if (!p)
 		return NULL;
 	run_add(ai, p, len);
+	__arena_instr_run(ai, p, len);
 	return p;
 }
 
@@ -699,6 +711,28 @@ static void *ts_alloc(struct __arena *ai, size_t size, size_t align)
 	}
 }
 
+/*
+ * Under a sanitizer (ai->instr): a poisoned gap of ARENA_REDZONE bytes
+ * after each object, counted as padding, so an overflow into the next
+ * object is seen.
+ */
+static void *instr_alloc(struct __arena *ai, size_t size, size_t align)
+{
+	void *p;
+
+	if (size > SIZE_MAX - ARENA_REDZONE) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = ts_alloc(ai, size + ARENA_REDZONE, align);
+	if (p) {
+		atomic_fetch_add_explicit(&ai->pad, ARENA_REDZONE,
+					  memory_order_relaxed);
+		__arena_instr_alloc(ai, p, size);
+	}
+	return p;
+}
+
 ARENA_EXPORT void *arena_alloc_slow(struct arena *a, size_t size)
 {
 	struct __arena *ai = __arena_impl(a);
@@ -707,10 +741,16 @@ ARENA_EXPORT void *arena_alloc_slow(struct arena *a, size_t size)
 		errno = ECHILD;
 		return NULL;
 	}
+	if (ai->instr)
+		return instr_alloc(ai, size, ARENA_ALIGN);
 	if (ai->flags & ARENA_THREADSAFE)
 		return ts_alloc(ai, size, ARENA_ALIGN);
 	return st_alloc(ai, size, ARENA_ALIGN);
 }
+
+/* Its name in the 1.0 and 1.1 headers, which programs built with them call. */
+ARENA_EXPORT void *__arena_alloc_slow(struct arena *a, size_t size)
+	__attribute__((alias("arena_alloc_slow")));
 
 ARENA_EXPORT void *arena_alloc_aligned(struct arena *a, size_t size,
 				       size_t align)
@@ -732,6 +772,8 @@ ARENA_EXPORT void *arena_alloc_aligned(struct arena *a, size_t size,
 	}
 	if (align <= ARENA_ALIGN)
 		return arena_alloc(a, size);
+	if (ai->instr)
+		return instr_alloc(ai, size, align);
 	if (ai->flags & ARENA_THREADSAFE)
 		return ts_alloc(ai, size, align);
 	return st_alloc(ai, size, align);
@@ -791,6 +833,10 @@ ARENA_EXPORT int arena_reset(struct arena *a)
 		return -EINVAL;
 	if (ai->dead)
 		return -ECHILD;
+	/* From one of its own cleanups. */
+	if (ai->in_cleanup)
+		return -EBUSY;
+	__arena_run_cleanups(ai);
 	ts = ai->flags & ARENA_THREADSAFE;
 	if (ts) {
 		pthread_mutex_lock(&ai->lock);
@@ -823,8 +869,10 @@ ARENA_EXPORT int arena_reset(struct arena *a)
 			err = -errno;
 			atomic_store(&ai->ts_cur, cur);	/* unchanged */
 		} else {
+			__arena_instr_release(ai, 1);
 			arena_clear(ai);
 			run_add(ai, c, len);
+			__arena_instr_run(ai, c, len);
 			ai->next_run = next;
 			if (ts) {
 				ai->spare = c;
@@ -841,6 +889,7 @@ ARENA_EXPORT int arena_reset(struct arena *a)
 		 * inaccessible (-ENOMEM: no memory map left for the split).
 		 */
 		err = __arena_mmap_release(ai);
+		__arena_instr_release(ai, 1);
 		arena_clear(ai);
 	}
 	if (ts)
@@ -913,9 +962,10 @@ ARENA_EXPORT int arena_stats(const struct arena *a, struct arena_stats *st)
  * errno kept. What it reads is set up before lookup_backend is published
  * and stays until a fork child withdraws it: the kernel backend's file and
  * window (one ioctl), the mmap backend's slot table (never reallocated,
- * read lock-free, see __arena_mmap_lookup()).
+ * read lock-free, see __arena_mmap_lookup()). Exported as arena_lookup at
+ * two versions: see extras.c.
  */
-ARENA_EXPORT int arena_lookup(const void *addr, struct arena_addr_info *info)
+int __arena_lookup(const void *addr, struct arena_addr_info *info)
 {
 	int err, saved_errno = errno;
 

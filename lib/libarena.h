@@ -30,11 +30,72 @@
 #ifndef LIBARENA_H
 #define LIBARENA_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/*
+ * The version of this header; arena_version() gives the library's, which
+ * may be newer (never older: each version's symbols have their own version
+ * node, so a program built on 1.2 does not start on a 1.1 library).
+ * LIBARENA_VERSION_CHECK(1, 2, 0) is true from 1.2.0 on.
+ */
+#define LIBARENA_VERSION_MAJOR	1
+#define LIBARENA_VERSION_MINOR	2
+#define LIBARENA_VERSION_PATCH	0
+#define LIBARENA_VERSION_NUMBER(major, minor, patch) \
+	(((major) << 16) | ((minor) << 8) | (patch))
+#define LIBARENA_VERSION \
+	LIBARENA_VERSION_NUMBER(LIBARENA_VERSION_MAJOR, \
+				LIBARENA_VERSION_MINOR, LIBARENA_VERSION_PATCH)
+#define LIBARENA_VERSION_CHECK(major, minor, patch) \
+	(LIBARENA_VERSION >= LIBARENA_VERSION_NUMBER(major, minor, patch))
+
+/*
+ * Attributes that let the compiler see arena objects: their size for
+ * _FORTIFY_SOURCE, -fsanitize=object-size and __builtin_dynamic_object_size
+ * (GCC sees it through out-of-line calls only: arena_alloc() is inline),
+ * their alignment, and that a returned object aliases nothing.
+ */
+#ifdef __has_attribute
+#define ARENA_HAS_ATTR_(x) __has_attribute(x)
+#else
+#define ARENA_HAS_ATTR_(x) 0
+#endif
+#if ARENA_HAS_ATTR_(__malloc__)
+#define ARENA_ATTR_MALLOC __attribute__((__malloc__))
+#else
+#define ARENA_ATTR_MALLOC
+#endif
+#if ARENA_HAS_ATTR_(__alloc_size__)
+#define ARENA_ATTR_ALLOC_SIZE(...) __attribute__((__alloc_size__(__VA_ARGS__)))
+#else
+#define ARENA_ATTR_ALLOC_SIZE(...)
+#endif
+#if ARENA_HAS_ATTR_(__alloc_align__)
+#define ARENA_ATTR_ALLOC_ALIGN(n) __attribute__((__alloc_align__(n)))
+#else
+#define ARENA_ATTR_ALLOC_ALIGN(n)
+#endif
+#if ARENA_HAS_ATTR_(__warn_unused_result__)
+#define ARENA_ATTR_WUR __attribute__((__warn_unused_result__))
+#else
+#define ARENA_ATTR_WUR
+#endif
+#if ARENA_HAS_ATTR_(__format__)
+#define ARENA_ATTR_PRINTF(f, a) __attribute__((__format__(__printf__, f, a)))
+#else
+#define ARENA_ATTR_PRINTF(f, a)
+#endif
+#if ARENA_HAS_ATTR_(__nonnull__)
+#define ARENA_ATTR_NONNULL(...) __attribute__((__nonnull__(__VA_ARGS__)))
+#else
+#define ARENA_ATTR_NONNULL(...)
+#endif
+#define ARENA_ALLOCATOR_ ARENA_ATTR_MALLOC ARENA_ATTR_WUR
 
 /* Every allocation is aligned to this many bytes. */
 #define ARENA_ALIGN 16
@@ -71,6 +132,26 @@ struct arena {
 	char *end_;	/* end of the current run */
 };
 
+/*
+ * Frozen for the soname libarena.so.1: programs compiled against any 1.x
+ * header read these two fields inline, so their offsets and the struct's
+ * size never change without a new soname.
+ */
+#if defined(__cplusplus) && __cplusplus >= 201103L
+static_assert(offsetof(struct arena, cur_) == 0, "struct arena is frozen");
+static_assert(offsetof(struct arena, end_) == sizeof(char *),
+	      "struct arena is frozen");
+static_assert(sizeof(struct arena) == 2 * sizeof(char *),
+	      "struct arena is frozen");
+#elif !defined(__cplusplus) && defined(__STDC_VERSION__) && \
+	__STDC_VERSION__ >= 201112L
+_Static_assert(offsetof(struct arena, cur_) == 0, "struct arena is frozen");
+_Static_assert(offsetof(struct arena, end_) == sizeof(char *),
+	       "struct arena is frozen");
+_Static_assert(sizeof(struct arena) == 2 * sizeof(char *),
+	       "struct arena is frozen");
+#endif
+
 /* Where an address is: see arena_lookup(). */
 enum arena_addr_state {
 	ARENA_ADDR_UNKNOWN = 0,	/* not in an arena, or never handed out */
@@ -85,6 +166,13 @@ struct arena_addr_info {
 					 * small run of pages) it lies in */
 	unsigned long long freed_ns_ago;	/* FREED: time since the free */
 	int freed_by_pid;		/* FREED: process that freed it */
+	/*
+	 * Since 1.2 (arena_lookup@LIBARENA_1.2; programs built with older
+	 * headers call arena_lookup@LIBARENA_1.0, which fills the 32 bytes
+	 * above only): room for more answers, zero.
+	 */
+	unsigned int reserved0_;
+	unsigned long long reserved_[4];
 };
 
 /*
@@ -103,7 +191,7 @@ struct arena_stats {
 				 * alignment padding */
 	size_t available;	/* bytes left to hand out without a new run */
 	size_t small_runs;	/* small runs (a few pages) the arena holds */
-	size_t __reserved[2];	/* zero */
+	size_t reserved_[2];	/* zero */
 };
 
 /*
@@ -128,7 +216,11 @@ void arena_free(struct arena *a);
  */
 int arena_reset(struct arena *a);
 
-/* Out of line: a new chunk, a run of chunks, or a shared arena's bump. */
+/*
+ * Out of line: a new chunk, a run of chunks, or a shared arena's bump.
+ * For arena_alloc() only. (Called __arena_alloc_slow by 1.0 and 1.1
+ * headers; the library keeps that name, for programs built with them.)
+ */
 void *arena_alloc_slow(struct arena *a, size_t size);
 
 /*
@@ -144,7 +236,8 @@ void *arena_alloc_slow(struct arena *a, size_t size);
  * the slow path gives it ARENA_ALIGN bytes), as does every request when
  * the room is 0 (a full run, or the NULL range of a thread-safe arena).
  */
-static inline void *arena_alloc(struct arena *a, size_t size)
+static inline ARENA_ALLOCATOR_ ARENA_ATTR_ALLOC_SIZE(2)
+void *arena_alloc(struct arena *a, size_t size)
 {
 	char *p = a->cur_;
 	size_t last = size - 1;
@@ -160,14 +253,64 @@ static inline void *arena_alloc(struct arena *a, size_t size)
  * Allocate @size bytes aligned to @align, a power of two up to
  * arena_chunk_size() (EINVAL otherwise).
  */
+ARENA_ALLOCATOR_ ARENA_ATTR_ALLOC_SIZE(2) ARENA_ATTR_ALLOC_ALIGN(3)
 void *arena_alloc_aligned(struct arena *a, size_t size, size_t align);
 
 /* Allocate @n * @size zero bytes; ENOMEM if the product overflows. */
+ARENA_ALLOCATOR_ ARENA_ATTR_ALLOC_SIZE(2, 3)
 void *arena_calloc(struct arena *a, size_t n, size_t size);
 
 /* Copy the string @s (at most @n bytes of it) into @a, NUL-terminated. */
-char *arena_strdup(struct arena *a, const char *s);
-char *arena_strndup(struct arena *a, const char *s, size_t n);
+ARENA_ALLOCATOR_ char *arena_strdup(struct arena *a, const char *s);
+ARENA_ALLOCATOR_ char *arena_strndup(struct arena *a, const char *s, size_t n);
+
+/* Since 1.2: see each one's man page. */
+
+/* Copy @size bytes from @src into a new object of @a. */
+ARENA_ALLOCATOR_ ARENA_ATTR_ALLOC_SIZE(3)
+void *arena_memdup(struct arena *a, const void *src, size_t size);
+
+/* printf() into a new string of @a. */
+ARENA_ALLOCATOR_ ARENA_ATTR_PRINTF(2, 3)
+char *arena_sprintf(struct arena *a, const char *fmt, ...);
+ARENA_ALLOCATOR_ ARENA_ATTR_PRINTF(2, 0)
+char *arena_vsprintf(struct arena *a, const char *fmt, va_list ap);
+
+/*
+ * Resize @p (allocated from @a with @old bytes, or NULL) to @size bytes:
+ * in place when @p is the arena's most recent object and the run has room,
+ * else a copy in a new object (the old one stays until the arena goes).
+ * Not ARENA_ATTR_MALLOC: the result may be @p.
+ */
+ARENA_ATTR_WUR ARENA_ATTR_ALLOC_SIZE(4)
+void *arena_realloc(struct arena *a, void *p, size_t old, size_t size);
+
+/*
+ * @n objects of @size bytes aligned to @align (a power of two), for
+ * ARENA_NEW() and ARENA_NEW_ARRAY(); ENOMEM if @n * @size overflows.
+ */
+ARENA_ALLOCATOR_ ARENA_ATTR_ALLOC_SIZE(2, 3) ARENA_ATTR_ALLOC_ALIGN(4)
+void *arena_alloc_array(struct arena *a, size_t n, size_t size, size_t align);
+
+/*
+ * Typed allocation, as Go's arena.New[T] and MakeSlice: a T (an array of
+ * @n T) from @a, aligned for T, zero as the arena's memory is; NULL with
+ * errno ENOMEM if @n * sizeof(T) overflows.
+ */
+#define ARENA_NEW(a, T) \
+	((T *)arena_alloc_array((a), 1, sizeof(T), __alignof__(T)))
+#define ARENA_NEW_ARRAY(a, T, n) \
+	((T *)arena_alloc_array((a), (n), sizeof(T), __alignof__(T)))
+
+/*
+ * Call @fn(@arg) when @a is freed or reset, before its memory is revoked;
+ * cleanups run newest first. Returns 0 or -errno (-EINVAL, -ENOMEM,
+ * -ECHILD). The record lives in @a's memory.
+ */
+int arena_on_free(struct arena *a, void (*fn)(void *arg), void *arg);
+
+/* The library's version, LIBARENA_VERSION_NUMBER() of it. */
+unsigned int arena_version(void);
 
 /* 1 if @p is inside one of the runs (chunks, small runs) @a holds, else 0. */
 int arena_contains(const struct arena *a, const void *p);

@@ -50,6 +50,16 @@ struct __arena {
 	unsigned int id;		/* kernel arena id, or the library's */
 	int dead;			/* inherited across fork: unusable */
 
+	/* arena_on_free() records, newest first (in the arena's memory). */
+	struct arena_cleanup *cleanups;
+	int in_cleanup;			/* running them: free/reset refused */
+	/*
+	 * Made under AddressSanitizer or Valgrind (sanitize.c): run as a
+	 * thread-safe arena (every allocation out of line) with a poisoned
+	 * gap after each object.
+	 */
+	int instr;
+
 	/* Single-threaded arenas: the run pub.cur_ is in, and its size. */
 	char *chunk;
 	size_t run_size;
@@ -135,6 +145,23 @@ static inline struct __arena *__arena_impl(const struct arena *a)
 {
 	return (struct __arena *)a;
 }
+
+/* libarena.c: arena_lookup() (extras.c exports it at LIBARENA_1.0 and 1.2). */
+int __arena_lookup(const void *addr, struct arena_addr_info *info);
+
+/* extras.c: run @ai's cleanups (arena_on_free()). */
+void __arena_run_cleanups(struct __arena *ai);
+
+/*
+ * sanitize.c: AddressSanitizer's and Valgrind's view of arena memory.
+ * instr_init() says whether either is there (once per arena); the others
+ * do nothing for an arena without ai->instr.
+ */
+#define ARENA_REDZONE	ARENA_ALIGN
+int __arena_instr_init(struct __arena *ai);
+void __arena_instr_run(struct __arena *ai, void *p, size_t len);
+void __arena_instr_alloc(struct __arena *ai, void *p, size_t size);
+void __arena_instr_release(struct __arena *ai, int reset);
 
 /* kernel backend: 0 or -errno; -ENOENT etc. when /dev/arena is unusable. */
 int __arena_kernel_init(void);

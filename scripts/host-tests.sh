@@ -13,9 +13,14 @@
 #                            itself (its fallback has a test of its own),
 #                            so each check would count twice. The VM lanes
 #                            run both, one per backend.
+#   host:libarena_api_test   build/selftests/libarena_api_test: the 1.2
+#                            calls (cleanups, strings, realloc, typed)
 #   host:libarena_install    selftests/libarena_install.sh: make install
 #                            into a scratch DESTDIR, build programs with
 #                            pkg-config against it and run them
+#   host:libarena_sanitize   selftests/libarena_sanitize.sh: AddressSanitizer,
+#                            Valgrind and _FORTIFY_SOURCE see overflows
+#                            inside arenas; arena_alloc through dlvsym()
 #   host:install             selftests/install_test.sh: top-level make
 #                            install/uninstall into a scratch DESTDIR
 #   host:dkms                selftests/dkms_test.sh: make dkms-install for
@@ -66,7 +71,9 @@ run() { # name command...
 
 echo "# host-tests: $(uname -r), $(nproc) CPUs, /dev/arena $([ -e /dev/arena ] && echo present || echo absent)"
 run host:libarena_mmap_test env ARENA_BACKEND=mmap "$TOP/build/selftests/libarena_mmap_test"
+run host:libarena_api_test "$TOP/build/selftests/libarena_api_test"
 run host:libarena_install "$TOP/selftests/libarena_install.sh"
+run host:libarena_sanitize "$TOP/selftests/libarena_sanitize.sh"
 run host:install "$TOP/selftests/install_test.sh"
 run host:dkms "$TOP/selftests/dkms_test.sh"
 run host:deb "$TOP/selftests/deb_test.sh"

@@ -50,7 +50,7 @@ want() { # package
 			sed "s|^|usr/src/arena-$VERSION/|") ;;
 	libarena1)
 		echo "usr/lib/$MA/libarena.so.1"
-		echo "usr/lib/$MA/libarena.so.1.1.0" ;;
+		echo "usr/lib/$MA/libarena.so.1.2.0" ;;
 	libarena-dev)
 		echo usr/include/libarena.h
 		echo usr/include/linux/arena.h

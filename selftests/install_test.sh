@@ -29,7 +29,7 @@ expected() { # prefix
 		echo "$1/bin/arenastat"
 		echo "$1/include/libarena.h"
 		echo "$1/include/linux/arena.h"
-		for f in libarena.a libarena.so libarena.so.1 libarena.so.1.1.0 pkgconfig/libarena.pc; do
+		for f in libarena.a libarena.so libarena.so.1 libarena.so.1.2.0 pkgconfig/libarena.pc; do
 			echo "$1/lib/$f"
 		done
 		for f in "$TOP"/lib/man/*.3; do echo "$1/share/man/man3/${f##*/}"; done

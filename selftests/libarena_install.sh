@@ -19,7 +19,10 @@ root=$tmp/root
 # The public functions: each needs a man page (arena_alloc is inline).
 FUNCS="arena_new arena_free arena_reset arena_alloc arena_alloc_aligned
        arena_calloc arena_strdup arena_strndup arena_contains arena_stats
-       arena_backend arena_lookup arena_id arena_chunk_size"
+       arena_backend arena_lookup arena_id arena_chunk_size arena_trim
+       arena_memdup arena_sprintf arena_vsprintf arena_realloc
+       arena_alloc_array ARENA_NEW ARENA_NEW_ARRAY arena_on_free
+       arena_version"
 
 ktap_plan 11
 
@@ -28,7 +31,7 @@ make -s -C "$TOP/lib" O="$tmp/build" DESTDIR="$root" PREFIX=/usr install \
 ok $? "make install DESTDIR=... PREFIX=/usr" "$tmp/install.log"
 
 missing=""
-for f in usr/lib/libarena.so.1.1.0 usr/lib/libarena.so.1 usr/lib/libarena.so \
+for f in usr/lib/libarena.so.1.2.0 usr/lib/libarena.so.1 usr/lib/libarena.so \
 	 usr/lib/libarena.a usr/include/libarena.h usr/include/linux/arena.h \
 	 usr/lib/pkgconfig/libarena.pc; do
 	[ -e "$root/$f" ] || missing="$missing $f"
@@ -44,7 +47,7 @@ flags=$(pkg-config --cflags --libs libarena 2> "$tmp/pc.err")
 rc=$?
 { echo "pkg-config: $flags"; cat "$tmp/pc.err"; } > "$tmp/pc.txt"
 case "$flags" in *"-I$root/usr/include"*"-L$root/usr/lib"*"-larena"*) ;; *) rc=1 ;; esac
-[ "$(pkg-config --modversion libarena 2>/dev/null)" = 1.1.0 ] || rc=1
+[ "$(pkg-config --modversion libarena 2>/dev/null)" = 1.2.0 ] || rc=1
 ok $rc "pkg-config --cflags --libs libarena names the installed tree" "$tmp/pc.txt"
 
 cat > "$tmp/user.c" <<'EOC'
@@ -79,6 +82,10 @@ int main(void)
 		return 6;
 	if (arena_reset(a) || arena_new(0x80) || errno != EINVAL)
 		return 7;
+	p = arena_sprintf(a, "%d", 12);
+	if (arena_version() != LIBARENA_VERSION || !LIBARENA_VERSION_CHECK(1, 2, 0) ||
+	    !ARENA_NEW_ARRAY(a, int, 4) || !p || strcmp(p, "12"))
+		return 8;
 	printf("backend=%s chunk=%zu abi=%d\n", arena_backend(),
 	       arena_chunk_size(), ARENA_ABI_VERSION);
 	arena_free(s);
@@ -115,9 +122,15 @@ else
 fi
 
 # Exactly the map's global symbols, each at the version node that lists
-# it (LIBARENA_1.0, LIBARENA_1.1, ...).
-want=$(awk '/^LIBARENA_[0-9.]+ *\{/ { v = $1 } /^[[:space:]]+[A-Za-z_][A-Za-z0-9_]*;/ { s = $1; sub(/;/, "", s); print s "@@" v }' \
-	"$TOP/lib/libarena.map" | sort)
+# it (LIBARENA_1.0, LIBARENA_1.1, ...); one listed at several nodes is the
+# default (@@) at the last and a compatibility version (@) at the others.
+want=$(awk '/^LIBARENA_[0-9.]+ *\{/ { v = $1 }
+	/^[[:space:]]+[A-Za-z_][A-Za-z0-9_]*;/ {
+		s = $1; sub(/;/, "", s)
+		if (s in last) print s "@" last[s]
+		last[s] = v
+	}
+	END { for (s in last) print s "@@" last[s] }' "$TOP/lib/libarena.map" | sort)
 have=$(nm -D --defined-only "$root/usr/lib/libarena.so.1" | awk '$2 == "T" { print $3 }' | sort)
 { echo "map:"; echo "$want"; echo "exported:"; echo "$have"; } > "$tmp/syms.txt"
 rc=0
