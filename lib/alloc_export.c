@@ -16,11 +16,12 @@ ARENA_EXPORT void *arena_alloc_symbol(struct arena *a, size_t size)
 
 ARENA_EXPORT void *arena_alloc_symbol(struct arena *a, size_t size)
 {
+	/* libarena.h's arena_alloc(): a zero-byte request wraps and misses. */
 	char *p = a->cur_;
+	size_t last = size - 1;
 
-	if (size < (size_t)(a->end_ - p)) {
-		a->cur_ = p + ((size + ARENA_ALIGN - 1) &
-				~(size_t)(ARENA_ALIGN - 1));
+	if (last < (size_t)(a->end_ - p)) {
+		a->cur_ = p + ((last | (ARENA_ALIGN - 1)) + 1);
 		return p;
 	}
 	return arena_alloc_slow(a, size);

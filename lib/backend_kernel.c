@@ -258,8 +258,19 @@ unsigned int __arena_kernel_free_id(unsigned int id, size_t next_len,
 			fr.flags |= ARENA_FREE_NEXT_NOZERO;
 		fr.next_length = next_len;
 	}
-	/* Cannot fail for an arena this process created and holds. */
-	if (dev_ioctl(ARENA_IOC_FREE, &fr) < 0 || !fr.out_next_id)
+	/*
+	 * Cannot fail for an arena this process created and holds; if the
+	 * next arena is what the module refused, the plain free still runs.
+	 */
+	if (dev_ioctl(ARENA_IOC_FREE, &fr) < 0) {
+		if (fr.flags && errno != EBADF && errno != ENOENT) {
+			fr.flags = 0;
+			fr.next_length = 0;
+			dev_ioctl(ARENA_IOC_FREE, &fr);
+		}
+		return 0;
+	}
+	if (!fr.out_next_id)
 		return 0;
 	*next = g.base + fr.out_next_offset;
 	return fr.out_next_id;

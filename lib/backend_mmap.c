@@ -482,7 +482,8 @@ char *__arena_mmap_chunks(struct __arena *ai, size_t nr)
 		return NULL;
 	}
 	pthread_mutex_lock(&g.lock);
-	if (nr == 1 && nr_keep) {
+	/* Not under a checking tool: its poisoning would see the memset. */
+	if (nr == 1 && nr_keep && !ai->instr) {
 		/* A kept chunk: mapped, populated, never this address before. */
 		k = keep[--nr_keep];
 		keep_bytes -= k.dirty;
@@ -522,6 +523,14 @@ static size_t run_dirty(const struct __arena *ai, const struct arena_run *r)
 {
 	uintptr_t cur, b = (uintptr_t)r->base;
 
+	/*
+	 * A no-zero arena may leave bytes past its cursor: a kept chunk it
+	 * took unzeroed, a shrinking arena_realloc(), an arena_sprintf()
+	 * that did not fit. All of its run counts as written.
+	 */
+	if (ai->flags & ARENA_NOZERO)
+		return r->len;
+
 	if (ai->flags & ARENA_THREADSAFE)
 		cur = atomic_load_explicit(&ai->ts_cur, memory_order_relaxed);
 	else
@@ -543,7 +552,7 @@ static int keep_run(const struct __arena *ai, size_t start, size_t dirty)
 	long to;
 	char *p = g.base + (start << g.chunk_shift), *q;
 
-	if (keep_off || nr_keep == MMAP_KEEP_SLOTS ||
+	if (keep_off || ai->instr || nr_keep == MMAP_KEEP_SLOTS ||
 	    keep_bytes + dirty > MMAP_KEEP_BYTES)
 		return 0;
 	to = slots_find(1);

@@ -96,8 +96,12 @@ ARENA_EXPORT char *arena_vsprintf(struct arena *a, const char *fmt, va_list ap)
 	va_copy(aq, ap);
 	n = vsnprintf(room ? cur : NULL, room, fmt, aq);
 	va_end(aq);
-	if (n < 0)
+	if (n < 0) {
+		/* It may have written part of the string at the cursor. */
+		if (room && !(ai->flags & ARENA_NOZERO))
+			memset(cur, 0, room);
 		return NULL;	/* errno from vsnprintf(): EOVERFLOW, ... */
+	}
 	if ((size_t)n < room) {
 		/* It fit: the string becomes the arena's newest object. */
 		a->cur_ = cur + round_align((size_t)n + 1);

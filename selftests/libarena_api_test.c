@@ -18,6 +18,8 @@
 #include <stdarg.h>
 #include <sys/wait.h>
 
+#include <wchar.h>
+
 #include <libarena.h>
 
 #include "kselftest_harness.h"
@@ -120,6 +122,109 @@ TEST_F(api, out_of_line_arena_alloc)
 	ASSERT_EQ(NULL, arena_alloc_symbol_(self->a, SIZE_MAX));
 	ASSERT_EQ(ENOMEM, errno);
 	ASSERT_EQ(1, p[99]);
+	/* Zero bytes: an object of its own, as the inline path gives. */
+	p = arena_alloc_symbol_(self->a, 0);
+	q = arena_alloc_symbol_(self->a, 0);
+	ASSERT_NE(NULL, p);
+	ASSERT_NE(NULL, q);
+	EXPECT_NE(p, q);
+	EXPECT_NE(p, arena_alloc_symbol_(self->a, 1));
+}
+
+/* Every byte of @len from @a, in 64 KiB pieces, is zero. */
+static bool fresh_is_zero(struct arena *a, size_t len)
+{
+	for (size_t off = 0; off < len; off += 65536) {
+		const char *p = arena_alloc(a, 65536);
+
+		if (!p || !all_zero(p, 65536))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A no-zero arena's bytes never reach a default arena, however they were
+ * left: in a chunk it took unzeroed from another no-zero arena, past its
+ * cursor by a shrinking arena_realloc(), or by an arena_sprintf() that did
+ * not fit (the mmap backend recycles freed chunks into new arenas).
+ */
+TEST(nozero_bytes_never_reach_a_default_arena)
+{
+	struct arena *a, *b, *c;
+	char *p;
+
+	a = arena_new(ARENA_NOZERO);
+	ASSERT_NE(NULL, a);
+	for (int i = 0; i < 2; i++) {
+		p = arena_alloc(a, 400 << 10);
+		ASSERT_NE(NULL, p);
+		memset(p, 'A', 400 << 10);
+	}
+	arena_free(a);
+	b = arena_new(ARENA_NOZERO);
+	ASSERT_NE(NULL, b);
+	ASSERT_NE(NULL, arena_alloc(b, 16));
+	arena_free(b);
+	c = arena_new(0);
+	ASSERT_NE(NULL, c);
+	EXPECT_TRUE(fresh_is_zero(c, 1 << 20));
+	arena_free(c);
+	arena_trim();
+
+	a = arena_new(ARENA_NOZERO);
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, arena_alloc(a, 16));
+	p = arena_alloc(a, 400 << 10);
+	ASSERT_NE(NULL, p);
+	memset(p, 'B', 400 << 10);
+	ASSERT_NE(NULL, arena_realloc(a, p, 400 << 10, 16));
+	arena_free(a);
+	c = arena_new(0);
+	ASSERT_NE(NULL, c);
+	EXPECT_TRUE(fresh_is_zero(c, 1 << 20));
+	arena_free(c);
+	arena_trim();
+
+	a = arena_new(ARENA_NOZERO);
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, arena_alloc(a, 16));
+	ASSERT_NE(NULL, arena_sprintf(a, "%*s", 3 << 20, "x"));
+	arena_free(a);
+	c = arena_new(0);
+	ASSERT_NE(NULL, c);
+	EXPECT_TRUE(fresh_is_zero(c, 1 << 20));
+	arena_free(c);
+	arena_trim();
+}
+
+/*
+ * An arena_sprintf() that fails (a wide character with no multibyte form,
+ * a width past INT_MAX) after writing part of its output at the cursor
+ * leaves the arena's memory zero for the next object.
+ */
+static volatile int huge_width = 0x7fffffff;
+
+TEST_F(api, failed_sprintf_leaves_no_bytes_behind)
+{
+	wchar_t bad[] = { 0xd800, 0 };
+	char *p;
+
+	if (self->flags & ARENA_THREADSAFE)
+		SKIP(return, "shared arenas never format at the cursor");
+	ASSERT_NE(NULL, arena_alloc(self->a, 16));
+	errno = 0;
+	EXPECT_EQ(NULL, arena_sprintf(self->a, "secret-%ls", bad));
+	EXPECT_EQ(EILSEQ, errno);
+	p = arena_alloc(self->a, 32);
+	ASSERT_NE(NULL, p);
+	EXPECT_TRUE(all_zero(p, 32));
+	errno = 0;
+	EXPECT_EQ(NULL, arena_sprintf(self->a, "%s%*s", "leak", huge_width,
+				      ""));
+	p = arena_alloc(self->a, 32);
+	ASSERT_NE(NULL, p);
+	EXPECT_TRUE(all_zero(p, 32));
 }
 
 /* The lookup result grew reserved fields in 1.2 (arena_lookup@LIBARENA_1.2). */

@@ -4,7 +4,8 @@
  * to run under AddressSanitizer (built with -fsanitize=address) and under
  * Valgrind's memcheck (built plainly). Each mode does one thing:
  *
- *   clean      allocates, writes every byte it owns, resets, frees: no report
+ *   clean      allocates, writes every byte it owns, resets, frees, then
+ *              5,000 short arenas one after another: no report
  *   overflow   writes one byte past a 16-byte object, into the next one's
  *              place (the next object is allocated: packed back to back it
  *              would be a valid address)
@@ -60,6 +61,20 @@ int main(int argc, char **argv)
 		if (!x)
 			return 2;
 		memset(x, 0, 10);
+		/*
+		 * Thousands of short arenas: the mmap backend recycles freed
+		 * chunks and their slots; the library's own zeroing must never
+		 * touch memory the tool has poisoned.
+		 */
+		for (int i = 0; i < 5000; i++) {
+			struct arena *b = arena_new(0);
+			char *p = b ? arena_alloc(b, 100) : NULL;
+
+			if (!p)
+				return 2;
+			p[0] = 1;
+			arena_free(b);
+		}
 	} else if (!strcmp(mode, "overflow") || !strcmp(mode, "shared")) {
 		touch(x + 16, 'o');
 	} else if (!strcmp(mode, "tail")) {
