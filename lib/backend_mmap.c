@@ -139,6 +139,12 @@ static int mmap_pid;			/* getpid() at init: the freeing process */
 #define SLOT_GUARDED	0x1		/* guard markers: drop them first */
 #define SLOT_STALE	0x2		/* may hold a page: drop it first */
 static unsigned char slot_rev[MMAP_WINDOW_MAX >> MMAP_CHUNK_SHIFT];
+/*
+ * A live kept chunk an ARENA_NOZERO arena took without zeroing it: how many
+ * bytes the arena before wrote (under g.lock). The chunk's next keeper must
+ * zero those too, whatever the new arena's cursor says.
+ */
+static unsigned int slot_stale[MMAP_WINDOW_MAX >> MMAP_CHUNK_SHIFT];
 
 static unsigned long long now_ns(void)
 {
@@ -266,6 +272,7 @@ int __arena_mmap_init(void)
 	mmap_pid = getpid();
 	/* A fork child's copy is the parent's. */
 	memset(slot_rev, 0, nr);
+	memset(slot_stale, 0, nr * sizeof(slot_stale[0]));
 	g.backend = BACKEND_MMAP;
 	return 0;
 }
@@ -370,17 +377,22 @@ static void slots_advise(char *p, size_t len)
  * Make @len bytes at @p fault from now on, dropping their pages (unless
  * @drop is 0: sys.mremap() took them). Tries sys.mprotect(), guard markers and a
  * PROT_NONE mapping over the range; see "Revoking" at the top. Returns 1 if
- * guard markers did it (the range stays read-write underneath), 0
- * otherwise, and -errno if all three failed.
+ * guard markers did it (the range stays read-write underneath), 2 if
+ * mprotect() did but the pages could not be dropped, 0 otherwise, and
+ * -errno if all three failed.
  */
 static int revoke_try(char *p, size_t len, int drop)
 {
 	int err;
 
 	if (!sys.mprotect(p, len, PROT_NONE)) {
-		/* Private anonymous: the next touch (after recycling) gets zeroes. */
-		if (drop)
-			sys.madvise(p, len, MADV_DONTNEED);
+		/*
+		 * Private anonymous: the next touch (after recycling) gets
+		 * zeroes. If the drop fails, 2: the pages stay, run_open()
+		 * must drop them before the slot is handed out again.
+		 */
+		if (drop && sys.madvise(p, len, MADV_DONTNEED))
+			return 2;
 		return 0;
 	}
 	err = -errno;
@@ -441,7 +453,7 @@ static void run_revoke(size_t start, size_t nr, int drop)
 		revoke_failed(p, len, r, "");
 	/* Without the drop, a stale write may have left a page. */
 	memset(slot_rev + start, (r == 1 ? SLOT_GUARDED : 0) |
-	       (drop ? 0 : SLOT_STALE), nr);
+	       (drop && r != 2 ? 0 : SLOT_STALE), nr);
 }
 
 /*
@@ -507,8 +519,12 @@ char *__arena_mmap_chunks(struct __arena *ai, size_t nr)
 		slot_set(i, &(struct arena_mslot_val){
 			.arena_id = ai->id, .run_start = start,
 			.state = ARENA_ADDR_LIVE });
-	pthread_mutex_unlock(&g.lock);
 	/* What the last arena wrote, unless both arenas are ARENA_NOZERO. */
+	if (k.dirty && k.nozero && (ai->flags & ARENA_NOZERO))
+		slot_stale[start] = k.dirty;
+	else if (nr == 1)
+		slot_stale[start] = 0;
+	pthread_mutex_unlock(&g.lock);
 	if (k.dirty && !(k.nozero && (ai->flags & ARENA_NOZERO)))
 		memset(p, 0, k.dirty);
 	return p;
@@ -526,8 +542,14 @@ static size_t run_dirty(const struct __arena *ai, const struct arena_run *r)
 		cur = atomic_load_explicit(&ai->ts_cur, memory_order_relaxed);
 	else
 		cur = (uintptr_t)ai->pub.cur_;
-	if (cur > b && cur - b <= r->len)
-		return (cur - b + g.page_size - 1) & ~(g.page_size - 1);
+	if (cur > b && cur - b <= r->len) {
+		size_t d = (cur - b + g.page_size - 1) & ~(g.page_size - 1);
+		size_t stale = slot_stale[(b - (uintptr_t)g.base) >>
+					  g.chunk_shift];
+
+		/* An earlier ARENA_NOZERO owner may have written further. */
+		return d > stale ? d : stale;
+	}
 	return r->len;
 }
 
