@@ -37,10 +37,13 @@
  * resort), and nothing else may. Without injection, ENOMEM from more than
  * LF_ENOMEM_MAX_PCT percent of the calls that may say it fails the run.
  *
- * Replay: the seed is printed first. ARENA_FUZZ_SEED=<seed> (or --seed),
- * ARENA_FUZZ_OPS=<operations per backend> (--ops), ARENA_FUZZ_TRACE=1
- * (--trace: one line per operation). A seed gives the same operations and,
- * but for the threads' interleaving and real ENOMEM, the same results.
+ * Replay: the seed is printed first. LIBARENA_FUZZ_SEED=<seed> (or --seed),
+ * LIBARENA_FUZZ_OPS=<operations per backend> (--ops), LIBARENA_FUZZ_TRACE=1
+ * (--trace: one line per operation); other arguments go to the harness
+ * (-r global.mmap_backend runs one backend). Not arena_fuzz's ARENA_FUZZ_*:
+ * the debug lane sets ARENA_FUZZ_OPS to a million for that one. A seed
+ * gives the same operations and, but for the threads' interleaving and
+ * real ENOMEM, the same results.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -62,7 +65,7 @@
 
 #include "libarena.h"
 
-/* A long run (ARENA_FUZZ_OPS) under TCG takes minutes. */
+/* A long run (LIBARENA_FUZZ_OPS) under TCG takes minutes. */
 #define TEST_TIMEOUT_DEFAULT 1800
 #include "kselftest_harness.h"
 
@@ -1368,7 +1371,7 @@ static void fuzz(struct __test_metadata *_metadata, const char *backend)
 	}
 	probe_install();
 	inj_thread = true;
-	TH_LOG("backend %s, seed %#" PRIx64 ", %lu operations (replay: ARENA_FUZZ_SEED=%#" PRIx64 " ARENA_FUZZ_OPS=%lu libarena_fuzz -r global.%s)",
+	TH_LOG("backend %s, seed %#" PRIx64 ", %lu operations (replay: LIBARENA_FUZZ_SEED=%#" PRIx64 " LIBARENA_FUZZ_OPS=%lu libarena_fuzz -r global.%s)",
 	       backend, cfg.seed, cfg.ops, cfg.seed, cfg.ops,
 	       _metadata->name);
 
@@ -1458,14 +1461,14 @@ static unsigned long env_ul(const char *name, unsigned long def)
 
 int main(int argc, char **argv)
 {
-	const char *v = getenv("ARENA_FUZZ_SEED");
+	const char *v = getenv("LIBARENA_FUZZ_SEED");
 
 	if (v && *v) {
 		cfg.seed = strtoull(v, NULL, 0);
 		seed_set = true;
 	}
-	cfg.ops = env_ul("ARENA_FUZZ_OPS", 20000);
-	cfg.trace = env_ul("ARENA_FUZZ_TRACE", 0);
+	cfg.ops = env_ul("LIBARENA_FUZZ_OPS", 20000);
+	cfg.trace = env_ul("LIBARENA_FUZZ_TRACE", 0);
 	int hargc = 1;
 
 	for (int i = 1; i < argc; i++) {
