@@ -65,9 +65,11 @@
 
 #include "libarena.h"
 
-/* A long run (LIBARENA_FUZZ_OPS) under TCG takes minutes. */
-#define TEST_TIMEOUT_DEFAULT 1800
 #include "kselftest_harness.h"
+
+/* A long run (LIBARENA_FUZZ_OPS) under TCG takes minutes. */
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT 1800
 
 #define LF_ARENAS	8	/* arenas alive at once */
 #define LF_MAX_OBJS	3000	/* live objects, all arenas */
@@ -1467,7 +1469,7 @@ int main(int argc, char **argv)
 		cfg.seed = strtoull(v, NULL, 0);
 		seed_set = true;
 	}
-	cfg.ops = env_ul("LIBARENA_FUZZ_OPS", 20000);
+	cfg.ops = env_ul("LIBARENA_FUZZ_OPS", 12000);
 	cfg.trace = env_ul("LIBARENA_FUZZ_TRACE", 0);
 	int hargc = 1;
 
