@@ -138,6 +138,7 @@ static int mmap_pid;			/* getpid() at init: the freeing process */
  */
 #define SLOT_GUARDED	0x1		/* guard markers: drop them first */
 #define SLOT_STALE	0x2		/* may hold a page: drop it first */
+#define SLOT_FORKS	0x4		/* no MADV_DONTFORK: advise it first */
 static unsigned char slot_rev[MMAP_WINDOW_MAX >> MMAP_CHUNK_SHIFT];
 /*
  * A live kept chunk an ARENA_NOZERO arena took without zeroing it: how many
@@ -366,11 +367,17 @@ static long slots_find(size_t nr)
 	return -1;
 }
 
-/* The window's advice again, for a new mapping in it (MAP_FIXED). */
-static void slots_advise(char *p, size_t len)
+/*
+ * The window's advice again, for a new mapping in it (MAP_FIXED): 0, or
+ * -1 if MADV_DONTFORK failed (a fork child would get a copy of the range;
+ * MADV_NOHUGEPAGE only saves zeroing).
+ */
+static int slots_advise(char *p, size_t len)
 {
-	sys.madvise(p, len, MADV_DONTFORK);
+	int r = sys.madvise(p, len, MADV_DONTFORK);
+
 	sys.madvise(p, len, MADV_NOHUGEPAGE);
+	return r ? -1 : 0;
 }
 
 /*
@@ -378,7 +385,8 @@ static void slots_advise(char *p, size_t len)
  * @drop is 0: sys.mremap() took them). Tries sys.mprotect(), guard markers and a
  * PROT_NONE mapping over the range; see "Revoking" at the top. Returns 1 if
  * guard markers did it (the range stays read-write underneath), 2 if
- * mprotect() did but the pages could not be dropped, 0 otherwise, and
+ * mprotect() did but the pages could not be dropped, 3 if a new mapping
+ * did but could not be made MADV_DONTFORK, 0 otherwise, and
  * -errno if all three failed.
  */
 static int revoke_try(char *p, size_t len, int drop)
@@ -401,9 +409,11 @@ static int revoke_try(char *p, size_t len, int drop)
 		return 1;
 	if (sys.mmap(p, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
 		 MAP_NORESERVE | MAP_FIXED, -1, 0) != MAP_FAILED) {
-		/* A new mapping: as the window's, or fork would copy it. */
-		slots_advise(p, len);
-		return 0;
+		/*
+		 * A new mapping: as the window's, or fork would copy it;
+		 * 3 if that failed (run_open() tries again).
+		 */
+		return slots_advise(p, len) ? 3 : 0;
 	}
 	return err;
 }
@@ -453,7 +463,8 @@ static void run_revoke(size_t start, size_t nr, int drop)
 		revoke_failed(p, len, r, "");
 	/* Without the drop, a stale write may have left a page. */
 	memset(slot_rev + start, (r == 1 ? SLOT_GUARDED : 0) |
-	       (drop && r != 2 ? 0 : SLOT_STALE), nr);
+	       (drop && r != 2 ? 0 : SLOT_STALE) | (r == 3 ? SLOT_FORKS : 0),
+	       nr);
 }
 
 /*
@@ -468,6 +479,9 @@ static int run_open(size_t start, size_t nr)
 
 	for (i = start; i < start + nr; i++)
 		rev |= slot_rev[i];
+	/* Never hand out memory a fork child would get a copy of. */
+	if ((rev & SLOT_FORKS) && slots_advise(p, len))
+		return -ENOMEM;
 	if ((rev & SLOT_STALE) && sys.madvise(p, len, MADV_DONTNEED))
 		return -ENOMEM;
 	/* ENOMEM: out of memory maps (vm.max_map_count). */
@@ -586,7 +600,8 @@ static int keep_run(const struct __arena *ai, size_t start, size_t dirty)
 		if (mincore(q, g.page_size, &vec) && errno == ENOMEM) {
 			if (sys.mmap(q, cs, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
 				 MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0) == q) {
-				slots_advise(q, cs);
+				if (slots_advise(q, cs))
+					slot_rev[to] |= SLOT_FORKS;
 			} else {
 				slots_mark(to, 1, 1);
 				if ((size_t)to == g.first_free)

@@ -197,18 +197,10 @@ int __wrap_mprotect(void *addr, size_t len, int prot)
 #define MADV_GUARD_INSTALL 102
 #endif
 
-/*
- * Not MADV_DONTFORK and MADV_NOHUGEPAGE: the library cannot do without
- * them and does not check them (see "what is left" in the commit that
- * added this fuzzer): a window part without MADV_DONTFORK is copied into
- * fork children.
- */
 int __wrap_madvise(void *addr, size_t len, int advice)
 {
 	if ((inj.mode == INJ_NO_REVOKE && inj_thread &&
-	     advice == MADV_GUARD_INSTALL) ||
-	    (advice != MADV_DONTFORK && advice != MADV_NOHUGEPAGE &&
-	     inj_fail())) {
+	     advice == MADV_GUARD_INSTALL) || inj_fail()) {
 		if (inj.mode == INJ_NO_REVOKE)
 			inj.fired++;
 		errno = advice == MADV_GUARD_INSTALL ? ENOMEM : EAGAIN;
