@@ -138,7 +138,14 @@ static int mmap_pid;			/* getpid() at init: the freeing process */
  */
 #define SLOT_GUARDED	0x1		/* guard markers: drop them first */
 #define SLOT_STALE	0x2		/* may hold a page: drop it first */
+#define SLOT_FORKS	0x4		/* no MADV_DONTFORK: advise it first */
 static unsigned char slot_rev[MMAP_WINDOW_MAX >> MMAP_CHUNK_SHIFT];
+/*
+ * A live kept chunk an ARENA_NOZERO arena took without zeroing it: how many
+ * bytes the arena before wrote (under g.lock). The chunk's next keeper must
+ * zero those too, whatever the new arena's cursor says.
+ */
+static unsigned int slot_stale[MMAP_WINDOW_MAX >> MMAP_CHUNK_SHIFT];
 
 static unsigned long long now_ns(void)
 {
@@ -266,6 +273,7 @@ int __arena_mmap_init(void)
 	mmap_pid = getpid();
 	/* A fork child's copy is the parent's. */
 	memset(slot_rev, 0, nr);
+	memset(slot_stale, 0, nr * sizeof(slot_stale[0]));
 	g.backend = BACKEND_MMAP;
 	return 0;
 }
@@ -359,28 +367,40 @@ static long slots_find(size_t nr)
 	return -1;
 }
 
-/* The window's advice again, for a new mapping in it (MAP_FIXED). */
-static void slots_advise(char *p, size_t len)
+/*
+ * The window's advice again, for a new mapping in it (MAP_FIXED): 0, or
+ * -1 if MADV_DONTFORK failed (a fork child would get a copy of the range;
+ * MADV_NOHUGEPAGE only saves zeroing).
+ */
+static int slots_advise(char *p, size_t len)
 {
-	sys.madvise(p, len, MADV_DONTFORK);
+	int r = sys.madvise(p, len, MADV_DONTFORK);
+
 	sys.madvise(p, len, MADV_NOHUGEPAGE);
+	return r ? -1 : 0;
 }
 
 /*
  * Make @len bytes at @p fault from now on, dropping their pages (unless
  * @drop is 0: sys.mremap() took them). Tries sys.mprotect(), guard markers and a
  * PROT_NONE mapping over the range; see "Revoking" at the top. Returns 1 if
- * guard markers did it (the range stays read-write underneath), 0
- * otherwise, and -errno if all three failed.
+ * guard markers did it (the range stays read-write underneath), 2 if
+ * mprotect() did but the pages could not be dropped, 3 if a new mapping
+ * did but could not be made MADV_DONTFORK, 0 otherwise, and
+ * -errno if all three failed.
  */
 static int revoke_try(char *p, size_t len, int drop)
 {
 	int err;
 
 	if (!sys.mprotect(p, len, PROT_NONE)) {
-		/* Private anonymous: the next touch (after recycling) gets zeroes. */
-		if (drop)
-			sys.madvise(p, len, MADV_DONTNEED);
+		/*
+		 * Private anonymous: the next touch (after recycling) gets
+		 * zeroes. If the drop fails, 2: the pages stay, run_open()
+		 * must drop them before the slot is handed out again.
+		 */
+		if (drop && sys.madvise(p, len, MADV_DONTNEED))
+			return 2;
 		return 0;
 	}
 	err = -errno;
@@ -389,9 +409,11 @@ static int revoke_try(char *p, size_t len, int drop)
 		return 1;
 	if (sys.mmap(p, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
 		 MAP_NORESERVE | MAP_FIXED, -1, 0) != MAP_FAILED) {
-		/* A new mapping: as the window's, or fork would copy it. */
-		slots_advise(p, len);
-		return 0;
+		/*
+		 * A new mapping: as the window's, or fork would copy it;
+		 * 3 if that failed (run_open() tries again).
+		 */
+		return slots_advise(p, len) ? 3 : 0;
 	}
 	return err;
 }
@@ -441,7 +463,8 @@ static void run_revoke(size_t start, size_t nr, int drop)
 		revoke_failed(p, len, r, "");
 	/* Without the drop, a stale write may have left a page. */
 	memset(slot_rev + start, (r == 1 ? SLOT_GUARDED : 0) |
-	       (drop ? 0 : SLOT_STALE), nr);
+	       (drop && r != 2 ? 0 : SLOT_STALE) | (r == 3 ? SLOT_FORKS : 0),
+	       nr);
 }
 
 /*
@@ -456,6 +479,9 @@ static int run_open(size_t start, size_t nr)
 
 	for (i = start; i < start + nr; i++)
 		rev |= slot_rev[i];
+	/* Never hand out memory a fork child would get a copy of. */
+	if ((rev & SLOT_FORKS) && slots_advise(p, len))
+		return -ENOMEM;
 	if ((rev & SLOT_STALE) && sys.madvise(p, len, MADV_DONTNEED))
 		return -ENOMEM;
 	/* ENOMEM: out of memory maps (vm.max_map_count). */
@@ -508,8 +534,12 @@ char *__arena_mmap_chunks(struct __arena *ai, size_t nr)
 		slot_set(i, &(struct arena_mslot_val){
 			.arena_id = ai->id, .run_start = start,
 			.state = ARENA_ADDR_LIVE });
-	pthread_mutex_unlock(&g.lock);
 	/* What the last arena wrote, unless both arenas are ARENA_NOZERO. */
+	if (k.dirty && k.nozero && (ai->flags & ARENA_NOZERO))
+		slot_stale[start] = k.dirty;
+	else if (nr == 1)
+		slot_stale[start] = 0;
+	pthread_mutex_unlock(&g.lock);
 	if (k.dirty && !(k.nozero && (ai->flags & ARENA_NOZERO)))
 		memset(p, 0, k.dirty);
 	return p;
@@ -535,8 +565,14 @@ static size_t run_dirty(const struct __arena *ai, const struct arena_run *r)
 		cur = atomic_load_explicit(&ai->ts_cur, memory_order_relaxed);
 	else
 		cur = (uintptr_t)ai->pub.cur_;
-	if (cur > b && cur - b <= r->len)
-		return (cur - b + g.page_size - 1) & ~(g.page_size - 1);
+	if (cur > b && cur - b <= r->len) {
+		size_t d = (cur - b + g.page_size - 1) & ~(g.page_size - 1);
+		size_t stale = slot_stale[(b - (uintptr_t)g.base) >>
+					  g.chunk_shift];
+
+		/* An earlier ARENA_NOZERO owner may have written further. */
+		return d > stale ? d : stale;
+	}
 	return r->len;
 }
 
@@ -573,7 +609,8 @@ static int keep_run(const struct __arena *ai, size_t start, size_t dirty)
 		if (mincore(q, g.page_size, &vec) && errno == ENOMEM) {
 			if (sys.mmap(q, cs, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
 				 MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0) == q) {
-				slots_advise(q, cs);
+				if (slots_advise(q, cs))
+					slot_rev[to] |= SLOT_FORKS;
 			} else {
 				slots_mark(to, 1, 1);
 				if ((size_t)to == g.first_free)

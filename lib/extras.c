@@ -107,7 +107,11 @@ ARENA_EXPORT char *arena_vsprintf(struct arena *a, const char *fmt, va_list ap)
 		a->cur_ = cur + round_align((size_t)n + 1);
 		return cur;
 	}
-	if (room && !(ai->flags & ARENA_NOZERO))
+	/*
+	 * Past the cursor stays zero, ARENA_NOZERO or not: the mmap backend
+	 * zeroes a kept chunk for its next arena only up to the cursor.
+	 */
+	if (room)
 		memset(cur, 0, room);
 
 	p = arena_alloc(a, (size_t)n + 1);
@@ -147,8 +151,12 @@ static int resize_in_place(struct __arena *ai, char *p, size_t old,
 		 * Growing only: a shrunk tail could not be zeroed again
 		 * before another thread took it.
 		 */
-		if (rn <= ro)
+		if (rn <= ro) {
+			/* A shrink left old bytes there: grown, they are new. */
+			if (zero && size > old)
+				memset(p + old, 0, size - old);
 			return 1;
+		}
 		end = (((uintptr_t)p + ro - 1) | (g.chunk_size - 1)) + 1;
 		if (!ro || rn > end - (uintptr_t)p)
 			return 0;
@@ -162,7 +170,7 @@ static int resize_in_place(struct __arena *ai, char *p, size_t old,
 		return size <= old;	/* a shrink stays where it is */
 	if (rn > (size_t)(a->end_ - p))
 		return 0;
-	if (zero && size < old)
+	if (size < old)	/* past the cursor stays zero, as in vsprintf */
 		memset(p + size, 0, ro - size);
 	else if (zero)
 		memset(p + old, 0, ro - old);

@@ -15,6 +15,10 @@
 #                            run both, one per backend.
 #   host:libarena_api_test   build/selftests/libarena_api_test: the 1.2
 #                            calls (cleanups, strings, realloc, typed)
+#   host:libarena_fuzz     build/selftests/libarena_fuzz: random sequences
+#                            of every libarena call against a model, with
+#                            injected failures (mmap backend; the VM lanes
+#                            run it on both)
 #   host:libarena_install    selftests/libarena_install.sh: make install
 #                            into a scratch DESTDIR, build programs with
 #                            pkg-config against it and run them
@@ -72,6 +76,7 @@ run() { # name command...
 echo "# host-tests: $(uname -r), $(nproc) CPUs, /dev/arena $([ -e /dev/arena ] && echo present || echo absent)"
 run host:libarena_mmap_test env ARENA_BACKEND=mmap "$TOP/build/selftests/libarena_mmap_test"
 run host:libarena_api_test "$TOP/build/selftests/libarena_api_test"
+run host:libarena_fuzz "$TOP/build/selftests/libarena_fuzz"
 run host:libarena_install "$TOP/selftests/libarena_install.sh"
 run host:libarena_sanitize "$TOP/selftests/libarena_sanitize.sh"
 run host:install "$TOP/selftests/install_test.sh"

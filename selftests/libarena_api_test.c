@@ -682,6 +682,66 @@ TEST_F(api, realloc_across_the_end_of_the_run_copies)
 	ASSERT_TRUE(all_zero(q + 32, st.available + 16));
 }
 
+/* Found by libarena_fuzz (seeds 0x3, 0x4): grown back, a shrunk tail is new. */
+TEST_F(api, realloc_grown_back_after_a_shrink_gives_zero_bytes)
+{
+	char *p, *q;
+
+	p = arena_alloc(self->a, 1198);
+	ASSERT_NE(NULL, p);
+	memset(p, 'p', 1198);
+	/* Not the newest object for long in a shared arena: another after. */
+	q = arena_realloc(self->a, p, 1198, 1193);
+	ASSERT_EQ(p, q);
+	q = arena_realloc(self->a, p, 1193, 1198);
+	ASSERT_NE(NULL, q);
+	ASSERT_EQ('p', q[1192]);
+	ASSERT_TRUE(all_zero(q + 1193, 5));
+}
+
+/*
+ * Found by libarena_fuzz (seed 0x1): what an ARENA_NOZERO arena wrote
+ * reaches no later arena made without the flag, however many ARENA_NOZERO
+ * arenas held the memory in between (the mmap backend keeps freed chunks
+ * for the next arenas) and whatever they did past their cursor (a shrink,
+ * a sprintf that did not fit).
+ */
+TEST(nozero_bytes_never_reach_a_zeroing_arena)
+{
+	for (int round = 0; round < 3; round++) {
+		struct arena *a = arena_new(ARENA_NOZERO), *b, *c;
+		size_t big = 300 << 10;
+		char *p, *q;
+
+		ASSERT_NE(NULL, a);
+		p = arena_alloc(a, big);
+		ASSERT_NE(NULL, p);
+		memset(p, 'a', big);
+		if (round == 1) {
+			/* Shrunk to nothing much: the cursor goes back. */
+			q = arena_realloc(a, p, big, 16);
+			ASSERT_EQ(p, q);
+		} else if (round == 2) {
+			/* Back to the start, then a string that does not fit. */
+			q = arena_realloc(a, p, big, 16);
+			ASSERT_EQ(p, q);
+			ASSERT_NE(NULL, arena_sprintf(a, "%*s", (int)(4 << 20), "x"));
+		}
+		arena_free(a);
+		/* The next ARENA_NOZERO arena writes little and goes. */
+		b = arena_new(ARENA_NOZERO);
+		ASSERT_NE(NULL, b);
+		ASSERT_NE(NULL, arena_alloc(b, 16));
+		arena_free(b);
+		c = arena_new(0);
+		ASSERT_NE(NULL, c);
+		p = arena_alloc(c, big);
+		ASSERT_NE(NULL, p);
+		EXPECT_TRUE(all_zero(p, big)) TH_LOG("round %d", round);
+		arena_free(c);
+	}
+}
+
 /* ---- typed allocation -------------------------------------------------- */
 
 struct wide {
