@@ -553,14 +553,6 @@ static size_t run_dirty(const struct __arena *ai, const struct arena_run *r)
 {
 	uintptr_t cur, b = (uintptr_t)r->base;
 
-	/*
-	 * A no-zero arena may leave bytes past its cursor: a kept chunk it
-	 * took unzeroed, a shrinking arena_realloc(), an arena_sprintf()
-	 * that did not fit. All of its run counts as written.
-	 */
-	if (ai->flags & ARENA_NOZERO)
-		return r->len;
-
 	if (ai->flags & ARENA_THREADSAFE)
 		cur = atomic_load_explicit(&ai->ts_cur, memory_order_relaxed);
 	else
