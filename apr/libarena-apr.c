@@ -66,6 +66,7 @@ void *apr_pcalloc(apr_pool_t *pool, apr_size_t size);
 #define BOUNDARY_INDEX	12
 #define BOUNDARY_SIZE	(1UL << BOUNDARY_INDEX)
 #define MIN_ALLOC	(2 * BOUNDARY_SIZE)
+#define MAX_INDEX	20
 
 struct apr_allocator_t {
 	apr_thread_mutex_t *mutex;
@@ -73,7 +74,13 @@ struct apr_allocator_t {
 	/* In pages (BOUNDARY_SIZE); max 0: unlimited. */
 	apr_size_t max_free_index;
 	apr_size_t current_free_index;
-	apr_memnode_t *free_list;	/* nodes kept for reuse */
+	/*
+	 * Nodes kept for reuse, binned by index as APR does: free[i] for
+	 * 1 <= i < MAX_INDEX holds nodes of index i (i + 1 pages), free[0]
+	 * (the sink) the larger ones; max_index is the highest non-empty bin.
+	 */
+	apr_size_t max_index;
+	apr_memnode_t *free[MAX_INDEX];
 };
 
 static void alloc_lock(apr_allocator_t *al)
@@ -115,14 +122,22 @@ static void node_release(apr_memnode_t *node)
 	munmap(node, (size_t)(node->index + 1) << BOUNDARY_INDEX);
 }
 
+static void node_release_list(apr_memnode_t *node)
+{
+	apr_memnode_t *next;
+
+	for (; node; node = next) {
+		next = node->next;
+		node_release(node);
+	}
+}
+
 EXPORT void apr_allocator_destroy(apr_allocator_t *allocator)
 {
-	apr_memnode_t *n, *next;
+	apr_size_t i;
 
-	for (n = allocator->free_list; n; n = next) {
-		next = n->next;
-		node_release(n);
-	}
+	for (i = 0; i < MAX_INDEX; i++)
+		node_release_list(allocator->free[i]);
 	free(allocator);
 }
 
@@ -171,11 +186,56 @@ EXPORT apr_size_t apr_allocator_align(apr_allocator_t *allocator,
 	return node_size(size);
 }
 
+/*
+ * The smallest kept node of index >= @index, unlinked; NULL if none. Under
+ * the allocator's lock. O(MAX_INDEX) for the binned sizes; the sink (nodes
+ * of MAX_INDEX pages and more) is walked, stopping at an exact fit.
+ */
+static apr_memnode_t *node_take(apr_allocator_t *al, apr_size_t index)
+{
+	apr_memnode_t *node = NULL, **ref, **best = NULL;
+	apr_size_t i;
+
+	if (index < MAX_INDEX && index <= al->max_index) {
+		for (i = index; i <= al->max_index; i++)
+			if (al->free[i])
+				break;
+		if (i <= al->max_index) {
+			node = al->free[i];
+			al->free[i] = node->next;
+			if (!al->free[i] && i == al->max_index) {
+				while (al->max_index > 0 && !al->free[al->max_index])
+					al->max_index--;
+			}
+		}
+	}
+	if (!node) {
+		for (ref = &al->free[0]; *ref; ref = &(*ref)->next) {
+			if ((*ref)->index < index)
+				continue;
+			if (!best || (*ref)->index < (*best)->index)
+				best = ref;
+			if ((*ref)->index == index)
+				break;
+		}
+		if (best) {
+			node = *best;
+			*best = node->next;
+		}
+	}
+	if (node) {
+		al->current_free_index += node->index + 1;
+		if (al->current_free_index > al->max_free_index)
+			al->current_free_index = al->max_free_index;
+	}
+	return node;
+}
+
 EXPORT apr_memnode_t *apr_allocator_alloc(apr_allocator_t *allocator,
 					  apr_size_t in_size)
 {
 	apr_size_t size = node_size(in_size), index;
-	apr_memnode_t *node = NULL, **ref;
+	apr_memnode_t *node;
 
 	if (!size)
 		return NULL;
@@ -183,19 +243,7 @@ EXPORT apr_memnode_t *apr_allocator_alloc(apr_allocator_t *allocator,
 	if (index > UINT32_MAX)
 		return NULL;
 	alloc_lock(allocator);
-	/* The smallest kept node that is big enough. */
-	for (ref = &allocator->free_list; *ref; ref = &(*ref)->next)
-		if ((*ref)->index >= index &&
-		    (!node || (*ref)->index < node->index))
-			node = *ref;
-	if (node) {
-		for (ref = &allocator->free_list; *ref != node; ref = &(*ref)->next)
-			;
-		*ref = node->next;
-		allocator->current_free_index += node->index + 1;
-		if (allocator->current_free_index > allocator->max_free_index)
-			allocator->current_free_index = allocator->max_free_index;
-	}
+	node = node_take(allocator, index);
 	alloc_unlock(allocator);
 	if (!node) {
 		void *m = mmap(NULL, size, PROT_READ | PROT_WRITE,
@@ -210,7 +258,8 @@ EXPORT apr_memnode_t *apr_allocator_alloc(apr_allocator_t *allocator,
 	node->ref = NULL;
 	node->free_index = 0;
 	node->first_avail = (char *)node + APR_MEMNODE_T_SIZE;
-	node->endp = (char *)node + ((node->index + 1) << BOUNDARY_INDEX);
+	node->endp = (char *)node +
+		     ((apr_size_t)node->index + 1) * BOUNDARY_SIZE;
 	return node;
 }
 
@@ -222,28 +271,29 @@ EXPORT apr_memnode_t *apr_allocator_alloc(apr_allocator_t *allocator,
 EXPORT void apr_allocator_free(apr_allocator_t *allocator, apr_memnode_t *node)
 {
 	apr_memnode_t *next, *release = NULL;
+	apr_size_t i;
 
 	alloc_lock(allocator);
 	for (; node; node = next) {
 		next = node->next;
 		if (allocator->max_free_index != APR_ALLOCATOR_MAX_FREE_UNLIMITED &&
-		    node->index + 1 > allocator->current_free_index) {
+		    (apr_size_t)node->index + 1 > allocator->current_free_index) {
 			node->next = release;
 			release = node;
 			continue;
 		}
-		node->next = allocator->free_list;
-		allocator->free_list = node;
-		if (allocator->current_free_index >= node->index + 1)
+		i = node->index < MAX_INDEX ? node->index : 0;
+		node->next = allocator->free[i];
+		allocator->free[i] = node;
+		if (i > allocator->max_index)
+			allocator->max_index = i;
+		if (allocator->current_free_index >= (apr_size_t)node->index + 1)
 			allocator->current_free_index -= node->index + 1;
 		else
 			allocator->current_free_index = 0;
 	}
 	alloc_unlock(allocator);
-	for (; release; release = next) {
-		next = release->next;
-		node_release(release);
-	}
+	node_release_list(release);
 }
 
 /* ---- pools ------------------------------------------------------------- */
