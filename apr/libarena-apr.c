@@ -20,10 +20,11 @@
  * VM_DONTCOPY, the mmap backend MADV_DONTFORK), but an APR program's child
  * lives on its parent's pools (apr_proc_create() builds argv in them,
  * httpd's children read their configuration from them). So the pools'
- * used bytes are tracked as regions, and across fork() the parent sends
- * them over a socket to the child, which maps them at the same addresses
- * (plain memory there, released with PROT_NONE when the pool is cleared or
- * destroyed) and gives every pool a new arena for what it allocates next.
+ * used bytes are tracked as regions, and across fork() the parent copies
+ * them into a staging mapping the child inherits; the child maps them at
+ * the same addresses (plain memory there, released with PROT_NONE when the
+ * pool is cleared or destroyed) and gives every pool a new arena for what
+ * it allocates next.
  *
  * Threads as in APR: a pool belongs to one thread at a time; creating and
  * destroying pools (the tree) is safe from any thread (one global lock,
@@ -40,7 +41,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <apr_pools.h>
@@ -1064,82 +1064,83 @@ EXPORT void apr_pool_note_subprocess(apr_pool_t *pool, apr_proc_t *proc,
 /* ---- fork -------------------------------------------------------------- */
 
 /*
- * prepare (in the parent, before libarena's own handler): take tree_lock,
- * list every pool's regions and open a socket pair. parent: send the
- * regions' bytes, release. child (after libarena's handler has put a
- * PROT_NONE reservation over the lost window): map the regions' pages at
- * their addresses, receive the bytes, give each pool a new arena and its
- * inherited pages to release on clear/destroy.
+ * prepare (in the parent, before libarena's own handler): take tree_lock
+ * and copy every pool's regions into one staging mapping, a record (pool,
+ * start, end) and the region's bytes after it. The mapping is ordinary
+ * memory, so the child inherits it (copy-on-write). parent: unmap it,
+ * release tree_lock. child (after libarena's handler has put a PROT_NONE
+ * reservation over the lost window): map the regions' pages at their
+ * addresses, copy the bytes from the staging mapping, unmap it, give each
+ * pool a new arena and its inherited pages to release on clear/destroy.
+ *
+ * No file descriptor and no wait on the child: fork() works with every
+ * descriptor in use, and a child that stops or dies before its handler
+ * runs costs the parent nothing. What prepare needs is one mmap() of the
+ * pools' used bytes; if that fails, the child cannot have its pools and
+ * says so and exits with status 127 (libarena-apr(7)); the parent goes on.
  */
-struct fork_region {
+struct fork_rec {
 	apr_pool_t *pool;
 	char *start;
 	char *end;
 };
 
+#define FORK_REC_ALIGN 16
+
 static struct {
-	struct fork_region *r;
-	size_t n;
-	int sv[2];
-	int ok;
+	char *buf;		/* the staging mapping */
+	size_t len;
+	int failed;		/* regions to carry, and no staging for them */
 } fk;
+
+static size_t fork_rec_size(size_t bytes)
+{
+	return (sizeof(struct fork_rec) + bytes + FORK_REC_ALIGN - 1) &
+	       ~(size_t)(FORK_REC_ALIGN - 1);
+}
 
 static void fork_prepare(void)
 {
 	apr_pool_t *p;
-	size_t n = 0, i;
+	size_t len = 0, i;
+	char *b;
+	void *m;
 
 	pthread_mutex_lock(&tree_lock);
-	fk.ok = 0;
-	fk.r = NULL;
-	fk.n = 0;
+	fk.buf = NULL;
+	fk.len = 0;
+	fk.failed = 0;
 	for (p = all_pools; p; p = p->all_next)
-		n += p->nregs;
-	if (!n)
+		for (i = 0; i < p->nregs; i++)
+			len += fork_rec_size(p->regs[i].end - p->regs[i].start);
+	if (!len)
 		return;
-	fk.r = malloc(n * sizeof(*fk.r));
-	if (!fk.r)
-		return;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fk.sv) < 0) {
-		free(fk.r);
-		fk.r = NULL;
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED) {
+		fk.failed = 1;
 		return;
 	}
+	b = m;
 	for (p = all_pools; p; p = p->all_next)
 		for (i = 0; i < p->nregs; i++) {
-			fk.r[fk.n].pool = p;
-			fk.r[fk.n].start = p->regs[i].start;
-			fk.r[fk.n].end = p->regs[i].end;
-			fk.n++;
+			struct fork_rec *r = (struct fork_rec *)b;
+
+			r->pool = p;
+			r->start = p->regs[i].start;
+			r->end = p->regs[i].end;
+			memcpy(r + 1, r->start, r->end - r->start);
+			b += fork_rec_size(r->end - r->start);
 		}
-	fk.ok = 1;
+	fk.buf = m;
+	fk.len = len;
 }
 
 static void fork_parent(void)
 {
-	size_t i;
-
-	if (fk.ok) {
-		close(fk.sv[1]);
-		for (i = 0; i < fk.n; i++) {
-			char *s = fk.r[i].start;
-
-			while (s < fk.r[i].end) {
-				ssize_t w = send(fk.sv[0], s, fk.r[i].end - s,
-						 MSG_NOSIGNAL);
-
-				if (w < 0 && errno == EINTR)
-					continue;
-				if (w <= 0)
-					goto out;
-				s += w;
-			}
-		}
-out:
-		close(fk.sv[0]);
-	}
-	free(fk.r);
-	fk.r = NULL;
+	if (fk.buf)
+		munmap(fk.buf, fk.len);
+	fk.buf = NULL;
 	pthread_mutex_unlock(&tree_lock);
 }
 
@@ -1179,50 +1180,43 @@ static int legacy_add(apr_pool_t *p, char *start, size_t len)
 
 static void fork_child(void)
 {
-	size_t i, ps = page_size();
+	size_t ps = page_size();
 	apr_pool_t *p;
-	int fail = 0;
+	char *b, *bend = fk.buf + fk.len;
+	int fail = fk.failed;
 
-	if (fk.ok) {
-		close(fk.sv[0]);
-		/* Map every region's pages (regions of a pool may share one). */
-		for (i = 0; i < fk.n; i++) {
-			char *a = (char *)((uintptr_t)fk.r[i].start & ~(ps - 1));
-			char *b = (char *)(((uintptr_t)fk.r[i].end + ps - 1) & ~(ps - 1));
-			struct legacy *l;
-			p = fk.r[i].pool;
-			l = p->nlegacy ? &p->legacy[p->nlegacy - 1] : NULL;
-			if (b == a)
-				continue;
-			/* Skip pages the pool's last range already maps. */
-			if (l && a < l->start + l->len && a >= l->start)
-				a = l->start + l->len;
-			if (a < b && mmap(a, b - a, PROT_READ | PROT_WRITE,
-					  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-					  -1, 0) == MAP_FAILED)
-				fail = 1;
-			if (a < b && !legacy_add(p, a, b - a))
-				fail = 1;
-		}
-		for (i = 0; i < fk.n && !fail; i++) {
-			char *s = fk.r[i].start;
+	/* Map every region's pages (regions of a pool may share one). */
+	for (b = fk.buf; b && b < bend && !fail;) {
+		struct fork_rec *r = (struct fork_rec *)b;
+		char *s = (char *)((uintptr_t)r->start & ~(ps - 1));
+		char *e = (char *)(((uintptr_t)r->end + ps - 1) & ~(ps - 1));
+		struct legacy *l;
 
-			while (s < fk.r[i].end) {
-				ssize_t r = recv(fk.sv[1], s, fk.r[i].end - s, 0);
-
-				if (r < 0 && errno == EINTR)
-					continue;
-				if (r <= 0) {
-					fail = 1;
-					break;
-				}
-				s += r;
-			}
-		}
-		close(fk.sv[1]);
+		b += fork_rec_size(r->end - r->start);
+		p = r->pool;
+		l = p->nlegacy ? &p->legacy[p->nlegacy - 1] : NULL;
+		if (e == s)
+			continue;
+		/* Skip pages the pool's last range already maps. */
+		if (l && s < l->start + l->len && s >= l->start)
+			s = l->start + l->len;
+		if (s < e && mmap(s, e - s, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+				  -1, 0) == MAP_FAILED)
+			fail = 1;
+		else if (s < e && !legacy_add(p, s, e - s))
+			fail = 1;
 	}
-	free(fk.r);
-	fk.r = NULL;
+	/* Then the bytes, once every page is mapped. */
+	for (b = fk.buf; b && b < bend && !fail;) {
+		struct fork_rec *r = (struct fork_rec *)b;
+
+		memcpy(r->start, r + 1, r->end - r->start);
+		b += fork_rec_size(r->end - r->start);
+	}
+	if (fk.buf)
+		munmap(fk.buf, fk.len);
+	fk.buf = NULL;
 	/* The inherited arenas are dead (ECHILD): a new one for each pool. */
 	for (p = all_pools; p; p = p->all_next) {
 		p->arena = arena_new(POOL_ARENA_FLAGS);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,24 @@
 #include "kselftest_harness.h"
 
 static char preload_path[PATH_MAX];
+static void stopped_child_scenario(void);
+
+/*
+ * APR_POOLS_TEST_STOPPED_CHILD=1 (set by fork_stopped_child_parent_returns
+ * for a fresh run of this program): a fork child handler, registered before
+ * libarena-apr's (so it runs first in the child), stops the child, as a
+ * debugger holding it would.
+ */
+static void stop_self(void)
+{
+	raise(SIGSTOP);
+}
+
+__attribute__((constructor(101))) static void stopped_child_handler(void)
+{
+	if (getenv("APR_POOLS_TEST_STOPPED_CHILD"))
+		pthread_atfork(NULL, NULL, stop_self);
+}
 
 __attribute__((constructor)) static void preload_self(void)
 {
@@ -93,6 +112,8 @@ __attribute__((constructor)) static void preload_self(void)
 		}
 	}
 	apr_initialize();
+	if (getenv("APR_POOLS_TEST_STOPPED_CHILD"))
+		stopped_child_scenario();
 }
 
 /* ---- probing an address ---- */
@@ -707,6 +728,87 @@ TEST(fork_after_large_allocations)
 	ASSERT_EQ(0, WEXITSTATUS(status));
 	for (i = 0; i < NP; i++)
 		apr_pool_destroy(p[i]);
+}
+
+/*
+ * fork() with no file descriptor left (RLIMIT_NOFILE down to what is
+ * open): the child still gets its parent's pool bytes (they once went
+ * through a socket pair, and a child without them died of SIGSEGV).
+ */
+TEST(fork_out_of_fds)
+{
+	struct rlimit rl = { 64, 64 };
+	apr_pool_t *p;
+	char *s;
+	pid_t pid;
+	int status;
+
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create(&p, NULL));
+	s = apr_pstrdup(p, "made in the parent");
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	while (dup(0) >= 0)
+		;
+	ASSERT_EQ(EMFILE, errno);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(strcmp(s, "made in the parent") ? 1 : 0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	apr_pool_destroy(p);
+}
+
+/*
+ * Run with APR_POOLS_TEST_STOPPED_CHILD: 4 MiB in a pool, then fork with a
+ * child that stops before libarena-apr's child handler runs. fork() must
+ * return in the parent anyway (exit 0); SIGALRM after 5 s if it hangs.
+ */
+static void stopped_child_scenario(void)
+{
+	apr_pool_t *p;
+	pid_t pid;
+
+	if (apr_pool_create(&p, NULL))
+		_exit(2);
+	memset(apr_palloc(p, 4 << 20), 1, 4 << 20);
+	alarm(5);
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	alarm(0);
+	if (pid < 0)
+		_exit(3);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	_exit(0);
+}
+
+TEST(fork_stopped_child_parent_returns)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+	pid_t pid;
+	int status;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	ASSERT_LT(0, n);
+	exe[n] = '\0';
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char *argv[] = { exe, NULL };
+
+		setenv("APR_POOLS_TEST_STOPPED_CHILD", "1", 1);
+		execv(exe, argv);
+		_exit(4);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	if (WIFSIGNALED(status))
+		TH_LOG("the parent died of signal %d (hung in fork)",
+		       WTERMSIG(status));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
 }
 
 TEST(note_subprocess_killed_on_destroy)
