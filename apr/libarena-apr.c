@@ -1116,7 +1116,7 @@ static void fork_prepare(void)
 	if (!len)
 		return;
 	m = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (m == MAP_FAILED) {
 		fk.failed = 1;
 		return;
