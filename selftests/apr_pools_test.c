@@ -759,6 +759,56 @@ TEST(fork_out_of_fds)
 	apr_pool_destroy(p);
 }
 
+/* The process's address space size (VmSize), in bytes; 0 if unknown. */
+static size_t vm_size(void)
+{
+	char line[256];
+	size_t kb = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmSize:", 7))
+			kb = strtoul(line + 7, NULL, 10);
+	fclose(f);
+	return kb * 1024;
+}
+
+/*
+ * fork() when the parent cannot stage the pools' bytes (RLIMIT_AS leaves
+ * less room than the 64 MiB in use): the child says so on stderr and exits
+ * with status 127 (libarena-apr(7)), never runs on pools it cannot read;
+ * the parent goes on, its pools intact.
+ */
+TEST(fork_without_room_child_exits_127)
+{
+	enum { BIG = 64 << 20 };
+	struct rlimit rl;
+	apr_pool_t *p;
+	char *s;
+	pid_t pid;
+	int status;
+
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create(&p, NULL));
+	s = apr_palloc(p, BIG);
+	ASSERT_NE(NULL, s);
+	memset(s, 'x', BIG);
+	rl.rlim_cur = rl.rlim_max = vm_size() + (16 << 20);
+	ASSERT_LT(16 << 20, rl.rlim_cur);
+	ASSERT_EQ(0, setrlimit(RLIMIT_AS, &rl));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(s[BIG - 1] == 'x' ? 0 : 1);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(127, WEXITSTATUS(status));
+	ASSERT_EQ('x', s[0]);
+	ASSERT_EQ('x', s[BIG - 1]);
+	apr_pool_destroy(p);
+}
+
 /*
  * Run with APR_POOLS_TEST_STOPPED_CHILD: 4 MiB in a pool, then fork with a
  * child that stops before libarena-apr's child handler runs. fork() must
