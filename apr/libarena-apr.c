@@ -1065,19 +1065,22 @@ EXPORT void apr_pool_note_subprocess(apr_pool_t *pool, apr_proc_t *proc,
 
 /*
  * prepare (in the parent, before libarena's own handler): take tree_lock
- * and copy every pool's regions into one staging mapping, a record (pool,
- * start, end) and the region's bytes after it. The mapping is ordinary
- * memory, so the child inherits it (copy-on-write). parent: unmap it,
- * release tree_lock. child (after libarena's handler has put a PROT_NONE
- * reservation over the lost window): map the regions' pages at their
- * addresses, copy the bytes from the staging mapping, unmap it, give each
- * pool a new arena and its inherited pages to release on clear/destroy.
+ * and copy every pool's regions into one staging mapping: first the
+ * records (pool, start, end; each end read once, as other threads may
+ * still be bumping it), then the regions' bytes one after the other. The
+ * mapping is ordinary memory, so the child inherits it (copy-on-write).
+ * parent: unmap it, release tree_lock. child (after libarena's handler has
+ * put a PROT_NONE reservation over the lost window): map the regions'
+ * pages at their addresses, copy the bytes from the staging mapping, unmap
+ * it, give each pool a new arena and its inherited pages to release on
+ * clear/destroy.
  *
  * No file descriptor and no wait on the child: fork() works with every
  * descriptor in use, and a child that stops or dies before its handler
- * runs costs the parent nothing. What prepare needs is one mmap() of the
- * pools' used bytes; if that fails, the child cannot have its pools and
- * says so and exits with status 127 (libarena-apr(7)); the parent goes on.
+ * runs costs the parent nothing. What prepare needs is the mapping (the
+ * pools' used bytes); if it cannot have it, the child cannot have its
+ * pools and says so and exits with status 127 (libarena-apr(7)); the
+ * parent goes on.
  */
 struct fork_rec {
 	apr_pool_t *pool;
@@ -1085,55 +1088,62 @@ struct fork_rec {
 	char *end;
 };
 
-#define FORK_REC_ALIGN 16
-
 static struct {
-	char *buf;		/* the staging mapping */
+	char *buf;		/* the staging mapping: records, then bytes */
 	size_t len;
+	size_t n;		/* records */
 	int failed;		/* regions to carry, and no staging for them */
 } fk;
 
-static size_t fork_rec_size(size_t bytes)
-{
-	return (sizeof(struct fork_rec) + bytes + FORK_REC_ALIGN - 1) &
-	       ~(size_t)(FORK_REC_ALIGN - 1);
-}
-
 static void fork_prepare(void)
 {
+	struct fork_rec *r;
 	apr_pool_t *p;
-	size_t len = 0, i;
+	size_t n = 0, hdr, bytes = 0, i;
 	char *b;
 	void *m;
 
 	pthread_mutex_lock(&tree_lock);
 	fk.buf = NULL;
 	fk.len = 0;
+	fk.n = 0;
 	fk.failed = 0;
+	/* The number of regions only changes under tree_lock. */
 	for (p = all_pools; p; p = p->all_next)
-		for (i = 0; i < p->nregs; i++)
-			len += fork_rec_size(p->regs[i].end - p->regs[i].start);
-	if (!len)
+		n += p->nregs;
+	if (!n)
 		return;
-	m = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (m == MAP_FAILED) {
-		fk.failed = 1;
-		return;
-	}
-	b = m;
+	hdr = n * sizeof(*r);
+	m = mmap(NULL, hdr, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		goto fail;
+	r = m;
 	for (p = all_pools; p; p = p->all_next)
-		for (i = 0; i < p->nregs; i++) {
-			struct fork_rec *r = (struct fork_rec *)b;
-
+		for (i = 0; i < p->nregs; i++, r++) {
 			r->pool = p;
 			r->start = p->regs[i].start;
 			r->end = p->regs[i].end;
-			memcpy(r + 1, r->start, r->end - r->start);
-			b += fork_rec_size(r->end - r->start);
+			bytes += r->end - r->start;
 		}
-	fk.buf = m;
-	fk.len = len;
+	/* Populated: faulting the pages in one by one costs more. */
+	b = mmap(NULL, hdr + bytes, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (b != MAP_FAILED)
+		memcpy(b, m, hdr);
+	munmap(m, hdr);
+	if (b == MAP_FAILED)
+		goto fail;
+	fk.buf = b;
+	fk.len = hdr + bytes;
+	fk.n = n;
+	for (r = (struct fork_rec *)b, b += hdr; n--; r++) {
+		memcpy(b, r->start, r->end - r->start);
+		b += r->end - r->start;
+	}
+	return;
+fail:
+	fk.failed = 1;
 }
 
 static void fork_parent(void)
@@ -1180,20 +1190,19 @@ static int legacy_add(apr_pool_t *p, char *start, size_t len)
 
 static void fork_child(void)
 {
-	size_t ps = page_size();
+	size_t ps = page_size(), i;
+	struct fork_rec *r = (struct fork_rec *)fk.buf;
 	apr_pool_t *p;
-	char *b, *bend = fk.buf + fk.len;
+	char *b;
 	int fail = fk.failed;
 
 	/* Map every region's pages (regions of a pool may share one). */
-	for (b = fk.buf; b && b < bend && !fail;) {
-		struct fork_rec *r = (struct fork_rec *)b;
-		char *s = (char *)((uintptr_t)r->start & ~(ps - 1));
-		char *e = (char *)(((uintptr_t)r->end + ps - 1) & ~(ps - 1));
+	for (i = 0; i < fk.n && !fail; i++) {
+		char *s = (char *)((uintptr_t)r[i].start & ~(ps - 1));
+		char *e = (char *)(((uintptr_t)r[i].end + ps - 1) & ~(ps - 1));
 		struct legacy *l;
 
-		b += fork_rec_size(r->end - r->start);
-		p = r->pool;
+		p = r[i].pool;
 		l = p->nlegacy ? &p->legacy[p->nlegacy - 1] : NULL;
 		if (e == s)
 			continue;
@@ -1208,11 +1217,9 @@ static void fork_child(void)
 			fail = 1;
 	}
 	/* Then the bytes, once every page is mapped. */
-	for (b = fk.buf; b && b < bend && !fail;) {
-		struct fork_rec *r = (struct fork_rec *)b;
-
-		memcpy(r->start, r + 1, r->end - r->start);
-		b += fork_rec_size(r->end - r->start);
+	for (i = 0, b = (char *)(r + fk.n); i < fk.n && !fail; i++) {
+		memcpy(r[i].start, b, r[i].end - r[i].start);
+		b += r[i].end - r[i].start;
 	}
 	if (fk.buf)
 		munmap(fk.buf, fk.len);

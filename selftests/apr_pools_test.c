@@ -932,4 +932,62 @@ TEST(threads_own_pools)
 	}
 }
 
+/*
+ * fork() while other threads create pools under one shared parent,
+ * allocate in them (bumping the regions' ends the fork copies) and destroy
+ * them: every child reads the parent's string and exits 0.
+ */
+static apr_pool_t *fork_shared;
+static volatile int fork_stop;
+
+static void *fork_churn(void *arg)
+{
+	(void)arg;
+	while (!fork_stop) {
+		apr_pool_t *q, *sub;
+		int i;
+
+		if (apr_pool_create(&q, fork_shared))
+			return (void *)1;
+		for (i = 0; i < 50; i++)
+			if (!apr_psprintf(q, "%d-%s", i, "abcdefghijklmnopqrstuvwxyz"))
+				return (void *)2;
+		if (apr_pool_create(&sub, q) || !apr_palloc(sub, 100000))
+			return (void *)3;
+		apr_pool_destroy(q);
+	}
+	return NULL;
+}
+
+TEST(fork_while_threads_allocate)
+{
+	enum { NT = 4, NFORK = 100 };
+	pthread_t t[NT];
+	char *s;
+	void *rv;
+	int i, bad = 0, status;
+	pid_t pid;
+
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create(&fork_shared, NULL));
+	s = apr_pstrdup(fork_shared, "shared string");
+	fork_stop = 0;
+	for (i = 0; i < NT; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, fork_churn, NULL));
+	for (i = 0; i < NFORK; i++) {
+		pid = fork();
+		if (pid == 0)
+			_exit(strcmp(s, "shared string") ? 1 : 0);
+		if (pid < 0 || waitpid(pid, &status, 0) != pid ||
+		    !WIFEXITED(status) || WEXITSTATUS(status))
+			bad++;
+	}
+	fork_stop = 1;
+	for (i = 0; i < NT; i++) {
+		ASSERT_EQ(0, pthread_join(t[i], &rv));
+		EXPECT_EQ(NULL, rv);
+	}
+	EXPECT_EQ(0, bad);
+	apr_pool_destroy(fork_shared);
+}
+
 TEST_HARNESS_MAIN
