@@ -20,10 +20,11 @@
  * VM_DONTCOPY, the mmap backend MADV_DONTFORK), but an APR program's child
  * lives on its parent's pools (apr_proc_create() builds argv in them,
  * httpd's children read their configuration from them). So the pools'
- * used bytes are tracked as regions, and across fork() the parent sends
- * them over a socket to the child, which maps them at the same addresses
- * (plain memory there, released with PROT_NONE when the pool is cleared or
- * destroyed) and gives every pool a new arena for what it allocates next.
+ * used bytes are tracked as regions, and across fork() the parent copies
+ * them into a staging mapping the child inherits; the child maps them at
+ * the same addresses (plain memory there, released with PROT_NONE when the
+ * pool is cleared or destroyed) and gives every pool a new arena for what
+ * it allocates next.
  *
  * Threads as in APR: a pool belongs to one thread at a time; creating and
  * destroying pools (the tree) is safe from any thread (one global lock,
@@ -40,7 +41,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <apr_pools.h>
@@ -66,6 +66,7 @@ void *apr_pcalloc(apr_pool_t *pool, apr_size_t size);
 #define BOUNDARY_INDEX	12
 #define BOUNDARY_SIZE	(1UL << BOUNDARY_INDEX)
 #define MIN_ALLOC	(2 * BOUNDARY_SIZE)
+#define MAX_INDEX	20
 
 struct apr_allocator_t {
 	apr_thread_mutex_t *mutex;
@@ -73,7 +74,13 @@ struct apr_allocator_t {
 	/* In pages (BOUNDARY_SIZE); max 0: unlimited. */
 	apr_size_t max_free_index;
 	apr_size_t current_free_index;
-	apr_memnode_t *free_list;	/* nodes kept for reuse */
+	/*
+	 * Nodes kept for reuse, binned by index as APR does: free[i] for
+	 * 1 <= i < MAX_INDEX holds nodes of index i (i + 1 pages), free[0]
+	 * (the sink) the larger ones; max_index is the highest non-empty bin.
+	 */
+	apr_size_t max_index;
+	apr_memnode_t *free[MAX_INDEX];
 };
 
 static void alloc_lock(apr_allocator_t *al)
@@ -115,14 +122,22 @@ static void node_release(apr_memnode_t *node)
 	munmap(node, (size_t)(node->index + 1) << BOUNDARY_INDEX);
 }
 
+static void node_release_list(apr_memnode_t *node)
+{
+	apr_memnode_t *next;
+
+	for (; node; node = next) {
+		next = node->next;
+		node_release(node);
+	}
+}
+
 EXPORT void apr_allocator_destroy(apr_allocator_t *allocator)
 {
-	apr_memnode_t *n, *next;
+	apr_size_t i;
 
-	for (n = allocator->free_list; n; n = next) {
-		next = n->next;
-		node_release(n);
-	}
+	for (i = 0; i < MAX_INDEX; i++)
+		node_release_list(allocator->free[i]);
 	free(allocator);
 }
 
@@ -171,11 +186,56 @@ EXPORT apr_size_t apr_allocator_align(apr_allocator_t *allocator,
 	return node_size(size);
 }
 
+/*
+ * The smallest kept node of index >= @index, unlinked; NULL if none. Under
+ * the allocator's lock. O(MAX_INDEX) for the binned sizes; the sink (nodes
+ * of MAX_INDEX pages and more) is walked, stopping at an exact fit.
+ */
+static apr_memnode_t *node_take(apr_allocator_t *al, apr_size_t index)
+{
+	apr_memnode_t *node = NULL, **ref, **best = NULL;
+	apr_size_t i;
+
+	if (index < MAX_INDEX && index <= al->max_index) {
+		for (i = index; i <= al->max_index; i++)
+			if (al->free[i])
+				break;
+		if (i <= al->max_index) {
+			node = al->free[i];
+			al->free[i] = node->next;
+			if (!al->free[i] && i == al->max_index) {
+				while (al->max_index > 0 && !al->free[al->max_index])
+					al->max_index--;
+			}
+		}
+	}
+	if (!node) {
+		for (ref = &al->free[0]; *ref; ref = &(*ref)->next) {
+			if ((*ref)->index < index)
+				continue;
+			if (!best || (*ref)->index < (*best)->index)
+				best = ref;
+			if ((*ref)->index == index)
+				break;
+		}
+		if (best) {
+			node = *best;
+			*best = node->next;
+		}
+	}
+	if (node) {
+		al->current_free_index += node->index + 1;
+		if (al->current_free_index > al->max_free_index)
+			al->current_free_index = al->max_free_index;
+	}
+	return node;
+}
+
 EXPORT apr_memnode_t *apr_allocator_alloc(apr_allocator_t *allocator,
 					  apr_size_t in_size)
 {
 	apr_size_t size = node_size(in_size), index;
-	apr_memnode_t *node = NULL, **ref;
+	apr_memnode_t *node;
 
 	if (!size)
 		return NULL;
@@ -183,19 +243,7 @@ EXPORT apr_memnode_t *apr_allocator_alloc(apr_allocator_t *allocator,
 	if (index > UINT32_MAX)
 		return NULL;
 	alloc_lock(allocator);
-	/* The smallest kept node that is big enough. */
-	for (ref = &allocator->free_list; *ref; ref = &(*ref)->next)
-		if ((*ref)->index >= index &&
-		    (!node || (*ref)->index < node->index))
-			node = *ref;
-	if (node) {
-		for (ref = &allocator->free_list; *ref != node; ref = &(*ref)->next)
-			;
-		*ref = node->next;
-		allocator->current_free_index += node->index + 1;
-		if (allocator->current_free_index > allocator->max_free_index)
-			allocator->current_free_index = allocator->max_free_index;
-	}
+	node = node_take(allocator, index);
 	alloc_unlock(allocator);
 	if (!node) {
 		void *m = mmap(NULL, size, PROT_READ | PROT_WRITE,
@@ -210,7 +258,8 @@ EXPORT apr_memnode_t *apr_allocator_alloc(apr_allocator_t *allocator,
 	node->ref = NULL;
 	node->free_index = 0;
 	node->first_avail = (char *)node + APR_MEMNODE_T_SIZE;
-	node->endp = (char *)node + ((node->index + 1) << BOUNDARY_INDEX);
+	node->endp = (char *)node +
+		     ((apr_size_t)node->index + 1) * BOUNDARY_SIZE;
 	return node;
 }
 
@@ -222,28 +271,29 @@ EXPORT apr_memnode_t *apr_allocator_alloc(apr_allocator_t *allocator,
 EXPORT void apr_allocator_free(apr_allocator_t *allocator, apr_memnode_t *node)
 {
 	apr_memnode_t *next, *release = NULL;
+	apr_size_t i;
 
 	alloc_lock(allocator);
 	for (; node; node = next) {
 		next = node->next;
 		if (allocator->max_free_index != APR_ALLOCATOR_MAX_FREE_UNLIMITED &&
-		    node->index + 1 > allocator->current_free_index) {
+		    (apr_size_t)node->index + 1 > allocator->current_free_index) {
 			node->next = release;
 			release = node;
 			continue;
 		}
-		node->next = allocator->free_list;
-		allocator->free_list = node;
-		if (allocator->current_free_index >= node->index + 1)
+		i = node->index < MAX_INDEX ? node->index : 0;
+		node->next = allocator->free[i];
+		allocator->free[i] = node;
+		if (i > allocator->max_index)
+			allocator->max_index = i;
+		if (allocator->current_free_index >= (apr_size_t)node->index + 1)
 			allocator->current_free_index -= node->index + 1;
 		else
 			allocator->current_free_index = 0;
 	}
 	alloc_unlock(allocator);
-	for (; release; release = next) {
-		next = release->next;
-		node_release(release);
-	}
+	node_release_list(release);
 }
 
 /* ---- pools ------------------------------------------------------------- */
@@ -1014,82 +1064,93 @@ EXPORT void apr_pool_note_subprocess(apr_pool_t *pool, apr_proc_t *proc,
 /* ---- fork -------------------------------------------------------------- */
 
 /*
- * prepare (in the parent, before libarena's own handler): take tree_lock,
- * list every pool's regions and open a socket pair. parent: send the
- * regions' bytes, release. child (after libarena's handler has put a
- * PROT_NONE reservation over the lost window): map the regions' pages at
- * their addresses, receive the bytes, give each pool a new arena and its
- * inherited pages to release on clear/destroy.
+ * prepare (in the parent, before libarena's own handler): take tree_lock
+ * and copy every pool's regions into one staging mapping: first the
+ * records (pool, start, end; each end read once, as other threads may
+ * still be bumping it), then the regions' bytes one after the other. The
+ * mapping is ordinary memory, so the child inherits it (copy-on-write).
+ * parent: unmap it, release tree_lock. child (after libarena's handler has
+ * put a PROT_NONE reservation over the lost window): map the regions'
+ * pages at their addresses, copy the bytes from the staging mapping, unmap
+ * it, give each pool a new arena and its inherited pages to release on
+ * clear/destroy.
+ *
+ * No file descriptor and no wait on the child: fork() works with every
+ * descriptor in use, and a child that stops or dies before its handler
+ * runs costs the parent nothing. What prepare needs is the mapping (the
+ * pools' used bytes); if it cannot have it, the child cannot have its
+ * pools and says so and exits with status 127 (libarena-apr(7)); the
+ * parent goes on.
  */
-struct fork_region {
+struct fork_rec {
 	apr_pool_t *pool;
 	char *start;
 	char *end;
 };
 
 static struct {
-	struct fork_region *r;
-	size_t n;
-	int sv[2];
-	int ok;
+	char *buf;		/* the staging mapping: records, then bytes */
+	size_t len;
+	size_t n;		/* records */
+	int failed;		/* regions to carry, and no staging for them */
 } fk;
 
 static void fork_prepare(void)
 {
+	struct fork_rec *r;
 	apr_pool_t *p;
-	size_t n = 0, i;
+	size_t n = 0, hdr, bytes = 0, i;
+	char *b;
+	void *m;
 
 	pthread_mutex_lock(&tree_lock);
-	fk.ok = 0;
-	fk.r = NULL;
+	fk.buf = NULL;
+	fk.len = 0;
 	fk.n = 0;
+	fk.failed = 0;
+	/* The number of regions only changes under tree_lock. */
 	for (p = all_pools; p; p = p->all_next)
 		n += p->nregs;
 	if (!n)
 		return;
-	fk.r = malloc(n * sizeof(*fk.r));
-	if (!fk.r)
-		return;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fk.sv) < 0) {
-		free(fk.r);
-		fk.r = NULL;
-		return;
-	}
+	hdr = n * sizeof(*r);
+	m = mmap(NULL, hdr, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		goto fail;
+	r = m;
 	for (p = all_pools; p; p = p->all_next)
-		for (i = 0; i < p->nregs; i++) {
-			fk.r[fk.n].pool = p;
-			fk.r[fk.n].start = p->regs[i].start;
-			fk.r[fk.n].end = p->regs[i].end;
-			fk.n++;
+		for (i = 0; i < p->nregs; i++, r++) {
+			r->pool = p;
+			r->start = p->regs[i].start;
+			r->end = p->regs[i].end;
+			bytes += r->end - r->start;
 		}
-	fk.ok = 1;
+	/* Populated: faulting the pages in one by one costs more. */
+	b = mmap(NULL, hdr + bytes, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (b != MAP_FAILED)
+		memcpy(b, m, hdr);
+	munmap(m, hdr);
+	if (b == MAP_FAILED)
+		goto fail;
+	fk.buf = b;
+	fk.len = hdr + bytes;
+	fk.n = n;
+	for (r = (struct fork_rec *)b, b += hdr; n--; r++) {
+		memcpy(b, r->start, r->end - r->start);
+		b += r->end - r->start;
+	}
+	return;
+fail:
+	fk.failed = 1;
 }
 
 static void fork_parent(void)
 {
-	size_t i;
-
-	if (fk.ok) {
-		close(fk.sv[1]);
-		for (i = 0; i < fk.n; i++) {
-			char *s = fk.r[i].start;
-
-			while (s < fk.r[i].end) {
-				ssize_t w = send(fk.sv[0], s, fk.r[i].end - s,
-						 MSG_NOSIGNAL);
-
-				if (w < 0 && errno == EINTR)
-					continue;
-				if (w <= 0)
-					goto out;
-				s += w;
-			}
-		}
-out:
-		close(fk.sv[0]);
-	}
-	free(fk.r);
-	fk.r = NULL;
+	if (fk.buf)
+		munmap(fk.buf, fk.len);
+	fk.buf = NULL;
 	pthread_mutex_unlock(&tree_lock);
 }
 
@@ -1129,50 +1190,40 @@ static int legacy_add(apr_pool_t *p, char *start, size_t len)
 
 static void fork_child(void)
 {
-	size_t i, ps = page_size();
+	size_t ps = page_size(), i;
+	struct fork_rec *r = (struct fork_rec *)fk.buf;
 	apr_pool_t *p;
-	int fail = 0;
+	char *b;
+	int fail = fk.failed;
 
-	if (fk.ok) {
-		close(fk.sv[0]);
-		/* Map every region's pages (regions of a pool may share one). */
-		for (i = 0; i < fk.n; i++) {
-			char *a = (char *)((uintptr_t)fk.r[i].start & ~(ps - 1));
-			char *b = (char *)(((uintptr_t)fk.r[i].end + ps - 1) & ~(ps - 1));
-			struct legacy *l;
-			p = fk.r[i].pool;
-			l = p->nlegacy ? &p->legacy[p->nlegacy - 1] : NULL;
-			if (b == a)
-				continue;
-			/* Skip pages the pool's last range already maps. */
-			if (l && a < l->start + l->len && a >= l->start)
-				a = l->start + l->len;
-			if (a < b && mmap(a, b - a, PROT_READ | PROT_WRITE,
-					  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-					  -1, 0) == MAP_FAILED)
-				fail = 1;
-			if (a < b && !legacy_add(p, a, b - a))
-				fail = 1;
-		}
-		for (i = 0; i < fk.n && !fail; i++) {
-			char *s = fk.r[i].start;
+	/* Map every region's pages (regions of a pool may share one). */
+	for (i = 0; i < fk.n && !fail; i++) {
+		char *s = (char *)((uintptr_t)r[i].start & ~(ps - 1));
+		char *e = (char *)(((uintptr_t)r[i].end + ps - 1) & ~(ps - 1));
+		struct legacy *l;
 
-			while (s < fk.r[i].end) {
-				ssize_t r = recv(fk.sv[1], s, fk.r[i].end - s, 0);
-
-				if (r < 0 && errno == EINTR)
-					continue;
-				if (r <= 0) {
-					fail = 1;
-					break;
-				}
-				s += r;
-			}
-		}
-		close(fk.sv[1]);
+		p = r[i].pool;
+		l = p->nlegacy ? &p->legacy[p->nlegacy - 1] : NULL;
+		if (e == s)
+			continue;
+		/* Skip pages the pool's last range already maps. */
+		if (l && s < l->start + l->len && s >= l->start)
+			s = l->start + l->len;
+		if (s < e && mmap(s, e - s, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+				  -1, 0) == MAP_FAILED)
+			fail = 1;
+		else if (s < e && !legacy_add(p, s, e - s))
+			fail = 1;
 	}
-	free(fk.r);
-	fk.r = NULL;
+	/* Then the bytes, once every page is mapped. */
+	for (i = 0, b = (char *)(r + fk.n); i < fk.n && !fail; i++) {
+		memcpy(r[i].start, b, r[i].end - r[i].start);
+		b += r[i].end - r[i].start;
+	}
+	if (fk.buf)
+		munmap(fk.buf, fk.len);
+	fk.buf = NULL;
 	/* The inherited arenas are dead (ECHILD): a new one for each pool. */
 	for (p = all_pools; p; p = p->all_next) {
 		p->arena = arena_new(POOL_ARENA_FLAGS);
