@@ -126,6 +126,25 @@ demo)
 	else
 		result 1 "run /demo/arena-demo (missing)"
 	fi
+	# Then the pool-lifetime bug of APR programs (examples/apr_uaf.c):
+	# stock APR reads stale data, libarena-apr.so faults at the pointer.
+	if [ -x /demo/apr_uaf ] && [ -r /demo/libarena-apr.so ]; then
+		cat > /tmp/apr-demo <<'APRDEMO'
+#!/bin/sh
+echo
+echo "=== An unmodified APR program keeps a request-pool string past"
+echo "=== apr_pool_clear(), first on stock APR:"
+/demo/apr_uaf clear
+echo "(exit status $?: it carried on with another request's data)"
+echo
+echo "=== The same binary with LD_PRELOAD=libarena-apr.so (each pool an arena):"
+LD_PRELOAD=/demo/libarena-apr.so /demo/apr_uaf clear
+echo "(exit status $?: SIGSEGV at the stale pointer) The kernel's report:"
+dmesg | grep 'arena: use-after-free: .*(apr_uaf)' | tail -n 1
+APRDEMO
+		chmod +x /tmp/apr-demo
+		run_prog raw /tmp/apr-demo
+	fi
 	;;
 bench)
 	nb=0
