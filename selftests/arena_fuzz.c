@@ -42,6 +42,7 @@
 
 #include "arena_nl_helpers.h"
 #include "kselftest_harness.h"
+#include "fuzz_rng.h"
 
 /* 6.1's harness runs a test even when its fixture's setup skipped. */
 #define RETURN_IF_SKIPPED() do {					\
@@ -88,29 +89,7 @@ static struct {
 
 static bool fz_seed_set;
 
-struct rng {
-	uint64_t s;
-};
-
-/* splitmix64: small, fast, and good enough to pick operations. */
-static uint64_t rnd(struct rng *r)
-{
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint32_t rn(struct rng *r, uint32_t n)
-{
-	return n ? rnd(r) % n : 0;
-}
-
-static bool chance(struct rng *r, unsigned int pct)
-{
-	return rn(r, 100) < pct;
-}
+/* struct rng, rnd(), rn(), chance(): fuzz_rng.h */
 
 static uint32_t hash32(uint32_t x)
 {

@@ -66,6 +66,7 @@
 #include "libarena.h"
 
 #include "kselftest_harness.h"
+#include "fuzz_rng.h"
 
 /* A long run (LIBARENA_FUZZ_OPS) under TCG takes minutes. */
 #undef TEST_TIMEOUT_DEFAULT
@@ -91,28 +92,7 @@ static struct {
 } cfg;
 static bool seed_set;
 
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t rnd(struct rng *r)
-{
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint32_t rn(struct rng *r, uint32_t n)
-{
-	return n ? rnd(r) % n : 0;
-}
-
-static bool chance(struct rng *r, unsigned int pct)
-{
-	return rn(r, 100) < pct;
-}
+/* struct rng, rnd(), rn(), chance(): fuzz_rng.h */
 
 /* ---- failure injection --------------------------------------------------- */
 
