@@ -383,52 +383,6 @@ TEST_F(nozero, nozero_keep_is_bounded)
 	arena_param_set("nozero_keep_mb", keep);
 }
 
-/*
- * Kept no-zero chunks stay charged to RLIMIT_MEMLOCK, and give their
- * charges back when a request needs them: at a limit of 3 chunks, 3 kept
- * ones must not make a default arena's chunk fail with ENOMEM.
- */
-TEST(nozero_kept_chunks_give_way_at_the_memlock_limit)
-{
-	pid_t pid;
-	int status;
-
-	if (access(ARENA_DEV, R_OK | W_OK))
-		SKIP(return, "no %s", ARENA_DEV);
-	pid = fork();
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		struct arena_info info;
-		uint32_t a, b = 0;
-		uint64_t off;
-		char *base;
-		int fd = arena_open_window_memlock(3, &info, &base);
-
-		if (fd < 0)
-			_exit(10);
-		a = nozero_arena(fd, 3 * info.out_chunk_size, &off);
-		if (!a)
-			_exit(13);
-		memset(base + off, 1, 3 * info.out_chunk_size);
-		if (arena_free_id(fd, a))
-			_exit(14);
-		/* Kept, and charged: a default chunk still fits. */
-		if (arena_alloc_len(fd, &b, info.out_chunk_size,
-				    ARENA_ALLOC_CREATE, &off))
-			_exit(15);
-		if (base[off] || base[off + info.out_chunk_size - 1])
-			_exit(16);
-		/* And a no-zero one, from what is left of the limit. */
-		a = nozero_arena(fd, 2 * info.out_chunk_size, &off);
-		if (!a)
-			_exit(17);
-		_exit(0);
-	}
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
-}
-
 /* Run @fn in a child at a memlock limit of @chunks; its exit status. */
 static int memlock_child(unsigned int chunks,
 			 int (*fn)(int fd, const struct arena_info *info,
@@ -451,6 +405,43 @@ static int memlock_child(unsigned int chunks,
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return -3;
 	return WEXITSTATUS(status);
+}
+
+/*
+ * Kept no-zero chunks stay charged to RLIMIT_MEMLOCK, and give their
+ * charges back when a request needs them: at a limit of 3 chunks, 3 kept
+ * ones must not make a default arena's chunk fail with ENOMEM.
+ */
+static int kept_chunks_child(int fd, const struct arena_info *info,
+			     char *base)
+{
+	uint32_t a, b = 0;
+	uint64_t off;
+
+	a = nozero_arena(fd, 3 * info->out_chunk_size, &off);
+	if (!a)
+		return 13;
+	memset(base + off, 1, 3 * info->out_chunk_size);
+	if (arena_free_id(fd, a))
+		return 14;
+	/* Kept, and charged: a default chunk still fits. */
+	if (arena_alloc_len(fd, &b, info->out_chunk_size, ARENA_ALLOC_CREATE,
+			    &off))
+		return 15;
+	if (base[off] || base[off + info->out_chunk_size - 1])
+		return 16;
+	/* And a no-zero one, from what is left of the limit. */
+	a = nozero_arena(fd, 2 * info->out_chunk_size, &off);
+	return a ? 0 : 17;
+}
+
+TEST(nozero_kept_chunks_give_way_at_the_memlock_limit)
+{
+	int ret = memlock_child(3, kept_chunks_child);
+
+	if (ret == -1)
+		SKIP(return, "no %s", ARENA_DEV);
+	EXPECT_EQ(0, ret);
 }
 
 /*
