@@ -19,6 +19,9 @@
 /bin/busybox --install -s
 # /tools: programs vm-run.sh packed with --tools (arenastat, ...).
 export PATH=/tools:/bin:/sbin:/usr/bin:/usr/sbin HOME=/tmp TERM=dumb
+# This machine is the tests' own: a test may change a system-wide setting
+# (a sysctl) for its run and restore it, which it never does on a host.
+export ARENA_TEST_VM=1
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm
