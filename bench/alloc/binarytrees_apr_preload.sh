@@ -16,9 +16,10 @@
 # /sys/kernel/arena counters are read around each process, and the script
 # fails (exit 1) unless arenas_created grew during the preloaded run and
 # did not during the stock one. The changes are printed per process:
-#   @btk impl=apr_dyn|apr_preload round=R runs=N arenas_created=...
-#        arenas_freed=... small_runs_mapped=... chunks_mapped=...
-#        pages_zeroed=... uaf_faults=...
+#   @btk impl=apr_dyn|apr_preload round=R runs=N user_s=... sys_s=...
+#        arenas_created=... arenas_freed=... small_runs_mapped=...
+#        chunks_mapped=... pages_zeroed=... uaf_faults=...
+# (user_s, sys_s: the process's user and system CPU, from busybox time).
 BIN=/tools/binarytrees_apr
 SO=/tools/libarena-apr.so
 SYS=/sys/kernel/arena
@@ -37,6 +38,16 @@ else
 	depth=16 runs=3 rounds=${BT_PRELOAD_ROUNDS:-3}
 fi
 
+# The process's user and system CPU (the whole process: its runs and the
+# waits between them), from busybox time's wait4() rusage.
+timed() {
+	if time -f x true > /dev/null 2>&1; then
+		time -f "@btt user_s=%U sys_s=%S" "$@"
+	else
+		"$@"
+	fi
+}
+
 snap() { # prefix: the counters into ${prefix}_<name>
 	for c in $CTRS; do
 		eval "$1_$c=$(cat $SYS/$c 2>/dev/null || echo 0)"
@@ -49,15 +60,15 @@ run() { # impl backend [VAR=value]
 	shift 2
 	snap b
 	# The game output only from the very first process of each kind.
-	env "$@" "$BIN" $depth $runs > /tmp/bt.out 2>&1
+	timed env "$@" "$BIN" $depth $runs > /tmp/bt.out 2>&1
 	rc=$?
 	snap a
 	if [ $round = 1 ]; then
-		grep -v '^@bt ' /tmp/bt.out
+		grep -v '^@bt' /tmp/bt.out
 	fi
 	sed -n "s/^@bt impl=apr backend=[^ ]* /@bt impl=$impl backend=$backend /p" /tmp/bt.out
 	[ $rc = 0 ] || fail "$impl: $BIN exited with status $rc"
-	line="@btk impl=$impl round=$round runs=$runs"
+	line="@btk impl=$impl round=$round runs=$runs $(sed -n 's/^@btt //p' /tmp/bt.out)"
 	for c in $CTRS; do
 		eval "d=\$((a_$c - b_$c))"
 		line="$line $c=$d"

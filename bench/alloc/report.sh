@@ -269,14 +269,15 @@ END {
 		print "(`bench/alloc/binarytrees_apr_preload.sh`). Module counters: the changes"
 		print "of /sys/kernel/arena/ over each process, per run (`small_runs_mapped`:"
 		print "one per run mapped, by `arena_new`, each `arena_reset` and each growth)."
+		print "User and system s: the whole process'"'"'s (busybox `time`), per run."
 		print ""
-		print "| version | runs | median s | mean s | CPU s | page faults per run | arenas created per run | small runs mapped per run | median vs stock | mean vs stock |"
-		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+		print "| version | runs | median s | mean s | CPU s | user s per run | system s per run | page faults per run | arenas created per run | small runs mapped per run | median vs stock | mean vs stock |"
+		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 		blab["apr_dyn"] = "stock APR (libapr-1.so.0)"; blab["apr_preload"] = "APR + `LD_PRELOAD=libarena-apr.so`, kernel"
 		for (q = 1; q <= 2; q++) {
 			k = q == 1 ? "apr_dyn" : "apr_preload"
 			r = BKR[k] > 0 ? BKR[k] : ""
-			printf "| %s | %d | %s | %s | %s | %.0f | %s | %s | %s | %s |\n", blab[k], BTN[k], num(BT[k]), num(BTM[k]), num(BTCPU[k] / BTN[k]), BTF[k] / BTN[k], r == "" ? "n/a" : sprintf("%.0f", BK[k, "arenas_created"] / r), r == "" ? "n/a" : sprintf("%.0f", BK[k, "small_runs_mapped"] / r), x(ratio(BT[k], BT["apr_dyn"])), x(ratio(BTM[k], BTM["apr_dyn"]))
+			printf "| %s | %d | %s | %s | %s | %s | %s | %.0f | %s | %s | %s | %s |\n", blab[k], BTN[k], num(BT[k]), num(BTM[k]), num(BTCPU[k] / BTN[k]), r == "" || !((k, "user_s") in BK) ? "n/a" : num(BK[k, "user_s"] / r), r == "" || !((k, "sys_s") in BK) ? "n/a" : num(BK[k, "sys_s"] / r), BTF[k] / BTN[k], r == "" ? "n/a" : sprintf("%.0f", BK[k, "arenas_created"] / r), r == "" ? "n/a" : sprintf("%.0f", BK[k, "small_runs_mapped"] / r), x(ratio(BT[k], BT["apr_dyn"])), x(ratio(BTM[k], BTM["apr_dyn"]))
 		}
 		print ""
 		rp = ratio(BT["apr_preload"], BT["apr_dyn"]); rm = ratio(BTM["apr_preload"], BTM["apr_dyn"])
