@@ -41,8 +41,8 @@ fi
 # The process's user and system CPU (the whole process: its runs and the
 # waits between them), from busybox time's wait4() rusage.
 timed() {
-	if time -f x true > /dev/null 2>&1; then
-		time -f "@btt user_s=%U sys_s=%S" "$@"
+	if command time -f x true > /dev/null 2>&1; then
+		command time -f "@btt user_s=%U sys_s=%S" "$@"
 	else
 		"$@"
 	fi
@@ -50,7 +50,7 @@ timed() {
 
 snap() { # prefix: the counters into ${prefix}_<name>
 	for c in $CTRS; do
-		eval "$1_$c=$(cat $SYS/$c 2>/dev/null || echo 0)"
+		eval "$1_$c=$(cat "$SYS/$c" 2>/dev/null || echo 0)"
 	done
 }
 
@@ -78,8 +78,8 @@ run() { # impl backend [VAR=value]
 }
 
 echo "# binarytrees_apr_preload: $BIN (dynamic, libapr-1.so.0), depth $depth, $runs runs a process, $rounds rounds of stock then LD_PRELOAD=$SO"
-round=1
-while [ $round -le $rounds ]; do
+round=1 created=0 d=0
+while [ "$round" -le "$rounds" ]; do
 	run apr_dyn none
 	[ "$created" = 0 ] || fail "stock APR: arenas_created grew by $created (something else is using /dev/arena)"
 	run apr_preload kernel LD_PRELOAD=$SO
