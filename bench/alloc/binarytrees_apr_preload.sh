@@ -19,7 +19,8 @@
 #   @btk impl=apr_dyn|apr_preload round=R runs=N user_s=... sys_s=...
 #        arenas_created=... arenas_freed=... small_runs_mapped=...
 #        chunks_mapped=... pages_zeroed=... uaf_faults=...
-# (user_s, sys_s: the process's user and system CPU, from busybox time).
+# (user_s, sys_s: the process's user and system CPU, from busybox time),
+# and last the system calls of one run of each at depth 12 (@btsys, below).
 BIN=/tools/binarytrees_apr
 SO=/tools/libarena-apr.so
 SYS=/sys/kernel/arena
@@ -87,4 +88,19 @@ while [ "$round" -le "$rounds" ]; do
 	echo "# binarytrees_apr_preload: round $round: the preloaded process created $created arenas on the kernel backend"
 	round=$((round + 1))
 done
+
+# System calls, untimed (every ptrace stop is slow): one process of one run
+# of each kind at depth 12 under /tools/syscount, "@btsys impl=... total=...
+# ioctl=... depth=12 clears=N" (N: the apr_pool_clear calls of the run).
+if [ -x /tools/syscount ]; then
+	sd=12 clears=0 d=4
+	while [ $d -le $sd ]; do
+		clears=$((clears + (1 << (sd - d + 4))))
+		d=$((d + 2))
+	done
+	/tools/syscount apr_dyn "$BIN" $sd 1 2>&1 > /dev/null |
+		sed -n "s/^@btsys .*/& depth=$sd clears=$clears/p"
+	/tools/syscount apr_preload env LD_PRELOAD="$SO" "$BIN" $sd 1 2>&1 > /dev/null |
+		sed -n "s/^@btsys .*/& depth=$sd clears=$clears/p"
+fi
 rm -f /tmp/bt.out

@@ -25,7 +25,7 @@ LOG=$1
 HITLOG=$2
 RESULTS=${3-}
 
-lines=$( { [ -r "$LOG" ] && tr -d '\r' < "$LOG" | grep -aE '^@(alloc|bt|btk) ' || true
+lines=$( { [ -r "$LOG" ] && tr -d '\r' < "$LOG" | grep -aE '^@(alloc|bt|btk|btsys) ' || true
 	   [ -r "$HITLOG" ] && grep -aE '^@hit(meta)? ' "$HITLOG" || true; } )
 if [ -z "$lines" ]; then
 	echo "alloc/report.sh: no @alloc, @bt or @hit lines in $LOG or $HITLOG" >&2
@@ -70,6 +70,7 @@ function verdict(ok) { return ok ? "PASS" : "**MISS**" }
 	BTCPU[k] += F["cpu_s"] + F["kthread_s"]; BTF[k] += F["faults"]
 	next
 }
+/^@btsys / { kv(); k = F["impl"]; for (f in F) BSY[k, f] = F[f]; next }
 /^@btk / {	# binarytrees_apr_preload: the counters of the module, per process
 	kv(); k = F["impl"]; BKP[k]++; BKR[k] += F["runs"]
 	for (f in F) if (f != "impl" && f != "round" && f != "runs") BK[k, f] += F[f]
@@ -280,6 +281,11 @@ END {
 			printf "| %s | %d | %s | %s | %s | %s | %s | %.0f | %s | %s | %s | %s |\n", blab[k], BTN[k], num(BT[k]), num(BTM[k]), num(BTCPU[k] / BTN[k]), r == "" || !((k, "user_s") in BK) ? "n/a" : num(BK[k, "user_s"] / r), r == "" || !((k, "sys_s") in BK) ? "n/a" : num(BK[k, "sys_s"] / r), BTF[k] / BTN[k], r == "" ? "n/a" : sprintf("%.0f", BK[k, "arenas_created"] / r), r == "" ? "n/a" : sprintf("%.0f", BK[k, "small_runs_mapped"] / r), x(ratio(BT[k], BT["apr_dyn"])), x(ratio(BTM[k], BTM["apr_dyn"]))
 		}
 		print ""
+		if ((("apr_preload", "total") in BSY) && (("apr_dyn", "total") in BSY) && BSY["apr_preload", "clears"] > 0) {
+			c = BSY["apr_preload", "clears"]
+			printf "System calls of one run at depth %d (%d clears; untimed, counted by ptrace, `bench/alloc/syscount.c`): stock %d (ioctl %d), preloaded %d (ioctl %d, mprotect %d, mmap %d, munmap %d): %.2f more a clear, %.2f ioctls a clear.\n", BSY["apr_preload", "depth"], c, BSY["apr_dyn", "total"], BSY["apr_dyn", "ioctl"], BSY["apr_preload", "total"], BSY["apr_preload", "ioctl"], BSY["apr_preload", "mprotect"], BSY["apr_preload", "mmap"], BSY["apr_preload", "munmap"], (BSY["apr_preload", "total"] - BSY["apr_dyn", "total"]) / c, BSY["apr_preload", "ioctl"] / c
+			print ""
+		}
 		rp = ratio(BT["apr_preload"], BT["apr_dyn"]); rm = ratio(BTM["apr_preload"], BTM["apr_dyn"])
 		printf "Target (issue 16 item 5): at most 2× stock APR: median %s, mean %s: %s.\n", x(rp), x(rm), verdict(rp != "" && rm != "" && rp <= 2 && rm <= 2)
 		print ""
