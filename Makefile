@@ -41,7 +41,8 @@
 # ones get their shared libraries), LANES (the kernel versions make check
 # boots), HOST_TESTS=0 (no host lane), VM_CPU (QEMU -cpu model of every
 # VM, default max), BENCH_CPUS (the models make bench boots, default
-# "max max,erms=off"), V=1
+# "max max,erms=off"), BENCH_ONLY (only these bench programs, no
+# RESULTS.md), V=1
 # (verbose).  The
 # machine's own kernel is never touched: modules are only ever loaded inside
 # the VM.
@@ -195,9 +196,12 @@ demo: all
 	@scripts/vm-run.sh --mode demo --out $(VM_DIR)/demo --timeout $(DEMO_TIMEOUT) $(VM_ARGS)
 
 # The allocators bench/alloc/ compares with, and valgrind (never for check).
-bench-progs: lib
+# build/bench/preload/ (libarena-apr.so and the dynamic APR binary-trees
+# it preloads into, issue 16 item 5) is packed as the bench VM's /tools.
+bench-progs: lib apr
 	@scripts/deps.sh --bench
 	@$(SUBMAKE) -C bench O=$(BUILD)/bench LIBDIR=$(BUILD)/lib
+	@install -m 0755 $(BUILD)/apr/libarena-apr.so $(BUILD)/bench/preload/libarena-apr.so
 
 # The host part of make bench alone (no VM, a few minutes): per-request
 # arenas on the mmap backend against glibc and APR on this machine
@@ -219,22 +223,32 @@ BENCH_CPUS ?= max max,erms=off
 # what a clock read costs (bench/README.md). tsc=reliable would keep the
 # TSC, but hung guests here (at boot, and in text patching).
 BENCH_APPEND ?=
-BENCH_COMMAND = make bench$(if $(filter command line environment,$(origin BENCH_CPUS)), BENCH_CPUS="$(BENCH_CPUS)")$(if $(filter command line environment,$(origin BENCH_APPEND)), BENCH_APPEND="$(BENCH_APPEND)")$(if $(strip $(VM_APPEND)), VM_APPEND="$(strip $(VM_APPEND))")
+# BENCH_ONLY="a b": only these build/bench programs run in the VMs (e.g.
+# "binarytrees_apr binarytrees_apr_preload"); no host part, logs in
+# $(VM_DIR)/bench-only/cpu-<model>/, the tables of bench/alloc/report.sh
+# printed (and left as report.md there), bench/RESULTS.md untouched.
+BENCH_ONLY ?=
+BENCH_OUT = $(VM_DIR)/bench$(if $(strip $(BENCH_ONLY)),-only)
+BENCH_COMMAND = make bench$(if $(filter command line environment,$(origin BENCH_CPUS)), BENCH_CPUS="$(BENCH_CPUS)")$(if $(filter command line environment,$(origin BENCH_APPEND)), BENCH_APPEND="$(BENCH_APPEND)")$(if $(strip $(VM_APPEND)), VM_APPEND="$(strip $(VM_APPEND))")$(if $(strip $(BENCH_ONLY)), BENCH_ONLY="$(strip $(BENCH_ONLY))")
 bench: kmod bench-progs
-	@mkdir -p $(VM_DIR)/bench
-	@bench/alloc/hitpath.sh $(BUILD)/bench/host/hitpath > $(VM_DIR)/bench/hitpath.log
-	@BENCH_COMMAND='$(BENCH_COMMAND)' bench/alloc/host_churn.sh $(BUILD)/bench/host/host_churn \
+	@mkdir -p $(BENCH_OUT)
+	@[ -n "$(strip $(BENCH_ONLY))" ] || bench/alloc/hitpath.sh $(BUILD)/bench/host/hitpath > $(VM_DIR)/bench/hitpath.log
+	@[ -n "$(strip $(BENCH_ONLY))" ] || BENCH_COMMAND='$(BENCH_COMMAND)' bench/alloc/host_churn.sh $(BUILD)/bench/host/host_churn \
 		bench/RESULTS.md $(VM_DIR)/bench/host_churn.log > /dev/null
 	@set -e; dirs=""; for cpu in $(BENCH_CPUS); do \
-		d=$(VM_DIR)/bench/cpu-$$(printf '%s' "$$cpu" | tr ',=' '_-'); mkdir -p $$d; dirs="$$dirs $$d"; \
+		d=$(BENCH_OUT)/cpu-$$(printf '%s' "$$cpu" | tr ',=' '_-'); mkdir -p $$d; dirs="$$dirs $$d"; \
 		n=$$(pgrep -c -f '^qemu-system-' || true); \
 		echo "other_qemu=$${n:-0} loadavg=$$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)" > $$d/host.txt; \
 		[ "$${n:-0}" = 0 ] || echo "# bench: warning: $$n other qemu-system process(es) running: timings will be distorted"; \
 		scripts/vm-run.sh --mode bench --out $$d --timeout $(BENCH_TIMEOUT) $(VM_ARGS) \
 			--cpu "$$cpu" --test-timeout $(BENCH_TIMEOUT) --bench $(BUILD)/bench \
+			--tools $(BUILD)/bench/preload --only "$(strip $(BENCH_ONLY))" \
 			$(if $(strip $(BENCH_APPEND) $(VM_APPEND_ALL)),--append "$(strip $(BENCH_APPEND) $(VM_APPEND_ALL))"); \
 	done; \
-	BENCH_COMMAND='$(BENCH_COMMAND)' bench/results.sh bench/RESULTS.md $(VM_DIR)/bench/hitpath.log $$dirs
+	if [ -n "$(strip $(BENCH_ONLY))" ]; then for d in $$dirs; do \
+		BENCH_COMMAND='$(BENCH_COMMAND)' bench/alloc/report.sh $$d/ktap.log $(VM_DIR)/bench/hitpath.log | tee $$d/report.md; \
+	done; else \
+	BENCH_COMMAND='$(BENCH_COMMAND)' bench/results.sh bench/RESULTS.md $(VM_DIR)/bench/hitpath.log $$dirs; fi
 
 # The examples' test runs in every VM lane too, as /tests/examples_test, on
 # the kernel backend (the examples are packed as /demo/*); the host lane

@@ -15,7 +15,7 @@
 #   --bench DIR         benchmark programs, packed as /bench/* (bench mode)
 #   --tools "A B"       tools (files, or directories of executables), packed
 #                       as /tools/*, which is on the guest's PATH; repeatable
-#   --only "a b"        only these selftests
+#   --only "a b"        only these selftests (bench mode: these programs)
 #   --out DIR           logs and initramfs (default build/vm/<kernel version>)
 #   --timeout SECS      whole VM run (default 1200)
 #   --test-timeout SECS per program inside the guest (default 300)
@@ -171,7 +171,7 @@ pack() { # srcdir destdir [names]
 }
 [ "$MODE" = check ] && pack "$TESTS_DIR" tests "$ONLY"
 pack "$DEMO_DIR" demo
-[ "$MODE" = bench ] && pack "$BENCH_DIR" bench
+[ "$MODE" = bench ] && pack "$BENCH_DIR" bench "$ONLY"
 for t in $TOOLS; do
 	if [ -d "$t" ]; then
 		pack "$t" tools
