@@ -219,7 +219,8 @@ fi
 if [ $PACKED = 1 ] && [ -e /dev/arena ]; then
 	# The test VM (scripts/guest-init.sh) is bare: give testall the
 	# loopback interface, a host name and the few /etc files its socket
-	# and user tests read. Only ever here, never on a real machine.
+	# and user tests read (without them testsock and testuser fail, with
+	# stock APR as with the preload). Only ever here, never on a real machine.
 	ip link set lo up 2> /dev/null || ifconfig lo 127.0.0.1 up 2> /dev/null
 	[ "$(hostname)" != "(none)" ] || hostname arena-vm
 	mkdir -p /etc
@@ -227,6 +228,8 @@ if [ $PACKED = 1 ] && [ -e /dev/arena ]; then
 		printf '127.0.0.1\tlocalhost %s\n::1\tlocalhost\n' "$(hostname)" > /etc/hosts
 	[ -e /etc/passwd ] || echo "root:x:0:0:root:/tmp:/bin/sh" > /etc/passwd
 	[ -e /etc/group ] || echo "root:x:0:" > /etc/group
+	# testsock's apr_getservbyname() of ftp and telnet
+	[ -e /etc/services ] || printf 'ftp\t\t21/tcp\ntelnet\t\t23/tcp\n' > /etc/services
 fi
 
 run_testall() { # outfile [env...]
