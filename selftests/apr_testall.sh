@@ -194,7 +194,7 @@ ok() { # status description [diagnostics file]
 skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
 
 backend=mmap
-[ -e /dev/arena ] && backend=kernel
+[ -e /dev/arena ] && [ "${ARENA_BACKEND:-}" != mmap ] && backend=kernel
 
 # The tests to run: testall's own list, less the skipped ones.
 skip_list=$SKIP_DEFAULT
