@@ -232,23 +232,55 @@ if [ $PACKED = 1 ] && [ -e /dev/arena ]; then
 	[ -e /etc/services ] || printf 'ftp\t\t21/tcp\ntelnet\t\t23/tcp\n' > /etc/services
 fi
 
+# The selected tests in testall's order (testall -l lists them all).
+(cd "$TESTDIR" && ./testall -l) > "$tmp/all" 2> /dev/null
+case "$sel" in
+"")	cp "$tmp/all" "$tmp/order" ;;
+"-x "*)	for t in ${sel#-x }; do echo "$t"; done > "$tmp/excluded"
+	grep -vxF -f "$tmp/excluded" "$tmp/all" > "$tmp/order" ;;
+*)	for t in $sel; do case "$t" in -*) ;; *) echo "$t" ;; esac; done > "$tmp/order" ;;
+esac
+
+# One run of testall; rc is its exit status. A test that kills testall
+# (a signal: a fault at a freed pool's memory is what libarena-apr is
+# for) would take the tests after it along: those run again, in a new
+# testall, after each such death; the dead test counts as not passing.
 run_testall() { # outfile [env...]
-	local out=$1
+	local out=$1 died rest
 	shift
 	(cd "$TESTDIR" && exec env "$@" timeout -k 10 "$TMO" ./testall $sel) \
 		> "$out" 2>&1 < /dev/null
+	rc=$?
+	# 124 and 137: timeout's, the time limit, not a death to resume after
+	while [ $rc -gt 128 ] && [ $rc -ne 137 ]; do
+		died=$(sed -n 's/^\(test[a-z0-9_]*\) *:.*/\1/p' "$out" | tail -n 1)
+		[ -n "$died" ] || break
+		rest=$(sed -n "/^$died\$/,\$p" "$tmp/order" | sed 1d)
+		echo "# testall died in $died (exit $rc)${rest:+; the tests after it run in a new testall}"
+		[ -n "$rest" ] || break
+		echo >> "$out"
+		(cd "$TESTDIR" && exec env "$@" timeout -k 10 "$TMO" ./testall $rest) \
+			>> "$out" 2>&1 < /dev/null
+		rc=$?
+	done
+	return 0
 }
 # "testfoo : SUCCESS" lines: the passing tests (testfile prints "abcdef"
 # of its own before its SUCCESS).
 passed() { sed -n 's/^\(test[a-z0-9_]*\) *:.*SUCCESS *$/\1/p' "$1" | LC_ALL=C sort; }
 ran() { sed -n 's/^\(test[a-z0-9_]*\) *: .*/\1/p' "$1" | LC_ALL=C sort; }
-# The tests that ran and did not pass, with testall's report of each.
-failing() { # outfile label
-	grep -vxF -f "$1.pass" "$1.ran" 2> /dev/null > "$1.fail" || true
-	[ -s "$1.fail" ] || return 0
-	echo "# failing with $2: $(tr '\n' ' ' < "$1.fail")"
-	grep -A 3 -E "^($(paste -sd'|' "$1.fail")) *:" "$1" | grep -v '^--$' |
-		head -n 20 | sed 's/^/#   /'
+# The tests that ran and did not pass, named, and run once more alone
+# with -v for testall's reasons (its failed assertions; without -v it only
+# counts them).
+failing() { # outfile label [env...]
+	local out=$1 label=$2
+	shift 2
+	grep -vxF -f "$out.pass" "$out.ran" 2> /dev/null > "$out.fail" || true
+	[ -s "$out.fail" ] || return 0
+	echo "# failing with $label: $(tr '\n' ' ' < "$out.fail")"
+	(cd "$TESTDIR" && exec env "$@" timeout -k 10 120 ./testall -v $(cat "$out.fail")) \
+		< /dev/null 2>&1 | grep -v -e '^ *$' -e 'SUCCESS *$' | head -n 20 |
+		sed 's/^/#   again with -v: /'
 }
 created() { cat "$SYSFS/arenas_created" 2> /dev/null || echo 0; }
 
@@ -259,12 +291,11 @@ echo "# apr $VER, testall in $TESTDIR; tests: $what"
 c0=$(created)
 t0=$(date +%s)
 run_testall "$tmp/stock.out" -u LD_PRELOAD
-rc=$?
 c1=$(created)
 passed "$tmp/stock.out" > "$tmp/stock.out.pass"
 ran "$tmp/stock.out" > "$tmp/stock.out.ran"
 echo "# stock APR: $(wc -l < "$tmp/stock.out.pass") of $(wc -l < "$tmp/stock.out.ran") tests pass, exit $rc, $(($(date +%s) - t0)) s"
-failing "$tmp/stock.out" "stock APR"
+failing "$tmp/stock.out" "stock APR" -u LD_PRELOAD
 [ -s "$tmp/stock.out.pass" ]
 ok $? "testall runs with stock APR ($(wc -l < "$tmp/stock.out.pass") tests pass)" "$tmp/stock.out"
 
@@ -277,12 +308,11 @@ ok $? "the preload is in testall's link map" "$tmp/ldd.log"
 c2=$(created)
 t0=$(date +%s)
 run_testall "$tmp/arena.out" LD_PRELOAD="$SO"
-rc=$?
 c3=$(created)
 passed "$tmp/arena.out" > "$tmp/arena.out.pass"
 ran "$tmp/arena.out" > "$tmp/arena.out.ran"
 echo "# libarena-apr ($backend backend): $(wc -l < "$tmp/arena.out.pass") of $(wc -l < "$tmp/arena.out.ran") tests pass, exit $rc, $(($(date +%s) - t0)) s"
-failing "$tmp/arena.out" "libarena-apr"
+failing "$tmp/arena.out" "libarena-apr" LD_PRELOAD="$SO"
 cmp -s "$tmp/stock.out.ran" "$tmp/arena.out.ran"
 ok $? "testall with libarena-apr.so ($backend backend) runs the same tests" "$tmp/arena.out"
 
