@@ -43,9 +43,10 @@
 # initramfs and loaded by /init, in dependency order, before the tests.
 #
 # Dynamically linked programs work too: for every program packed (tests,
-# demo, bench, tools, and the executables and .so files of a --tree), the shared libraries `ldd` resolves on this machine
-# and the ELF interpreter are copied into the initramfs at the same paths
-# (/lib/x86_64-linux-gnu/..., /lib64/ld-linux-x86-64.so.2), once each. The
+# demo, bench, tools, and the executables and .so files of a --tree), the
+# shared libraries `ldd` resolves on this machine and the ELF interpreter
+# are copied into the initramfs at the same paths (/lib/x86_64-linux-gnu/...,
+# /lib64/ld-linux-x86-64.so.2), once each. The
 # host's userspace stands in for the guest's: both are Debian 12, and the
 # guest kernel only needs to run it. A library `ldd` cannot find is an error.
 # The list is left in $OUT/initramfs-libs.txt.
