@@ -34,7 +34,7 @@
 # TEST_TIMEOUT (per selftest binary, seconds), VM_APPEND (extra kernel args),
 # TEST_ENV="NAME=VALUE ..." (environment of the selftests in the VM, e.g.
 # ARENA_FUZZ_SEED=0x1234 ARENA_FUZZ_OPS=100000), DEBUG_TEST_ENV (the same for
-# check-debug, default a million fuzzer operations),
+# check-debug, default a million fuzzer operations and no APR testsock),
 # MODULES_DIR (modules of KERNEL_IMAGE, for the VM's disk driver; default
 # /lib/modules/<version from the image's name>), VM_TOOLS (programs packed
 # into the VM's /tools, on its PATH; default build/tools/arenastat; dynamic
@@ -169,7 +169,7 @@ check: all kmod-lanes
 	@scripts/check-lanes.sh $(CHECK_OUT) \
 		$(if $(filter 1,$(HOST_TESTS)),host:$(CURDIR)/scripts/host-tests.sh) \
 		$(foreach k,$(LANES),$(k):$(call lane_module,$(k))$(addprefix :,$(call lane_root,$(k)))) \
-		-- --timeout $(VM_TIMEOUT) $(VM_COMMON)
+		-- --timeout $(VM_TIMEOUT) $(VM_COMMON) $(VM_CHECK_TREES)
 
 # The debug kernel lane: KASAN, lockdep, DEBUG_VM, DEBUG_PAGEALLOC,
 # kmemleak and fault injection (scripts/build-debug-kernel.sh builds it once
@@ -178,9 +178,11 @@ check: all kmod-lanes
 # paging, KASAN of 6.1 misreads the direct map while identify_cpu() rebuilds
 # the CPU features at boot, and an interrupt in that window is reported as a
 # wild-memory-access (seen in one early debug boot under TCG; not arena).
-# DEBUG_TEST_ENV: the fuzzer's million operations (Documentation/reliability.rst).
+# DEBUG_TEST_ENV: the fuzzer's million operations (Documentation/reliability.rst);
+# APR's testsock left out of apr_testall: its child misses the test's 500 ms
+# to connect on this lane (Documentation/libarena-apr.rst).
 DEBUG_TIMEOUT ?= 3600
-DEBUG_TEST_ENV ?= ARENA_FUZZ_OPS=1000000
+DEBUG_TEST_ENV ?= ARENA_FUZZ_OPS=1000000 APR_SKIP=testsock
 check-debug: all
 	@d=$$(scripts/build-debug-kernel.sh) && \
 	rm -rf $(BUILD)/kbuild-debug && mkdir -p $(BUILD)/kbuild-debug && \
@@ -189,7 +191,7 @@ check-debug: all
 	scripts/vm-run.sh --mode check --out $(CHECK_OUT)/debug --timeout $(DEBUG_TIMEOUT) \
 		--kernel $$d/arch/x86/boot/bzImage --modules-dir $$d \
 		--module $(BUILD)/kbuild-debug/kmod/arena.ko \
-		$(subst --test-timeout $(TEST_TIMEOUT),--test-timeout 1200,$(VM_COMMON)) \
+		$(subst --test-timeout $(TEST_TIMEOUT),--test-timeout 1200,$(VM_COMMON)) $(VM_CHECK_TREES) \
 		--append "page_owner=on debug_pagealloc=on no5lvl $(VM_APPEND_ALL) $(addprefix arenatest_env=,$(DEBUG_TEST_ENV))"
 
 demo: all
@@ -257,6 +259,20 @@ bench: kmod bench-progs
 examples-vmtest: examples selftests
 	@install -m 0755 selftests/examples_test.sh $(BUILD)/selftests/examples_test
 check check-debug: examples-vmtest
+
+# APR's testall (selftests/apr_testall.sh) in every VM lane too, as
+# /tests/apr_testall on the kernel backend: the test programs, data files
+# and libarena-apr.so it needs are staged in $(BUILD)/apr-testall/ (the
+# first time, APR's source is fetched and built into ~/.cache/arena/, as
+# the host lane does) and packed as the guest's /apr-test, with the built
+# libapr-1.so at its path. Not when TESTS leaves it out.
+APR_VMTEST = $(if $(strip $(TESTS)),$(filter apr_testall,$(TESTS)),apr_testall)
+VM_CHECK_TREES = $(if $(APR_VMTEST),--tree $(BUILD)/apr-testall:/apr-test)
+.PHONY: apr-testall-vmtest
+apr-testall-vmtest: apr selftests
+	@install -m 0755 selftests/apr_testall.sh $(BUILD)/selftests/apr_testall
+	@$(if $(APR_VMTEST),selftests/apr_testall.sh --stage $(BUILD)/apr-testall > /dev/null)
+check check-debug: apr-testall-vmtest
 
 # Documentation/*.rst rendered with docutils and the kernel's kernel-doc.
 DOCS := $(shell find Documentation -name '*.rst' | LC_ALL=C sort)
