@@ -37,10 +37,14 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <apr_pools.h>
@@ -53,6 +57,10 @@
 #include <apr_atomic.h>
 
 #include "libarena.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 
 /* A macro over memset() in apr_pools.h; libapr exports the function. */
 #undef apr_pcalloc
@@ -385,6 +393,21 @@ static void regions_forget(apr_pool_t *pool)
 	pool->run_end = NULL;
 }
 
+/*
+ * The bytes region @i of @pool can come to hold without a new region: the
+ * last one grows (lock-free, pool_alloc()) up to its run's end; the others
+ * are closed. Under tree_lock.
+ */
+static size_t region_room(const apr_pool_t *pool, size_t i)
+{
+	const struct region *r = &pool->regs[i];
+	char *end = __atomic_load_n(&r->end, __ATOMIC_RELAXED);
+
+	if (i == pool->nregs - 1 && pool->run_end > end)
+		end = pool->run_end;
+	return end - r->start;
+}
+
 /* A new region at @p (up to @e used): out of line, under tree_lock. */
 static __attribute__((noinline)) void region_new(apr_pool_t *pool, char *p,
 						 char *e)
@@ -535,8 +558,42 @@ static void free_proc_chain(struct process_chain *procs)
 			(void)apr_proc_wait(pc->proc, NULL, NULL, APR_WAIT);
 }
 
+/*
+ * Pre-cleanups registered while a clear ran the cleanups (by a plain
+ * cleanup, or a child's): APR keeps them for the next clear or destroy,
+ * their records in the node it reuses. Ours are in the arena the clear
+ * resets, so the clear copies them out first (malloc'd, in list order;
+ * without memory they are dropped, as a destroy would drop them) and
+ * registers them again after the reset, in the same order.
+ */
+static cleanup_t *pre_cleanups_take(apr_pool_t *pool, size_t *n)
+{
+	cleanup_t *c, *out;
+	size_t i = 0;
+
+	for (c = pool->pre_cleanups; c; c = c->next)
+		i++;
+	out = i ? malloc(i * sizeof(*out)) : NULL;
+	*n = out ? i : 0;
+	for (c = pool->pre_cleanups, i = 0; out && c; c = c->next)
+		out[i++] = *c;
+	pool->pre_cleanups = NULL;
+	return out;
+}
+
+static void pre_cleanups_give(apr_pool_t *pool, cleanup_t *kept, size_t n)
+{
+	while (n--)
+		apr_pool_pre_cleanup_register(pool, kept[n].data,
+					      kept[n].plain_cleanup_fn);
+	free(kept);
+}
+
 EXPORT void apr_pool_clear(apr_pool_t *pool)
 {
+	cleanup_t *kept;
+	size_t nkept;
+
 	run_cleanups(&pool->pre_cleanups);
 	pool->pre_cleanups = NULL;
 	while (pool->child)
@@ -547,6 +604,7 @@ EXPORT void apr_pool_clear(apr_pool_t *pool)
 	free_proc_chain(pool->subprocesses);
 	pool->subprocesses = NULL;
 	pool->user_data = NULL;
+	kept = pre_cleanups_take(pool, &nkept);
 
 	/* No fork copies the regions once the reset has begun. */
 	pthread_mutex_lock(&tree_lock);
@@ -562,6 +620,7 @@ EXPORT void apr_pool_clear(apr_pool_t *pool)
 		}
 	}
 	legacy_release(pool);
+	pre_cleanups_give(pool, kept, nkept);
 }
 
 EXPORT void apr_pool_destroy(apr_pool_t *pool)
@@ -1064,94 +1123,160 @@ EXPORT void apr_pool_note_subprocess(apr_pool_t *pool, apr_proc_t *proc,
 /* ---- fork -------------------------------------------------------------- */
 
 /*
- * prepare (in the parent, before libarena's own handler): take tree_lock
- * and copy every pool's regions into one staging mapping: first the
- * records (pool, start, end; each end read once, as other threads may
- * still be bumping it), then the regions' bytes one after the other. The
- * mapping is ordinary memory, so the child inherits it (copy-on-write).
- * parent: unmap it, release tree_lock. child (after libarena's handler has
- * put a PROT_NONE reservation over the lost window): map the regions'
- * pages at their addresses, copy the bytes from the staging mapping, unmap
- * it, give each pool a new arena and its inherited pages to release on
- * clear/destroy.
+ * prepare (in the parent, before libarena's own handler): take tree_lock,
+ * which every change of the regions, every clear and every destroy needs,
+ * and lay out one shared staging mapping: a header, a record per region
+ * (pool, start, room: the bytes the region can hold without a new region,
+ * its run's end for the current one), then room for the bytes (the sum of
+ * the rooms; MAP_NORESERVE, and only the bytes copied are ever touched).
+ * No byte is copied yet: other threads go on bumping until the fork
+ * instant.
  *
- * No file descriptor and no wait on the child: fork() works with every
- * descriptor in use, and a child that stops or dies before its handler
- * runs costs the parent nothing. What prepare needs is the mapping (the
- * pools' used bytes); if it cannot have it, the child cannot have its
- * pools and says so and exits with status 127 (libarena-apr(7)); the
- * parent goes on.
+ * parent (after the fork): copy each region's bytes as they are now (each
+ * end read once, as other threads may still be bumping it; never less
+ * than at the fork instant, since nothing can clear or forget a region
+ * while tree_lock is held), one after the other, and its length into its
+ * record, mark the
+ * header done and wake the child; unmap, release tree_lock. So the child
+ * gets every byte its pools held at the fork instant, as a copy-on-write
+ * child of stock APR does, plus what other threads added since, past its
+ * pools' ends, unused.
+ *
+ * child (after libarena's handler has put a PROT_NONE reservation over
+ * the lost window): wait for done (or the parent's death: then it cannot
+ * have its pools), map the regions' pages at their addresses, copy the
+ * bytes from the staging mapping, unmap it, give each pool a new arena and
+ * its inherited pages to release on clear/destroy.
+ *
+ * No file descriptor, and the parent never waits on the child: fork()
+ * works with every descriptor in use, and a child that stops or dies
+ * costs the parent nothing. What prepare needs is the mapping; if it
+ * cannot have it, or the parent dies before it is done, the child says so
+ * and exits with status 127 (libarena-apr(7)); the parent goes on.
  */
 struct fork_rec {
 	apr_pool_t *pool;
+	size_t reg;		/* index in pool->regs */
 	char *start;
-	char *end;
+	size_t room;		/* staging bytes for it */
+	size_t len;		/* bytes copied, set by the parent */
+};
+
+struct fork_hdr {
+	uint32_t done;		/* futex word: the parent has copied */
+	pid_t parent;
+	size_t n;		/* records */
 };
 
 static struct {
-	char *buf;		/* the staging mapping: records, then bytes */
+	char *buf;		/* the staging mapping: header, records, bytes */
 	size_t len;
-	size_t n;		/* records */
 	int failed;		/* regions to carry, and no staging for them */
 } fk;
 
+/* The header and records, rounded up: where the bytes begin. */
+static size_t fork_hdr_len(size_t n)
+{
+	size_t hdr = sizeof(struct fork_hdr) + n * sizeof(struct fork_rec);
+
+	return (hdr + 15) & ~(size_t)15;
+}
+
 static void fork_prepare(void)
 {
+	struct fork_hdr *h;
 	struct fork_rec *r;
 	apr_pool_t *p;
-	size_t n = 0, hdr, bytes = 0, i;
+	size_t n = 0, bytes = 0, used = 0, i;
 	char *b;
-	void *m;
 
 	pthread_mutex_lock(&tree_lock);
 	fk.buf = NULL;
 	fk.len = 0;
-	fk.n = 0;
 	fk.failed = 0;
 	/* The number of regions only changes under tree_lock. */
-	for (p = all_pools; p; p = p->all_next)
+	for (p = all_pools; p; p = p->all_next) {
 		n += p->nregs;
+		for (i = 0; i < p->nregs; i++) {
+			bytes += region_room(p, i);
+			used += p->regs[i].end - p->regs[i].start;
+		}
+	}
 	if (!n)
 		return;
-	hdr = n * sizeof(*r);
-	m = mmap(NULL, hdr, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
-		goto fail;
-	r = m;
+	b = mmap(NULL, fork_hdr_len(n) + bytes, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (b == MAP_FAILED) {
+		fk.failed = 1;
+		return;
+	}
+	/*
+	 * The pages the copy will fill, in one go: faulting them in one by
+	 * one costs more (Linux 5.14; elsewhere they fault as they are
+	 * written).
+	 */
+	madvise(b, fork_hdr_len(n) + used, MADV_POPULATE_WRITE);
+	fk.buf = b;
+	fk.len = fork_hdr_len(n) + bytes;
+	h = (struct fork_hdr *)b;
+	h->done = 0;
+	h->parent = getpid();
+	h->n = n;
+	r = (struct fork_rec *)(h + 1);
 	for (p = all_pools; p; p = p->all_next)
 		for (i = 0; i < p->nregs; i++, r++) {
 			r->pool = p;
+			r->reg = i;
 			r->start = p->regs[i].start;
-			r->end = p->regs[i].end;
-			bytes += r->end - r->start;
+			r->room = region_room(p, i);
+			r->len = 0;
 		}
-	/* Populated: faulting the pages in one by one costs more. */
-	b = mmap(NULL, hdr + bytes, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (b != MAP_FAILED)
-		memcpy(b, m, hdr);
-	munmap(m, hdr);
-	if (b == MAP_FAILED)
-		goto fail;
-	fk.buf = b;
-	fk.len = hdr + bytes;
-	fk.n = n;
-	for (r = (struct fork_rec *)b, b += hdr; n--; r++) {
-		memcpy(b, r->start, r->end - r->start);
-		b += r->end - r->start;
-	}
-	return;
-fail:
-	fk.failed = 1;
 }
 
 static void fork_parent(void)
 {
-	if (fk.buf)
+	struct fork_hdr *h = (struct fork_hdr *)fk.buf;
+	struct fork_rec *r;
+	size_t i;
+	char *b;
+
+	if (h) {
+		r = (struct fork_rec *)(h + 1);
+		b = fk.buf + fork_hdr_len(h->n);
+		for (i = 0; i < h->n; i++, r++) {
+			char *end = __atomic_load_n(&r->pool->regs[r->reg].end,
+						    __ATOMIC_RELAXED);
+			size_t len = end - r->start;
+
+			if (len > r->room)
+				len = r->room;
+			memcpy(b, r->start, len);
+			r->len = len;
+			b += len;
+		}
+		__atomic_store_n(&h->done, 1, __ATOMIC_RELEASE);
+		syscall(SYS_futex, &h->done, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 		munmap(fk.buf, fk.len);
+	}
 	fk.buf = NULL;
 	pthread_mutex_unlock(&tree_lock);
+}
+
+/*
+ * The child's wait for the parent's copy: a shared futex the parent wakes;
+ * every 100 ms it checks that the parent lives (a child whose parent died
+ * is reparented). Nonzero once the copy is there.
+ */
+static int fork_wait_copy(struct fork_hdr *h)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+	while (!__atomic_load_n(&h->done, __ATOMIC_ACQUIRE)) {
+		if (getppid() != h->parent)
+			return __atomic_load_n(&h->done, __ATOMIC_ACQUIRE);
+		syscall(SYS_futex, &h->done, FUTEX_WAIT, 0, &ts, NULL, 0);
+	}
+	return 1;
 }
 
 static size_t page_size(void)
@@ -1190,16 +1315,25 @@ static int legacy_add(apr_pool_t *p, char *start, size_t len)
 
 static void fork_child(void)
 {
-	size_t ps = page_size(), i;
-	struct fork_rec *r = (struct fork_rec *)fk.buf;
+	size_t ps = page_size(), i, n = 0;
+	struct fork_hdr *h = (struct fork_hdr *)fk.buf;
+	struct fork_rec *r = NULL;
 	apr_pool_t *p;
-	char *b;
+	char *b = NULL;
 	int fail = fk.failed;
 
+	if (h) {
+		n = h->n;
+		r = (struct fork_rec *)(h + 1);
+		b = fk.buf + fork_hdr_len(n);
+		if (!fork_wait_copy(h))
+			fail = 1;
+	}
 	/* Map every region's pages (regions of a pool may share one). */
-	for (i = 0; i < fk.n && !fail; i++) {
+	for (i = 0; i < n && !fail; i++) {
 		char *s = (char *)((uintptr_t)r[i].start & ~(ps - 1));
-		char *e = (char *)(((uintptr_t)r[i].end + ps - 1) & ~(ps - 1));
+		char *e = (char *)(((uintptr_t)r[i].start + r[i].len + ps - 1) &
+				   ~(ps - 1));
 		struct legacy *l;
 
 		p = r[i].pool;
@@ -1217,9 +1351,9 @@ static void fork_child(void)
 			fail = 1;
 	}
 	/* Then the bytes, once every page is mapped. */
-	for (i = 0, b = (char *)(r + fk.n); i < fk.n && !fail; i++) {
-		memcpy(r[i].start, b, r[i].end - r[i].start);
-		b += r[i].end - r[i].start;
+	for (i = 0; i < n && !fail; i++) {
+		memcpy(r[i].start, b, r[i].len);
+		b += r[i].len;
 	}
 	if (fk.buf)
 		munmap(fk.buf, fk.len);

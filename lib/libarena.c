@@ -221,7 +221,7 @@ static void atfork_register(void)
 static int backend_init(void)
 {
 	const char *env;
-	int err;
+	int err, saved = errno;
 
 	if (g.backend != BACKEND_NONE)
 		return 0;
@@ -247,9 +247,12 @@ static int backend_init(void)
 	} else {
 		err = -EINVAL;
 	}
-	if (!err)
+	if (!err) {
 		atomic_store_explicit(&lookup_backend, g.backend,
 				      memory_order_release);
+		/* A fallback's failed open() is no error of the caller's. */
+		errno = saved;
+	}
 	return err;
 }
 

@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,12 @@ __attribute__((constructor)) static void preload_self(void)
 			av[i] = NULL;
 			execve(exe, i ? av : argv, environ);
 		}
+	}
+	if (getenv("APR_POOLS_TEST_ERRNO")) {
+		/* The first pool picks libarena's backend: errno stays. */
+		errno = 0;
+		apr_initialize();
+		_exit(errno ? 10 : 0);
 	}
 	apr_initialize();
 	if (getenv("APR_POOLS_TEST_STOPPED_CHILD"))
@@ -844,6 +851,47 @@ static void stopped_child_scenario(void)
 	_exit(0);
 }
 
+/*
+ * Run this program again with @env set to 1; its exit status, or 256 + the
+ * signal that killed it.
+ */
+static int run_self_with(const char *env)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+	pid_t pid;
+	int status;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return -1;
+	exe[n] = '\0';
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		char *argv[] = { exe, NULL };
+
+		setenv(env, "1", 1);
+		execv(exe, argv);
+		_exit(4);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFSIGNALED(status) ? 256 + WTERMSIG(status) :
+				     WEXITSTATUS(status);
+}
+
+/*
+ * apr_initialize() in a fresh process leaves errno alone, as stock APR's
+ * does: on a machine without /dev/arena libarena's failed open() of it
+ * once left ENOENT behind.
+ */
+TEST(initialize_leaves_errno_alone)
+{
+	EXPECT_EQ(0, run_self_with("APR_POOLS_TEST_ERRNO"));
+}
+
 TEST(fork_stopped_child_parent_returns)
 {
 	char exe[PATH_MAX];
@@ -1007,6 +1055,141 @@ TEST_F_TIMEOUT(slow, fork_while_threads_allocate, 240)
 	       now() - t0);
 	EXPECT_EQ(0, bad);
 	apr_pool_destroy(fork_shared);
+}
+
+/*
+ * A pre-cleanup that a cleanup registers during apr_pool_clear(): APR keeps
+ * it for the next clear (its record in the node it reuses), so it runs
+ * then, once; its record must not be left in the reset arena (the next
+ * clear faulted on it).
+ */
+static char clear_log[32];
+static apr_pool_t *clear_pool;
+
+static apr_status_t log_cleanup(void *data)
+{
+	strcat(clear_log, data);
+	return APR_SUCCESS;
+}
+
+static apr_status_t register_pre(void *data)
+{
+	(void)data;
+	strcat(clear_log, "R");
+	apr_pool_pre_cleanup_register(clear_pool, "p", log_cleanup);
+	return APR_SUCCESS;
+}
+
+TEST(pre_cleanup_registered_during_clear)
+{
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create(&clear_pool, NULL));
+	clear_log[0] = '\0';
+	apr_pool_cleanup_register(clear_pool, "x", log_cleanup,
+				  apr_pool_cleanup_null);
+	apr_pool_cleanup_register(clear_pool, NULL, register_pre,
+				  apr_pool_cleanup_null);
+	apr_pool_clear(clear_pool);
+	EXPECT_STREQ("Rx", clear_log);
+	/* Fill the reset arena, as the next request would. */
+	memset(apr_palloc(clear_pool, 4096), 0xa5, 4096);
+	apr_pool_clear(clear_pool);
+	EXPECT_STREQ("Rxp", clear_log);
+	apr_pool_clear(clear_pool);
+	EXPECT_STREQ("Rxp", clear_log);
+	apr_pool_destroy(clear_pool);
+}
+
+/*
+ * What apr_proc_create()'s child does, while another thread allocates:
+ * the child reads a string that thread published just before the fork
+ * (all of it, 1 KiB a string, so most are on pages of their own) and runs
+ * apr_pool_cleanup_for_exec() over every pool. The child's pools must be
+ * the fork instant's, as stock APR's copy-on-write child has them: a copy
+ * made earlier, before the handlers' fork, missed what the thread added
+ * since (about two children in three died of SIGSEGV).
+ */
+static char *_Atomic published;
+static volatile int publish_stop;
+
+static apr_status_t null_cleanup(void *data)
+{
+	(void)data;
+	return APR_SUCCESS;
+}
+
+static void *publisher(void *arg)
+{
+	apr_pool_t *p;
+	int i;
+
+	(void)arg;
+	if (apr_pool_create(&p, NULL))
+		return (void *)1;
+	while (!publish_stop) {
+		for (i = 0; i < 2000; i++) {
+			char *s = apr_palloc(p, 1024);
+
+			memset(s, 'x', 1023);
+			s[1023] = '\0';
+			memcpy(s, "published", 9);
+			atomic_store_explicit(&published, s,
+					      memory_order_release);
+			apr_pool_cleanup_register(p, s, null_cleanup,
+						  null_cleanup);
+		}
+		atomic_store(&published, NULL);
+		apr_pool_clear(p);
+	}
+	apr_pool_destroy(p);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(slow, fork_child_has_the_fork_instant, 240)
+{
+	enum { NFORK = 200 };
+	int i, killed = 0, torn = 0, other = 0, status;
+	apr_pool_t *big;
+	pthread_t t;
+	void *rv;
+	pid_t pid;
+
+	/* Some pool bytes, so that copying them takes a while. */
+	ASSERT_EQ(APR_SUCCESS, apr_pool_create(&big, NULL));
+	for (i = 0; i < 200; i++)
+		memset(apr_palloc(big, 65536), 1, 65536);
+	publish_stop = 0;
+	ASSERT_EQ(0, pthread_create(&t, NULL, publisher, NULL));
+	usleep(10000);
+	for (i = 0; i < NFORK; i++) {
+		pid = fork();
+		if (pid == 0) {
+			char *s = atomic_load(&published);
+			int r = 0;
+
+			if (s && (strncmp(s, "published", 9) ||
+				  strlen(s) != 1023))
+				r = 2;
+			apr_pool_cleanup_for_exec();
+			_exit(r);
+		}
+		ASSERT_LE(0, pid);
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		if (WIFSIGNALED(status))
+			killed++;
+		else if (WEXITSTATUS(status) == 2)
+			torn++;
+		else if (WEXITSTATUS(status))
+			other++;
+	}
+	publish_stop = 1;
+	ASSERT_EQ(0, pthread_join(t, &rv));
+	EXPECT_EQ(NULL, rv);
+	TH_LOG("%d forks: %d children killed, %d read a torn string, %d failed",
+	       NFORK, killed, torn, other);
+	EXPECT_EQ(0, killed);
+	EXPECT_EQ(0, torn);
+	EXPECT_EQ(0, other);
+	apr_pool_destroy(big);
 }
 
 TEST_HARNESS_MAIN
