@@ -15,6 +15,10 @@
 #   --bench DIR         benchmark programs, packed as /bench/* (bench mode)
 #   --tools "A B"       tools (files, or directories of executables), packed
 #                       as /tools/*, which is on the guest's PATH; repeatable
+#   --files "A B"       more files (absolute paths on this machine) packed
+#                       at the same paths, with their shared libraries, for
+#                       programs the tests run (apache2, the modules it
+#                       dlopen()s, ab); a missing one is left out; repeatable
 #   --only "a b"        only these selftests
 #   --out DIR           logs and initramfs (default build/vm/<kernel version>)
 #   --timeout SECS      whole VM run (default 1200)
@@ -58,6 +62,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/.." && pwd)
 
 MODE=check KERNEL="" MODULE="" TESTS_DIR="" DEMO_DIR="" BENCH_DIR="" ONLY="" OUT="" TOOLS=""
+FILES=""
 TIMEOUT=1200 TEST_TIMEOUT=300 APPEND="" SMP=2 MEM=2G MODDIR="" DISK=1
 CPU=${VM_CPU:-max}
 DISK_MIB=${DISK_MIB:-64}
@@ -76,6 +81,7 @@ while [ $# -gt 0 ]; do
 	--demo) DEMO_DIR=${2-} ;;
 	--bench) BENCH_DIR=${2-} ;;
 	--tools) TOOLS="$TOOLS ${2-}" ;;
+	--files) FILES="$FILES ${2-}" ;;
 	--only) ONLY=${2-} ;;
 	--out) OUT=${2-} ;;
 	--timeout) TIMEOUT=${2-} ;;
@@ -180,6 +186,15 @@ for t in $TOOLS; do
 	else
 		echo "vm-run: warning: tool '$t' is not an executable file or a directory (not built?)" >&2
 	fi
+done
+nfiles=0
+for f in $FILES; do
+	case "$f" in /*) ;; *) die "--files: '$f' is not an absolute path" ;; esac
+	[ -f "$f" ] || continue
+	mkdir -p "$STAGE${f%/*}"
+	cp -L "$f" "$STAGE$f"
+	pack_libs "$f"
+	nfiles=$((nfiles + 1))
 done
 if [ "$MODE" = check ] && [ $ntests = 0 ]; then
 	echo "vm-run: warning: no selftest programs in '${TESTS_DIR:-}'${ONLY:+ matching '$ONLY'}" >&2
@@ -293,6 +308,7 @@ rm -f "$OUT/summary.txt"
 
 echo "# vm-run: booting $KERNEL ($MODE$([ "$MODE" = check ] && echo ", $ntests selftest program(s)"), TCG -cpu $CPU, smp $SMP, timeout ${TIMEOUT}s)"
 [ $ndyn = 0 ] || echo "# vm-run: $nlibs shared libraries for $ndyn dynamically linked program(s) in the initramfs"
+[ $nfiles = 0 ] || echo "# vm-run: $nfiles more file(s) at their own paths (--files)"
 [ $DISK = 0 ] || echo "# vm-run: scratch disk ${OUT#"$TOP"/}/disk.img (${DISK_MIB} MiB, virtio-blk), $nmods driver module(s) in the initramfs"
 echo "# vm-run: cmdline: $CMDLINE"
 start=$(date +%s)
