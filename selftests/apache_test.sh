@@ -30,6 +30,13 @@
 # no counters: that check skips): APACHE_PORT (8080) picks the port.
 # Without apache2 or ab every test skips. POSIX sh (busybox). KTAP.
 #
+# Where the time goes: each run prints, per request, the apache2
+# children's page faults and CPU time (/proc/PID/stat) and, on the kernel
+# backend, arena.ko's counters. APACHE_STRACE=N (with strace on the PATH or
+# packed: make check VM_FILES="... /usr/bin/strace" TEST_ENV=APACHE_STRACE=500)
+# adds, each way, N more requests for the file under strace -f -c attached
+# to the children, and prints their system calls per request.
+#
 # arena-timeout: 1500
 set -u
 
@@ -192,10 +199,35 @@ stop() { # -> 0 if it exited by itself on SIGTERM
 	return $local_rc
 }
 
+children() { # of apache2's parent process
+	awk -v p="$apid" '$4 == p { print $1 }' /proc/[0-9]*/stat 2>/dev/null
+}
+# The children's page faults and CPU time (clock ticks), summed.
+procstat() {
+	for c in $(children); do cat "/proc/$c/stat" 2>/dev/null; done |
+		awk '{ f += $10; u += $14; s += $15 } END { print f + 0, u + 0, s + 0 }'
+}
+# The module's counters that say where a request's pool memory comes from.
+COUNTERS="arenas_created small_runs_mapped chunks_mapped pages_zeroed"
+modstat() {
+	for k in $COUNTERS; do
+		cat "/sys/kernel/arena/$k" 2>/dev/null || echo 0
+	done | tr '\n' ' '
+}
+
 # ab: every request complete, none failed, all 2xx; its rate in $rps.
 bench() { # label url requests
+	p0=$(procstat) m0=$(modstat)
 	"$AB" -q -n "$3" -c "$C" "$2" > "$tmp/$1.ab" 2>&1
 	rc=$?
+	p1=$(procstat) m1=$(modstat)
+	# Per request: the children's faults and CPU (user, system; USER_HZ
+	# 100), and on the kernel backend the module's counters.
+	echo "$p0 $p1" | awk -v n="$3" -v l="$1" '{ printf "# %s: per request, in the apache2 children: %.1f page faults, %.2f ms user, %.2f ms system CPU\n", l, ($4 - $1) / n, ($5 - $2) * 10 / n, ($6 - $3) * 10 / n }'
+	[ ! -e /sys/kernel/arena/arenas_created ] ||
+		echo "$COUNTERS $m0 $m1" | awk -v n="$3" -v l="$1" '{ k = NF / 3; s = ""
+			for (i = 1; i <= k; i++) s = s sprintf(", %s %.2f", $i, ($(2 * k + i) - $(k + i)) / n)
+			print "# " l ": per request, arena.ko:" substr(s, 2) }'
 	rps=$(sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p' "$tmp/$1.ab")
 	grep -q "^Complete requests: *$3\$" "$tmp/$1.ab" || rc=1
 	grep -q '^Failed requests: *0$' "$tmp/$1.ab" || rc=1
@@ -208,6 +240,21 @@ bench() { # label url requests
 	[ $rc = 0 ] || cat "$tmp/logs/error.log" >> "$tmp/$1.ab"
 	echo "# $1: $(sed -n 's/^\(Document Length\|Complete requests\|Failed requests\|Time taken for tests\): */\1 /p' "$tmp/$1.ab" | tr '\n' ';' | sed 's/;$//; s/;/; /g')"
 	return $rc
+}
+
+# System calls per request of APACHE_STRACE more requests for the file.
+strace_run() { # label
+	[ -n "${APACHE_STRACE:-}" ] && command -v strace > /dev/null || return 0
+	sargs=""
+	for c in $(children); do sargs="$sargs -p $c"; done
+	strace -f -c -o "$tmp/$1.strace" $sargs 2> /dev/null &
+	stpid=$!
+	sleep 3
+	"$AB" -q -n "$APACHE_STRACE" -c "$C" "$STATIC" > "$tmp/$1-strace.ab" 2>&1
+	kill -INT "$stpid"
+	wait "$stpid"
+	echo "# $1: system calls per request under strace ($APACHE_STRACE requests for the file, $(sed -n 's/^Failed requests: *//p' "$tmp/$1-strace.ab") failed):"
+	awk -v n="$APACHE_STRACE" '$1 ~ /^[0-9.]+$/ && NF >= 5 { printf "#   %-16s %7.2f\n", $NF, $4 / n }' "$tmp/$1.strace"
 }
 
 counter() { # name -> value since the module was loaded, or empty
@@ -230,6 +277,7 @@ if start stock; then
 	ok $? "stock APR: static file, $N requests, all answered" "$tmp/stock-static.ab"
 	bench stock-listing "$LISTING" "$NL" && stock_list=$rps
 	ok $? "stock APR: directory listing, $NL requests, all answered" "$tmp/stock-listing.ab"
+	strace_run stock
 	stop
 else
 	ok 1 "stock APR: apache2 starts and answers on $URL" "$tmp/stock.diag"
@@ -251,7 +299,7 @@ if start preload "$SO"; then
 	bench preload-static "$STATIC" "$N" && pre_static=$rps
 	ok $? "libarena-apr.so: static file, $N requests, all answered" "$tmp/preload-static.ab"
 	if [ "$BACKEND" = kernel ] && [ -n "$ARENASTAT" ]; then
-		child=$(pgrep -P "$apid" 2>/dev/null | tail -n 1)
+		child=$(children | tail -n 1)
 		if [ -n "$child" ]; then
 			echo "# arenastat -p $child (an apache2 child, between the runs):"
 			"$ARENASTAT" -p "$child" 2>&1 | head -n 8 | sed 's/^/#   /'
@@ -260,6 +308,7 @@ if start preload "$SO"; then
 	fi
 	bench preload-listing "$LISTING" "$NL" && pre_list=$rps
 	ok $? "libarena-apr.so: directory listing, $NL requests, all answered" "$tmp/preload-listing.ab"
+	strace_run preload
 	stop
 	ok $? "libarena-apr.so: apache2 stops on SIGTERM" "$tmp/logs/error.log"
 	if [ -n "$spid" ]; then
