@@ -268,6 +268,7 @@ counter() { # name -> value since the module was loaded, or empty
 }
 
 echo "# apache2: $("$APACHE" -v | sed -n 's/^Server version: *//p'), event MPM, $N requests for the file and $NL for the listing at concurrency $C, backend of the preloaded run: $BACKEND"
+echo "# kernel $(uname -r), $(grep -c '^processor' /proc/cpuinfo) CPU(s): $(sed -n 's/^model name[^:]*: *//p' /proc/cpuinfo | head -n 1)"
 
 # ---- stock APR -----------------------------------------------------------
 stock_static="" stock_list=""
