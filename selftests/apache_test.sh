@@ -6,9 +6,13 @@
 # directory listing of 40 files (mod_autoindex: a subrequest, so a pool,
 # per entry) to ab at concurrency APACHE_CONC (4), one connection per
 # request, APACHE_REQUESTS (10000) requests for the file and
-# APACHE_LIST_REQUESTS (1000) for the listing: first with stock APR, then
-# restarted with LD_PRELOAD=libarena-apr.so, in the same boot. Every request must be
-# answered (ab: all complete, 0 failed, no non-2xx), no child may die (the
+# APACHE_LIST_REQUESTS (1000) for the listing, from two servers running
+# at once in the same boot: one on stock APR (port APACHE_PORT, 8080), one
+# with LD_PRELOAD=libarena-apr.so (the next port). ab takes turns between
+# them (the file: stock, then preloaded; the listing: preloaded, then
+# stock), so that a change in the host's load falls on both alike (under
+# TCG on a shared machine it moves the rates by factors of 2 or more
+# within minutes). Every request must be answered (ab: all complete, 0 failed, no non-2xx), no child may die (the
 # ErrorLog has no "exit signal"), and on the kernel backend the module's
 # counters (arenastat -j) must show the preloaded server's pools as arenas
 # created and freed, one per request at least; arenastat's per-second
@@ -27,7 +31,7 @@
 # and /etc/group (apache2 refuses to serve as root; its children become
 # nobody) only where there are none, i.e. in the guest. It runs on a
 # machine with apache2-bin and apache2-utils too (the mmap backend there,
-# no counters: that check skips): APACHE_PORT (8080) picks the port.
+# no counters: that check skips): APACHE_PORT (8080) picks the ports.
 # Without apache2 or ab every test skips. POSIX sh (busybox). KTAP.
 #
 # Where the time goes: each run prints, per request, the apache2
@@ -83,17 +87,20 @@ fi
 
 if [ -e /dev/arena ]; then BACKEND=kernel; else BACKEND=mmap; fi
 tmp=$(mktemp -d)
-apid=""
+apids=""
 cleanup() {
-	if [ -n "$apid" ]; then
-		kill -TERM "$apid" 2>/dev/null && sleep 2
-		kill -KILL "$apid" 2>/dev/null
-	fi
+	for p in $apids; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	[ -z "$apids" ] || sleep 2
+	for p in $apids; do
+		kill -KILL "$p" 2>/dev/null
+	done
 	[ -z "${spid:-}" ] || kill "$spid" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'exit 1' HUP INT PIPE TERM
 n=0 failed=0
 
 ok() { # status description [diagnostics-file]
@@ -117,25 +124,29 @@ GROUP=nogroup
 grep -q '^nogroup:' /etc/group 2>/dev/null || GROUP=nobody
 
 # The site: a 4 KiB static file, a directory of 40 files to list.
-mkdir -p "$tmp/htdocs/files" "$tmp/run" "$tmp/logs"
+mkdir -p "$tmp/htdocs/files"
 awk 'BEGIN { for (i = 0; i < 64; i++) printf "%063d\n", i }' > "$tmp/htdocs/index.html"
 for i in $(seq 1 40); do echo "file $i" > "$tmp/htdocs/files/file$i.txt"; done
 printf 'text/html html\ntext/plain txt\n' > "$tmp/mime.types"
-chmod -R a+rX "$tmp"
-{
-	echo "ServerRoot $tmp"
-	echo "ServerName localhost"
-	echo "Listen 127.0.0.1:$PORT"
-	for m in $MODS; do
-		echo "LoadModule ${m}_module $MODDIR/mod_$m.so"
-	done
-	cat <<EOF
+
+# Two servers, one per label: stock on PORT, preload on PORT + 1.
+mkconf() { # label port
+	d=$tmp/$1
+	mkdir -p "$d/run" "$d/logs"
+	{
+		echo "ServerRoot $d"
+		echo "ServerName localhost"
+		echo "Listen 127.0.0.1:$2"
+		for m in $MODS; do
+			echo "LoadModule ${m}_module $MODDIR/mod_$m.so"
+		done
+		cat <<EOF
 User nobody
 Group $GROUP
-PidFile $tmp/run/httpd.pid
-DefaultRuntimeDir $tmp/run
-Mutex file:$tmp/run default
-ErrorLog $tmp/logs/error.log
+PidFile $d/run/httpd.pid
+DefaultRuntimeDir $d/run
+Mutex file:$d/run default
+ErrorLog $d/logs/error.log
 LogLevel warn
 TypesConfig $tmp/mime.types
 DocumentRoot $tmp/htdocs
@@ -152,62 +163,72 @@ MaxSpareThreads 8
 </Directory>
 DirectoryIndex index.html
 EOF
-} > "$tmp/httpd.conf"
-
-URL=http://127.0.0.1:$PORT
-STATIC=$URL/index.html
-LISTING=$URL/files/
+	} > "$d/httpd.conf"
+	: > "$d/logs/error.log"
+}
+mkconf stock "$PORT"
+mkconf preload "$((PORT + 1))"
+chmod -R a+rX "$tmp"
+url() { # label
+	if [ "$1" = stock ]; then echo "http://127.0.0.1:$PORT"; else echo "http://127.0.0.1:$((PORT + 1))"; fi
+}
+pid_of() { cat "$tmp/$1.pid" 2>/dev/null; }
 
 start() { # label [preload]
-	: > "$tmp/logs/error.log"
-	rm -f "$tmp/run/httpd.pid"
-	if [ -n "${2:-}" ]; then
-		LD_PRELOAD=$2 "$APACHE" -f "$tmp/httpd.conf" -DFOREGROUND \
-			> "$tmp/$1.out" 2>&1 &
-	else
-		"$APACHE" -f "$tmp/httpd.conf" -DFOREGROUND > "$tmp/$1.out" 2>&1 &
+	d=$tmp/$1
+	# Someone else's server on the port would answer for ours.
+	if "$AB" -q -n 1 "$(url "$1")/index.html" > "$d/probe" 2>&1; then
+		echo "something already answers on $(url "$1")" > "$d/diag"
+		return 1
 	fi
-	apid=$!
+	if [ -n "${2:-}" ]; then
+		LD_PRELOAD=$2 "$APACHE" -f "$d/httpd.conf" -DFOREGROUND > "$d/out" 2>&1 &
+	else
+		"$APACHE" -f "$d/httpd.conf" -DFOREGROUND > "$d/out" 2>&1 &
+	fi
+	echo $! > "$tmp/$1.pid"
+	apids="$apids $!"
 	i=0
 	while [ $i -lt 120 ]; do
-		"$AB" -q -n 1 "$STATIC" > "$tmp/probe.out" 2>&1 &&
-			grep -q '^Failed requests: *0$' "$tmp/probe.out" && return 0
-		kill -0 "$apid" 2>/dev/null || break
+		"$AB" -q -n 1 "$(url "$1")/index.html" > "$d/probe" 2>&1 &&
+			grep -q '^Failed requests: *0$' "$d/probe" && return 0
+		kill -0 "$(pid_of "$1")" 2>/dev/null || break
 		i=$((i + 1))
 		sleep 0.5
 	done
-	cat "$tmp/probe.out" "$tmp/$1.out" "$tmp/logs/error.log" > "$tmp/$1.diag"
+	cat "$d/probe" "$d/out" "$d/logs/error.log" > "$d/diag"
 	return 1
 }
 
-stop() { # -> 0 if it exited by itself on SIGTERM
-	local_rc=0
-	[ -n "$apid" ] || return 0
-	kill -TERM "$apid" 2>/dev/null
-	i=0
-	while kill -0 "$apid" 2>/dev/null; do
+stop() { # label -> 0 if it exited by itself on SIGTERM
+	p=$(pid_of "$1")
+	[ -n "$p" ] || return 0
+	rm -f "$tmp/$1.pid"
+	kill -TERM "$p" 2>/dev/null
+	i=0 stop_rc=0
+	while kill -0 "$p" 2>/dev/null; do
 		i=$((i + 1))
 		if [ $i -ge 120 ]; then
-			kill -KILL "$apid" 2>/dev/null
-			local_rc=1
+			kill -KILL "$p" 2>/dev/null
+			stop_rc=1
 			break
 		fi
 		sleep 0.5
 	done
-	wait "$apid" 2>/dev/null
-	apid=""
-	return $local_rc
+	wait "$p" 2>/dev/null
+	return $stop_rc
 }
 
-children() { # of apache2's parent process
-	awk -v p="$apid" '$4 == p { print $1 }' /proc/[0-9]*/stat 2>/dev/null
+children() { # label: of that apache2's parent process
+	awk -v p="$(pid_of "$1")" '$4 == p { print $1 }' /proc/[0-9]*/stat 2>/dev/null
 }
 # The children's page faults and CPU time (clock ticks), summed.
-procstat() {
-	for c in $(children); do cat "/proc/$c/stat" 2>/dev/null; done |
+procstat() { # label
+	for c in $(children "$1"); do cat "/proc/$c/stat" 2>/dev/null; done |
 		awk '{ f += $10; u += $14; s += $15 } END { print f + 0, u + 0, s + 0 }'
 }
-# The module's counters that say where a request's pool memory comes from.
+# The module's counters that say where a request's pool memory comes from
+# (only the preloaded server moves them).
 COUNTERS="arenas_created small_runs_mapped chunks_mapped pages_zeroed"
 modstat() {
 	for k in $COUNTERS; do
@@ -215,30 +236,35 @@ modstat() {
 	done | tr '\n' ' '
 }
 
-# ab: every request complete, none failed, all 2xx; its rate in $rps.
-bench() { # label url requests
-	p0=$(procstat) m0=$(modstat)
-	"$AB" -q -n "$3" -c "$C" "$2" > "$tmp/$1.ab" 2>&1
+# ab against one server: every request complete, none failed, all 2xx,
+# no child of it killed by a signal; its rate in $rps.
+bench() { # label path requests
+	d=$tmp/$1
+	kind=static
+	[ "$2" = /index.html ] || kind=listing
+	out=$tmp/$1-$kind.ab
+	p0=$(procstat "$1") m0=$(modstat)
+	"$AB" -q -n "$3" -c "$C" "$(url "$1")$2" > "$out" 2>&1
 	rc=$?
-	p1=$(procstat) m1=$(modstat)
+	p1=$(procstat "$1") m1=$(modstat)
 	# Per request: the children's faults and CPU (user, system; USER_HZ
 	# 100), and on the kernel backend the module's counters.
-	echo "$p0 $p1" | awk -v n="$3" -v l="$1" '{ printf "# %s: per request, in the apache2 children: %.1f page faults, %.2f ms user, %.2f ms system CPU\n", l, ($4 - $1) / n, ($5 - $2) * 10 / n, ($6 - $3) * 10 / n }'
-	[ ! -e /sys/kernel/arena/arenas_created ] ||
-		echo "$COUNTERS $m0 $m1" | awk -v n="$3" -v l="$1" '{ k = NF / 3; s = ""
+	echo "$p0 $p1" | awk -v n="$3" -v l="$1-$kind" '{ printf "# %s: per request, in the apache2 children: %.1f page faults, %.2f ms user, %.2f ms system CPU\n", l, ($4 - $1) / n, ($5 - $2) * 10 / n, ($6 - $3) * 10 / n }'
+	[ "$1" = stock ] || [ ! -e /sys/kernel/arena/arenas_created ] ||
+		echo "$COUNTERS $m0 $m1" | awk -v n="$3" -v l="$1-$kind" '{ k = NF / 3; s = ""
 			for (i = 1; i <= k; i++) s = s sprintf(", %s %.2f", $i, ($(2 * k + i) - $(k + i)) / n)
 			print "# " l ": per request, arena.ko:" substr(s, 2) }'
-	rps=$(sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p' "$tmp/$1.ab")
-	grep -q "^Complete requests: *$3\$" "$tmp/$1.ab" || rc=1
-	grep -q '^Failed requests: *0$' "$tmp/$1.ab" || rc=1
-	! grep -q '^Non-2xx responses:' "$tmp/$1.ab" || rc=1
+	rps=$(sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p' "$out")
+	grep -q "^Complete requests: *$3\$" "$out" || rc=1
+	grep -q '^Failed requests: *0$' "$out" || rc=1
+	! grep -q '^Non-2xx responses:' "$out" || rc=1
 	[ -n "$rps" ] || rc=1
-	if grep -q 'exit signal' "$tmp/logs/error.log"; then
-		echo "apache2's ErrorLog reports a child killed by a signal:" >> "$tmp/$1.ab"
+	if grep -q 'exit signal' "$d/logs/error.log"; then
+		echo "apache2's ErrorLog reports a child killed by a signal:" >> "$out"
 		rc=1
 	fi
-	[ $rc = 0 ] || cat "$tmp/logs/error.log" >> "$tmp/$1.ab"
-	echo "# $1: $(sed -n 's/^\(Document Length\|Complete requests\|Failed requests\|Time taken for tests\): */\1 /p' "$tmp/$1.ab" | tr '\n' ';' | sed 's/;$//; s/;/; /g')"
+	[ $rc = 0 ] || cat "$d/logs/error.log" >> "$out"
+	echo "# $1-$kind: $(sed -n 's/^\(Document Length\|Complete requests\|Failed requests\|Time taken for tests\): */\1 /p' "$out" | tr '\n' ';' | sed 's/;$//; s/;/; /g')"
 	return $rc
 }
 
@@ -246,11 +272,11 @@ bench() { # label url requests
 strace_run() { # label
 	[ -n "${APACHE_STRACE:-}" ] && command -v strace > /dev/null || return 0
 	sargs=""
-	for c in $(children); do sargs="$sargs -p $c"; done
+	for c in $(children "$1"); do sargs="$sargs -p $c"; done
 	strace -f -c -o "$tmp/$1.strace" $sargs 2> /dev/null &
 	stpid=$!
 	sleep 3
-	"$AB" -q -n "$APACHE_STRACE" -c "$C" "$STATIC" > "$tmp/$1-strace.ab" 2>&1
+	"$AB" -q -n "$APACHE_STRACE" -c "$C" "$(url "$1")/index.html" > "$tmp/$1-strace.ab" 2>&1
 	kill -INT "$stpid"
 	wait "$stpid"
 	echo "# $1: system calls per request under strace ($APACHE_STRACE requests for the file, $(sed -n 's/^Failed requests: *//p' "$tmp/$1-strace.ab") failed):"
@@ -267,68 +293,73 @@ counter() { # name -> value since the module was loaded, or empty
 	echo "$v"
 }
 
-echo "# apache2: $("$APACHE" -v | sed -n 's/^Server version: *//p'), event MPM, $N requests for the file and $NL for the listing at concurrency $C, backend of the preloaded run: $BACKEND"
+echo "# apache2: $("$APACHE" -v | sed -n 's/^Server version: *//p'), event MPM, $N requests for the file and $NL for the listing at concurrency $C, backend of the preloaded server: $BACKEND"
 echo "# kernel $(uname -r), $(grep -c '^processor' /proc/cpuinfo) CPU(s): $(sed -n 's/^model name[^:]*: *//p' /proc/cpuinfo | head -n 1)"
+echo "# both servers run at once (stock APR on $(url stock), libarena-apr.so on $(url preload)); ab takes turns: the file stock then preloaded, the listing preloaded then stock"
 
-# ---- stock APR -----------------------------------------------------------
-stock_static="" stock_list=""
-if start stock; then
-	ok 0 "stock APR: apache2 starts and answers on $URL"
-	bench stock-static "$STATIC" "$N" && stock_static=$rps
-	ok $? "stock APR: static file, $N requests, all answered" "$tmp/stock-static.ab"
-	bench stock-listing "$LISTING" "$NL" && stock_list=$rps
-	ok $? "stock APR: directory listing, $NL requests, all answered" "$tmp/stock-listing.ab"
-	strace_run stock
-	stop
-else
-	ok 1 "stock APR: apache2 starts and answers on $URL" "$tmp/stock.diag"
-	skip "stock APR: static file" "apache2 did not start"
-	skip "stock APR: directory listing" "apache2 did not start"
-	stop
+c0=$(counter arenas_created) f0=$(counter arenas_freed)
+up_stock=0 up_pre=0
+start stock && up_stock=1
+ok $((!up_stock)) "stock APR: apache2 starts and answers on $(url stock)" "$tmp/stock/diag"
+start preload "$SO" && up_pre=1
+ok $((!up_pre)) "libarena-apr.so: apache2 starts and answers on $(url preload)" "$tmp/preload/diag"
+
+spid=""
+if [ $up_pre = 1 ] && [ "$BACKEND" = kernel ] && [ -n "$ARENASTAT" ]; then
+	"$ARENASTAT" 5 > "$tmp/arenastat.out" 2>&1 &
+	spid=$!
 fi
 
-# ---- LD_PRELOAD=libarena-apr.so -------------------------------------------
-c0=$(counter arenas_created) f0=$(counter arenas_freed)
-pre_static="" pre_list=""
-if start preload "$SO"; then
-	ok 0 "libarena-apr.so: apache2 starts and answers on $URL"
-	spid=""
-	if [ "$BACKEND" = kernel ] && [ -n "$ARENASTAT" ]; then
-		"$ARENASTAT" 5 > "$tmp/arenastat.out" 2>&1 &
-		spid=$!
-	fi
-	bench preload-static "$STATIC" "$N" && pre_static=$rps
+stock_static="" stock_list="" pre_static="" pre_list=""
+if [ $up_stock = 1 ]; then
+	bench stock /index.html "$N" && stock_static=$rps
+	ok $? "stock APR: static file, $N requests, all answered" "$tmp/stock-static.ab"
+else
+	skip "stock APR: static file" "apache2 did not start"
+fi
+if [ $up_pre = 1 ]; then
+	bench preload /index.html "$N" && pre_static=$rps
 	ok $? "libarena-apr.so: static file, $N requests, all answered" "$tmp/preload-static.ab"
 	if [ "$BACKEND" = kernel ] && [ -n "$ARENASTAT" ]; then
-		child=$(children | tail -n 1)
+		child=$(children preload | tail -n 1)
 		if [ -n "$child" ]; then
-			echo "# arenastat -p $child (an apache2 child, between the runs):"
+			echo "# arenastat -p $child (a preloaded apache2 child, between the runs):"
 			"$ARENASTAT" -p "$child" 2>&1 | head -n 8 | sed 's/^/#   /'
 			echo "#   ($("$ARENASTAT" -p "$child" 2>/dev/null | grep -c " $child ") live arenas)"
 		fi
 	fi
-	bench preload-listing "$LISTING" "$NL" && pre_list=$rps
+	bench preload /files/ "$NL" && pre_list=$rps
 	ok $? "libarena-apr.so: directory listing, $NL requests, all answered" "$tmp/preload-listing.ab"
-	strace_run preload
-	stop
-	ok $? "libarena-apr.so: apache2 stops on SIGTERM" "$tmp/logs/error.log"
-	if [ -n "$spid" ]; then
-		kill "$spid" 2>/dev/null
-		wait "$spid" 2>/dev/null
-		spid=""
-		echo "# arenastat 5, alongside the two preloaded runs:"
-		sed 's/^/#   /' "$tmp/arenastat.out"
-	fi
 else
-	ok 1 "libarena-apr.so: apache2 starts and answers on $URL" "$tmp/preload.diag"
 	skip "libarena-apr.so: static file" "apache2 did not start"
 	skip "libarena-apr.so: directory listing" "apache2 did not start"
+fi
+if [ $up_stock = 1 ]; then
+	bench stock /files/ "$NL" && stock_list=$rps
+	ok $? "stock APR: directory listing, $NL requests, all answered" "$tmp/stock-listing.ab"
+else
+	skip "stock APR: directory listing" "apache2 did not start"
+fi
+[ $up_stock = 0 ] || strace_run stock
+[ $up_pre = 0 ] || strace_run preload
+
+stop stock
+if [ $up_pre = 1 ]; then
+	stop preload
+	ok $? "libarena-apr.so: apache2 stops on SIGTERM" "$tmp/preload/logs/error.log"
+else
 	skip "libarena-apr.so: apache2 stops on SIGTERM" "apache2 did not start"
-	stop
+fi
+if [ -n "$spid" ]; then
+	kill "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	spid=""
+	echo "# arenastat 5, alongside the preloaded runs:"
+	sed 's/^/#   /' "$tmp/arenastat.out"
 fi
 
 # Every request has a request pool (a subpool of its connection's), created
-# and destroyed: at least one arena per request over both runs, each freed.
+# and destroyed: at least one arena per request, each freed.
 if [ "$BACKEND" != kernel ]; then
 	skip "libarena-apr.so: the pools are arenas of the module" "no /dev/arena (mmap backend)"
 else
