@@ -169,6 +169,10 @@ END {
 		row("binary-trees, arena_reset, faster than malloc/free (malloc time / arena time, §4.4)", 1.5, 0, \
 			ratio(bt_med("malloc"), bt_med("arena")), ratio(bt_mean("malloc"), bt_mean("arena")), \
 			ratio(bt_cpu("malloc"), bt_cpu("arena")), "")
+		if (BTN[M, "apr_preload"] && BTN[M, "apr_dyn"])
+			row("binary-trees depth " BTD[M] ", APR with LD_PRELOAD=libarena-apr.so (kernel backend) against stock APR, the same dynamic binary (issue 16 item 5, §4.4.1)", 2, 1, \
+				ratio(bt_med("apr_preload"), bt_med("apr_dyn")), ratio(bt_mean("apr_preload"), bt_mean("apr_dyn")), \
+				ratio(bt_cpu("apr_preload"), bt_cpu("apr_dyn")), "")
 		for (q = 1; q <= 2; q++) {
 			k = q == 1 ? "lib" : "ioctl"
 			L = "cyc:" k ":4096"; Mm = "cyc:mmap:4096"

@@ -4,7 +4,7 @@
 # scripts/build-deb.sh OUTDIR
 #
 # Build the Debian packages (debian/: arena-dkms, libarena1, libarena-dev,
-# arena-tools) with `dpkg-buildpackage -us -uc -b` in a copy of the source
+# libarena-apr, arena-tools) with `dpkg-buildpackage -us -uc -b` in a copy of the source
 # tree, OUTDIR/arena-<version>/, so that neither the checkout nor its parent
 # directory gets build files: the .deb, .buildinfo and .changes files land
 # in OUTDIR. The copy holds the files git tracks plus the untracked ones it

@@ -19,6 +19,9 @@
 /bin/busybox --install -s
 # /tools: programs vm-run.sh packed with --tools (arenastat, ...).
 export PATH=/tools:/bin:/sbin:/usr/bin:/usr/sbin HOME=/tmp TERM=dumb
+# This machine is the tests' own: a test may change a system-wide setting
+# (a sysctl) for its run and restore it, which it never does on a host.
+export ARENA_TEST_VM=1
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm
@@ -68,6 +71,18 @@ run_prog() { # kind(ktap|raw) path
 }
 
 emit "# arena-guest: mode=$MODE kernel=$(uname -r) cpus=$(nproc)"
+
+# Loopback up, and one UDP connect each over IPv4 and IPv6 (nslookup
+# connects its socket) while nothing else runs: the first one seeds
+# udp_ehashfn()'s net_get_random_once(), whose static key a worker then
+# switches off by patching kernel text. Under multi-threaded TCG a vCPU
+# running a test's first UDP connect at that moment has met the patch's
+# temporary int3 (an Oops in udp_ehashfn(), 7.3 lane,
+# Documentation/libarena-apr.rst); done here, the patch lands at boot.
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up 2>/dev/null
+nslookup -timeout=1 -retry=1 localhost 127.0.0.1 >/dev/null 2>&1
+nslookup -timeout=1 -retry=1 localhost ::1 >/dev/null 2>&1
+sleep 1
 
 KMEMLEAK=/sys/kernel/debug/kmemleak
 if [ -w $KMEMLEAK ]; then

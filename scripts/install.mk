@@ -80,8 +80,8 @@ uninstall: uninstall-module uninstall-config uninstall-tools uninstall-apr unins
 install-lib uninstall-lib:
 	@$(SUBMAKE) -C lib O=$(BUILD)/lib $(@:%-lib=%)
 
-# libarena-apr.so and its man page (apr/Makefile; not in the Debian
-# packages yet).
+# libarena-apr.so and its man page (apr/Makefile; Debian package
+# libarena-apr).
 install-apr: lib
 install-apr uninstall-apr:
 	@$(SUBMAKE) -C apr O=$(BUILD)/apr ARENA_LIBDIR=$(BUILD)/lib $(@:%-apr=%)

@@ -19,7 +19,10 @@
 #                       at the same paths, with their shared libraries, for
 #                       programs the tests run (apache2, the modules it
 #                       dlopen()s, ab); a missing one is left out; repeatable
-#   --only "a b"        only these selftests
+#   --tree DIR:PATH     the directory tree DIR, packed as it is at PATH
+#                       (e.g. /apr-test: APR's test programs and data files,
+#                       selftests/apr_testall.sh --stage); repeatable
+#   --only "a b"        only these selftests (bench mode: these programs)
 #   --out DIR           logs and initramfs (default build/vm/<kernel version>)
 #   --timeout SECS      whole VM run (default 1200)
 #   --test-timeout SECS per program inside the guest (default 300)
@@ -44,9 +47,10 @@
 # initramfs and loaded by /init, in dependency order, before the tests.
 #
 # Dynamically linked programs work too: for every program packed (tests,
-# demo, bench, tools), the shared libraries `ldd` resolves on this machine
-# and the ELF interpreter are copied into the initramfs at the same paths
-# (/lib/x86_64-linux-gnu/..., /lib64/ld-linux-x86-64.so.2), once each. The
+# demo, bench, tools, and the executables and .so files of a --tree), the
+# shared libraries `ldd` resolves on this machine and the ELF interpreter
+# are copied into the initramfs at the same paths (/lib/x86_64-linux-gnu/...,
+# /lib64/ld-linux-x86-64.so.2), once each. The
 # host's userspace stands in for the guest's: both are Debian 12, and the
 # guest kernel only needs to run it. A library `ldd` cannot find is an error.
 # The list is left in $OUT/initramfs-libs.txt.
@@ -61,7 +65,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/.." && pwd)
 
-MODE=check KERNEL="" MODULE="" TESTS_DIR="" DEMO_DIR="" BENCH_DIR="" ONLY="" OUT="" TOOLS=""
+MODE=check KERNEL="" MODULE="" TESTS_DIR="" DEMO_DIR="" BENCH_DIR="" ONLY="" OUT="" TOOLS="" TREES=""
 FILES=""
 TIMEOUT=1200 TEST_TIMEOUT=300 APPEND="" SMP=2 MEM=2G MODDIR="" DISK=1
 CPU=${VM_CPU:-max}
@@ -82,6 +86,7 @@ while [ $# -gt 0 ]; do
 	--bench) BENCH_DIR=${2-} ;;
 	--tools) TOOLS="$TOOLS ${2-}" ;;
 	--files) FILES="$FILES ${2-}" ;;
+	--tree) TREES="$TREES ${2-}" ;;
 	--only) ONLY=${2-} ;;
 	--out) OUT=${2-} ;;
 	--timeout) TIMEOUT=${2-} ;;
@@ -177,7 +182,7 @@ pack() { # srcdir destdir [names]
 }
 [ "$MODE" = check ] && pack "$TESTS_DIR" tests "$ONLY"
 pack "$DEMO_DIR" demo
-[ "$MODE" = bench ] && pack "$BENCH_DIR" bench
+[ "$MODE" = bench ] && pack "$BENCH_DIR" bench "$ONLY"
 for t in $TOOLS; do
 	if [ -d "$t" ]; then
 		pack "$t" tools
@@ -186,6 +191,16 @@ for t in $TOOLS; do
 	else
 		echo "vm-run: warning: tool '$t' is not an executable file or a directory (not built?)" >&2
 	fi
+done
+for t in $TREES; do
+	src=${t%%:*} dst=${t#*:}
+	[ -d "$src" ] && [ "$dst" != "$t" ] && [ "${dst#/}" != "$dst" ] ||
+		die "--tree $t: want an existing DIR and an absolute PATH, DIR:PATH"
+	mkdir -p "$STAGE$dst"
+	cp -R "$src/." "$STAGE$dst/"
+	while IFS= read -r f; do
+		pack_libs "$f"
+	done < <(find "$src" -type f \( -perm -u+x -o -name '*.so' -o -name '*.so.*' \))
 done
 nfiles=0
 for f in $FILES; do

@@ -3,13 +3,14 @@
 #
 # Description: the Debian packages (debian/), as `make deb` builds them
 # (scripts/build-deb.sh: dpkg-buildpackage -us -uc -b in a copy of the
-# tree): the four packages at the version dkms.conf names, each with
+# tree): the five packages at the version dkms.conf names, each with
 # exactly its files and the dependencies that make it work; then unpacked
 # with dpkg into a scratch root (its own dpkg database: dpkg sees every
 # file and that no two packages share one), where arena-dkms's source
 # builds arena.ko with DKMS for the 6.1 headers in a scratch tree, a
 # program builds with pkg-config against libarena-dev and runs on
-# libarena1, and arenastat runs. The packages are not configured: that
+# libarena1, an APR program runs on libarena-apr's pools, and arenastat
+# runs. The packages are not configured: that
 # runs addgroup and dkms for the machine's kernels, which is for a real
 # install. Runs on the host (scripts/host-tests.sh). KTAP.
 set -uo pipefail
@@ -19,11 +20,11 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 VERSION=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$TOP/dkms.conf")
 ARCH=$(dpkg --print-architecture)
 MA=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
-PKGS="arena-dkms libarena1 libarena-dev arena-tools"
+PKGS="arena-dkms libarena1 libarena-dev libarena-apr arena-tools"
 deb=$tmp/deb
 root=$tmp/root
 
-ktap_plan 8
+ktap_plan 9
 
 "$TOP/scripts/build-deb.sh" "$deb" > "$tmp/build.log" 2>&1
 rc=$?
@@ -58,6 +59,9 @@ want() { # package
 		echo "usr/lib/$MA/libarena.so"
 		echo "usr/lib/$MA/pkgconfig/libarena.pc"
 		for f in "$TOP"/lib/man/*.3; do echo "usr/share/man/man3/${f##*/}.gz"; done ;;
+	libarena-apr)
+		echo "usr/lib/$MA/libarena-apr.so"
+		echo usr/share/man/man7/libarena-apr.7.gz ;;
 	arena-tools)
 		echo usr/bin/arenastat
 		echo usr/share/man/man8/arenastat.8.gz ;;
@@ -83,8 +87,9 @@ grep -q '^arena-dkms: Depends: .*\badduser\b' "$tmp/deps.txt" || rc=1
 grep -qF "libarena-dev: Depends: libarena1 (= $VERSION)" "$tmp/deps.txt" || rc=1
 grep -q '^arena-tools: Depends: .*\blibmnl0\b' "$tmp/deps.txt" || rc=1
 grep -q '^libarena1: Depends: .*\blibc6\b' "$tmp/deps.txt" || rc=1
+grep -q '^libarena-apr: Depends: .*\blibapr1\b' "$tmp/deps.txt" || rc=1
 grep -q '^arena-dkms conffiles: /etc/modprobe.d/arena.conf$' "$tmp/deps.txt" || rc=1
-ok $rc "dependencies: dkms and adduser, libarena1 (= $VERSION), libmnl0, libc6; modprobe.d example is a conffile" "$tmp/deps.txt"
+ok $rc "dependencies: dkms and adduser, libarena1 (= $VERSION), libmnl0, libc6, libapr1; modprobe.d example is a conffile" "$tmp/deps.txt"
 
 # arena-dkms's postinst: the group, then dh_dkms's dkms add/build/install.
 dpkg-deb --ctrl-tarfile "$deb"/arena-dkms_*.deb | tar -xOf - ./postinst > "$tmp/postinst"
@@ -118,7 +123,7 @@ for p in $PKGS; do
 	done >> "$tmp/absent.log"
 done
 [ -s "$tmp/absent.log" ] && { cat "$tmp/absent.log" >> "$tmp/unpack.log"; rc=1; }
-ok $rc "dpkg --unpack into a scratch root: all four unpacked, every listed file present" "$tmp/unpack.log"
+ok $rc "dpkg --unpack into a scratch root: all five unpacked, every listed file present" "$tmp/unpack.log"
 
 # The packaged source builds with DKMS (scratch trees, stock 6.1 headers).
 k=$(ls -d /lib/modules/6.1.*-amd64/build 2>/dev/null | grep -v "/$(uname -r)/" | head -n1)
@@ -168,6 +173,54 @@ abi=$(sed -n 's/^#define ARENA_ABI_VERSION \([0-9]*\)$/\1/p' "$TOP/uapi/linux/ar
 grep -q "^packaged backend=mmap abi=$abi\$" "$tmp/cc.log" || rc=1
 grep -q "libarena.so.1 => $root/usr/lib/$MA/libarena.so.1 " "$tmp/cc.log" || rc=1
 ok $rc "a program builds with libarena-dev's pkg-config and runs on libarena1's library" "$tmp/cc.log"
+
+# An APR program, built against stock APR, on libarena-apr's pools: a
+# string from a destroyed pool faults (the child dies with SIGSEGV).
+cat > "$tmp/apr.c" <<'EOC'
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
+
+int main(void)
+{
+	apr_pool_t *p;
+	char *s;
+	int st;
+	pid_t pid;
+
+	apr_initialize();
+	if (apr_pool_create(&p, NULL))
+		return 1;
+	s = apr_psprintf(p, "pool %d", 42);
+	if (strcmp(s, "pool 42"))
+		return 2;
+	apr_pool_destroy(p);
+	pid = fork();
+	if (pid == 0) {
+		volatile char c = s[0];
+
+		(void)c;
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return 3;
+	printf("stale read: %s\n", WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV ?
+	       "SIGSEGV" : "no fault");
+	return 0;
+}
+EOC
+cc -Wall -Werror -o "$tmp/apr" "$tmp/apr.c" \
+	$(env -u PKG_CONFIG_SYSROOT_DIR -u PKG_CONFIG_LIBDIR pkg-config --cflags --libs apr-1) \
+	> "$tmp/apr.log" 2>&1 &&
+	ARENA_BACKEND=mmap LD_PRELOAD=$root/usr/lib/$MA/libarena-apr.so "$tmp/apr" \
+		>> "$tmp/apr.log" 2>&1
+rc=$?
+grep -q '^stale read: SIGSEGV$' "$tmp/apr.log" || rc=1
+ok $rc "an APR program runs on libarena-apr's pools: a destroyed pool's string faults" "$tmp/apr.log"
 
 "$root/usr/bin/arenastat" -h > "$tmp/arenastat.log" 2>&1
 rc=$?

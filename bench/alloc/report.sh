@@ -25,7 +25,7 @@ LOG=$1
 HITLOG=$2
 RESULTS=${3-}
 
-lines=$( { [ -r "$LOG" ] && tr -d '\r' < "$LOG" | grep -aE '^@(alloc|bt) ' || true
+lines=$( { [ -r "$LOG" ] && tr -d '\r' < "$LOG" | grep -aE '^@(alloc|bt|btk|btsys) ' || true
 	   [ -r "$HITLOG" ] && grep -aE '^@hit(meta)? ' "$HITLOG" || true; } )
 if [ -z "$lines" ]; then
 	echo "alloc/report.sh: no @alloc, @bt or @hit lines in $LOG or $HITLOG" >&2
@@ -68,6 +68,12 @@ function verdict(ok) { return ok ? "PASS" : "**MISS**" }
 	BTD[k] = F["depth"]; BTB[k] = F["backend"]
 	n = ++BTN[k]; BTR[k, n] = F["secs"]; BTSUM[k] += F["secs"]
 	BTCPU[k] += F["cpu_s"] + F["kthread_s"]; BTF[k] += F["faults"]
+	next
+}
+/^@btsys / { kv(); k = F["impl"]; for (f in F) BSY[k, f] = F[f]; next }
+/^@btk / {	# binarytrees_apr_preload: the counters of the module, per process
+	kv(); k = F["impl"]; BKP[k]++; BKR[k] += F["runs"]
+	for (f in F) if (f != "impl" && f != "round" && f != "runs") BK[k, f] += F[f]
 	next
 }
 /^@alloc / {
@@ -218,7 +224,10 @@ END {
 	print "tree'"'"'s run, sized to what the last tree used), so deeper runs would take"
 	print "far more than a few minutes."
 	print ""
-	print "Each program runs the whole thing " BTN["malloc"] " times in one process: median and"
+	nb = split("arena arena_mmap malloc apr", bs, " ")
+	btruns = ""
+	for (i = 1; i <= nb && btruns == ""; i++) if (bs[i] in BTN) btruns = BTN[bs[i]]
+	print "Each program runs the whole thing " btruns " times in one process: median and"
 	print "mean of the runs'"'"' wall times; CPU: the process'"'"'s own plus the module'"'"'s"
 	print "kernel threads'"'"' (comm `arena*`, until the pool has caught up), mean per run."
 	print ""
@@ -241,6 +250,46 @@ END {
 		printf "| %s | %d | %s | %s | %s | %.0f | %s | %s | %s | %s |\n", blab[k], BTN[k], num(BT[k]), num(BTM[k]), num(BTCPU[k] / BTN[k]), BTF[k] / BTN[k], x(ratio(BT[k], BT["apr"])), x(ratio(BTM[k], BTM["apr"])), x(ratio(BT[k], BT["malloc"])), x(ratio(BTM[k], BTM["malloc"]))
 	}
 	print ""
+
+	# ---- 4.4.1 APR under libarena-apr.so (issue 16 item 5) ----
+	if (("apr_preload" in BTN) && ("apr_dyn" in BTN)) {
+		for (q = 1; q <= 2; q++) {
+			k = q == 1 ? "apr_dyn" : "apr_preload"
+			n = BTN[k]
+			for (a = 1; a <= n; a++) srt[a] = BTR[k, a]
+			for (a = 2; a <= n; a++) for (b = a; b > 1 && srt[b - 1] > srt[b]; b--) { tmp = srt[b]; srt[b] = srt[b - 1]; srt[b - 1] = tmp }
+			BT[k] = n % 2 ? srt[(n + 1) / 2] : (srt[n / 2] + srt[n / 2 + 1]) / 2
+			BTM[k] = BTSUM[k] / n
+		}
+		print "#### 4.4.1 APR binary-trees under libarena-apr.so (issue 16 item 5)"
+		print ""
+		print "The APR program above, unmodified, linked dynamically against Debian'"'"'s"
+		print "libapr-1.so.0, run stock and with `LD_PRELOAD=libarena-apr.so` (every pool"
+		print "an arena on the kernel backend: `apr_pool_clear` is `arena_reset`),"
+		printf "alternately, %d processes of each, %d runs a process\n", BKP["apr_preload"], BKP["apr_preload"] ? BKR["apr_preload"] / BKP["apr_preload"] : 0
+		print "(`bench/alloc/binarytrees_apr_preload.sh`). Module counters: the changes"
+		print "of /sys/kernel/arena/ over each process, per run (`small_runs_mapped`:"
+		print "one per run mapped, by `arena_new`, each `arena_reset` and each growth)."
+		print "User and system s: the whole process'"'"'s (busybox `time`), per run."
+		print ""
+		print "| version | runs | median s | mean s | CPU s | user s per run | system s per run | page faults per run | arenas created per run | small runs mapped per run | median vs stock | mean vs stock |"
+		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+		blab["apr_dyn"] = "stock APR (libapr-1.so.0)"; blab["apr_preload"] = "APR + `LD_PRELOAD=libarena-apr.so`, kernel"
+		for (q = 1; q <= 2; q++) {
+			k = q == 1 ? "apr_dyn" : "apr_preload"
+			r = BKR[k] > 0 ? BKR[k] : ""
+			printf "| %s | %d | %s | %s | %s | %s | %s | %.0f | %s | %s | %s | %s |\n", blab[k], BTN[k], num(BT[k]), num(BTM[k]), num(BTCPU[k] / BTN[k]), r == "" || !((k, "user_s") in BK) ? "n/a" : num(BK[k, "user_s"] / r), r == "" || !((k, "sys_s") in BK) ? "n/a" : num(BK[k, "sys_s"] / r), BTF[k] / BTN[k], r == "" ? "n/a" : sprintf("%.0f", BK[k, "arenas_created"] / r), r == "" ? "n/a" : sprintf("%.0f", BK[k, "small_runs_mapped"] / r), x(ratio(BT[k], BT["apr_dyn"])), x(ratio(BTM[k], BTM["apr_dyn"]))
+		}
+		print ""
+		if ((("apr_preload", "total") in BSY) && (("apr_dyn", "total") in BSY) && BSY["apr_preload", "clears"] > 0) {
+			c = BSY["apr_preload", "clears"]
+			printf "System calls of one run at depth %d (%d clears; untimed, counted by ptrace, `bench/alloc/syscount.c`): stock %d (ioctl %d), preloaded %d (ioctl %d, mprotect %d, mmap %d, munmap %d): %.2f more a clear, %.2f ioctls a clear.\n", BSY["apr_preload", "depth"], c, BSY["apr_dyn", "total"], BSY["apr_dyn", "ioctl"], BSY["apr_preload", "total"], BSY["apr_preload", "ioctl"], BSY["apr_preload", "mprotect"], BSY["apr_preload", "mmap"], BSY["apr_preload", "munmap"], (BSY["apr_preload", "total"] - BSY["apr_dyn", "total"]) / c, BSY["apr_preload", "ioctl"] / c
+			print ""
+		}
+		rp = ratio(BT["apr_preload"], BT["apr_dyn"]); rm = ratio(BTM["apr_preload"], BTM["apr_dyn"])
+		printf "Target (issue 16 item 5): at most 2× stock APR: median %s, mean %s: %s.\n", x(rp), x(rm), verdict(rp != "" && rm != "" && rp <= 2 && rm <= 2)
+		print ""
+	}
 
 	# ---- 4.5 reset ----
 	print "### 4.5 arena_reset against munmap + mmap (VM, TCG)"
