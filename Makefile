@@ -73,8 +73,8 @@ LINUX_SRC_CACHE ?= $(ARENA_SRC_DIR)
 HARNESS_DIR ?= $(LINUX_SRC_CACHE)/tools/testing/selftests
 CHECKPATCH ?= $(LINUX_SRC_CACHE)/scripts/checkpatch.pl
 VM_DIR ?= $(BUILD)/vm/$(KVER)
-XX
-# several minutes.
+# A whole lane: about 750 s of selftests under TCG, then APR's testall
+# and apache_test's several minutes each.
 VM_TIMEOUT ?= 1800
 DEMO_TIMEOUT ?= 600
 BENCH_TIMEOUT ?= 1800
