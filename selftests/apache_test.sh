@@ -27,7 +27,7 @@
 # Where: every VM lane, as /tests/apache_test (the Makefile copies it into
 # build/selftests/; vm-run.sh packs /usr/sbin/apache2, its modules and ab
 # at their own paths with --files, libarena-apr.so as /demo/libarena-apr.so,
-# arenastat as /tools/arenastat). It brings up lo and writes /etc/passwd
+# arenastat as /tools/arenastat). It brings up lo if it is down and writes /etc/passwd
 # and /etc/group (apache2 refuses to serve as root; its children become
 # nobody) only where there are none, i.e. in the guest. It runs on a
 # machine with apache2-bin and apache2-utils too (the mmap backend there,
@@ -111,7 +111,8 @@ ok() { # status description [diagnostics-file]
 }
 skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
 
-# The guest (busybox initramfs) has no loopback up and no users.
+# Loopback (guest-init.sh brings it up; a bare initramfs would not) and users
+# (the guest has none).
 if ! ip addr show lo 2>/dev/null | grep -q 'inet 127\.0\.0\.1'; then
 	ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 fi
