@@ -29,12 +29,16 @@ CACHE=${ARENA_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/arena}
 
 PKGS=(build-essential qemu-system-x86 linux-image-amd64 linux-headers-amd64
       busybox-static kmod cpio libmnl-dev "$SRC_PKG" sparse xz-utils pkgconf
-      dkms debhelper dh-dkms fakeroot python3-docutils libapr1-dev)
+      dkms debhelper dh-dkms fakeroot python3-docutils libapr1-dev
+      apache2-bin apache2-utils)
 # dkms, debhelper, dh-dkms, fakeroot: make dkms-install and make deb, and
 # the host lane's tests of both (DKMS only ever builds into a scratch tree
 # there, never for the running kernel). python3-docutils (with the source
 # tarball's scripts/kernel-doc): make htmldocs and its check. libapr1-dev:
-# apr/ (libarena-apr.so) builds against APR's headers.
+# apr/ (libarena-apr.so) builds against APR's headers. apache2-bin (the
+# server and its modules, no service: never the apache2 package, which
+# starts a daemon on port 80) and apache2-utils (ab): the VM lanes'
+# apache_test, httpd on libarena-apr.so.
 # Only for `make bench` (bench/alloc/), never for `make check`.
 BENCH_PKGS=(libjemalloc-dev libmimalloc-dev uuid-dev valgrind)
 case " $* " in *" --bench "*) PKGS+=("${BENCH_PKGS[@]}") ;; esac

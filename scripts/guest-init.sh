@@ -55,11 +55,17 @@ result() { # status name [directive]
 	if [ "$1" = 0 ]; then emit "ok $N arena-init: $2${3:+ # $3}"
 	else emit "not ok $N arena-init: $2${3:+ # $3}"; fi
 }
+# A program may ask for more than the per-program timeout with a line
+# "# arena-timeout: SECS" in its first 4 KiB (a script's header comment).
+prog_timeout() { # path
+	t=$(head -c 4096 "$1" | sed -n 's/^# arena-timeout: *\([0-9][0-9]*\) *$/\1/p' | head -n 1)
+	if [ -n "$t" ] && [ "$t" -gt "$TMO" ]; then echo "$t"; else echo "$TMO"; fi
+}
 run_prog() { # kind(ktap|raw) path
 	name=${2##*/}
 	emit "# arena-runner: begin $name $1"
 	t0=$(date +%s)
-	(cd /tmp && exec timeout -k 10 "$TMO" "$2") > $OUT 2>&1 < /dev/null
+	(cd /tmp && exec timeout -k 10 "$(prog_timeout "$2")" "$2") > $OUT 2>&1 < /dev/null
 	rc=$?
 	emit "# arena-runner: end $name exit=$rc time=$(($(date +%s) - t0))s"
 }

@@ -15,6 +15,10 @@
 #   --bench DIR         benchmark programs, packed as /bench/* (bench mode)
 #   --tools "A B"       tools (files, or directories of executables), packed
 #                       as /tools/*, which is on the guest's PATH; repeatable
+#   --files "A B"       more files (absolute paths on this machine) packed
+#                       at the same paths, with their shared libraries, for
+#                       programs the tests run (apache2, the modules it
+#                       dlopen()s, ab); a missing one is left out; repeatable
 #   --tree DIR:PATH     the directory tree DIR, packed as it is at PATH
 #                       (e.g. /apr-test: APR's test programs and data files,
 #                       selftests/apr_testall.sh --stage); repeatable
@@ -62,6 +66,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/.." && pwd)
 
 MODE=check KERNEL="" MODULE="" TESTS_DIR="" DEMO_DIR="" BENCH_DIR="" ONLY="" OUT="" TOOLS="" TREES=""
+FILES=""
 TIMEOUT=1200 TEST_TIMEOUT=300 APPEND="" SMP=2 MEM=2G MODDIR="" DISK=1
 CPU=${VM_CPU:-max}
 DISK_MIB=${DISK_MIB:-64}
@@ -80,6 +85,7 @@ while [ $# -gt 0 ]; do
 	--demo) DEMO_DIR=${2-} ;;
 	--bench) BENCH_DIR=${2-} ;;
 	--tools) TOOLS="$TOOLS ${2-}" ;;
+	--files) FILES="$FILES ${2-}" ;;
 	--tree) TREES="$TREES ${2-}" ;;
 	--only) ONLY=${2-} ;;
 	--out) OUT=${2-} ;;
@@ -196,6 +202,15 @@ for t in $TREES; do
 		pack_libs "$f"
 	done < <(find "$src" -type f \( -perm -u+x -o -name '*.so' -o -name '*.so.*' \))
 done
+nfiles=0
+for f in $FILES; do
+	case "$f" in /*) ;; *) die "--files: '$f' is not an absolute path" ;; esac
+	[ -f "$f" ] || continue
+	mkdir -p "$STAGE${f%/*}"
+	cp -L "$f" "$STAGE$f"
+	pack_libs "$f"
+	nfiles=$((nfiles + 1))
+done
 if [ "$MODE" = check ] && [ $ntests = 0 ]; then
 	echo "vm-run: warning: no selftest programs in '${TESTS_DIR:-}'${ONLY:+ matching '$ONLY'}" >&2
 fi
@@ -308,6 +323,7 @@ rm -f "$OUT/summary.txt"
 
 echo "# vm-run: booting $KERNEL ($MODE$([ "$MODE" = check ] && echo ", $ntests selftest program(s)"), TCG -cpu $CPU, smp $SMP, timeout ${TIMEOUT}s)"
 [ $ndyn = 0 ] || echo "# vm-run: $nlibs shared libraries for $ndyn dynamically linked program(s) in the initramfs"
+[ $nfiles = 0 ] || echo "# vm-run: $nfiles more file(s) at their own paths (--files)"
 [ $DISK = 0 ] || echo "# vm-run: scratch disk ${OUT#"$TOP"/}/disk.img (${DISK_MIB} MiB, virtio-blk), $nmods driver module(s) in the initramfs"
 echo "# vm-run: cmdline: $CMDLINE"
 start=$(date +%s)
