@@ -37,14 +37,10 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <linux/futex.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <apr_pools.h>
@@ -394,9 +390,10 @@ static void regions_forget(apr_pool_t *pool)
 }
 
 /*
- * The bytes region @i of @pool can come to hold without a new region: the
- * last one grows (lock-free, pool_alloc()) up to its run's end; the others
- * are closed. Under tree_lock.
+ * Staging room for region @i of @pool at a fork: its bytes, and for the
+ * last region, which other threads may still grow (lock-free, pool_alloc())
+ * until the fork instant, the rest of its run: a thread can bump through
+ * megabytes while the fork copies page tables. Under tree_lock.
  */
 static size_t region_room(const apr_pool_t *pool, size_t i)
 {
@@ -1125,34 +1122,36 @@ EXPORT void apr_pool_note_subprocess(apr_pool_t *pool, apr_proc_t *proc,
 /*
  * prepare (in the parent, before libarena's own handler): take tree_lock,
  * which every change of the regions, every clear and every destroy needs,
- * and lay out one shared staging mapping: a header, a record per region
- * (pool, start, room: the bytes the region can hold without a new region,
- * its run's end for the current one), then room for the bytes (the sum of
- * the rooms; MAP_NORESERVE, and only the bytes copied are ever touched).
- * No byte is copied yet: other threads go on bumping until the fork
- * instant.
+ * and lay out one shared staging mapping: a header with a robust,
+ * process-shared mutex the parent holds until it has copied, a record per
+ * region (pool, start, room: its bytes, and the rest of its run for the
+ * region other threads may still grow), then room for the bytes
+ * (MAP_NORESERVE: only what is copied is touched). No byte is copied yet:
+ * other threads go on bumping until the fork instant.
  *
  * parent (after the fork): copy each region's bytes as they are now (each
  * end read once, as other threads may still be bumping it; never less
  * than at the fork instant, since nothing can clear or forget a region
  * while tree_lock is held), one after the other, and its length into its
- * record, mark the
- * header done and wake the child; unmap, release tree_lock. So the child
- * gets every byte its pools held at the fork instant, as a copy-on-write
- * child of stock APR does, plus what other threads added since, past its
- * pools' ends, unused.
+ * record; mark the header done and unlock; unmap, release tree_lock.
  *
  * child (after libarena's handler has put a PROT_NONE reservation over
- * the lost window): wait for done (or the parent's death: then it cannot
- * have its pools), map the regions' pages at their addresses, copy the
- * bytes from the staging mapping, unmap it, give each pool a new arena and
- * its inherited pages to release on clear/destroy.
+ * the lost window): lock the header's mutex, which returns when the parent
+ * has copied, or with EOWNERDEAD when it died first (then it cannot have
+ * its pools); map each region's pages at their addresses and copy its
+ * bytes up to the region's end as the child inherited it (the fork
+ * instant's); unmap the staging, give each pool a new arena
+ * and its inherited pages to release on clear/destroy.
  *
- * No file descriptor, and the parent never waits on the child: fork()
- * works with every descriptor in use, and a child that stops or dies
- * costs the parent nothing. What prepare needs is the mapping; if it
- * cannot have it, or the parent dies before it is done, the child says so
- * and exits with status 127 (libarena-apr(7)); the parent goes on.
+ * So every pool's extent is the fork instant's, as for a copy-on-write
+ * child of stock APR; bytes that other threads write into existing
+ * objects while the parent copies may reach the child as newer values
+ * (libarena-apr(7), BUGS). No file descriptor, and the parent never waits
+ * on the child: fork() works with every descriptor in use, and a child
+ * that stops or dies costs the parent nothing (a child waits while its
+ * parent is stopped before the copy). If prepare cannot have the mapping,
+ * or the child cannot have its pools, the child says so and exits with
+ * status 127 (libarena-apr(7)); the parent goes on.
  */
 struct fork_rec {
 	apr_pool_t *pool;
@@ -1163,8 +1162,8 @@ struct fork_rec {
 };
 
 struct fork_hdr {
-	uint32_t done;		/* futex word: the parent has copied */
-	pid_t parent;
+	pthread_mutex_t lock;	/* robust, shared: held by the parent */
+	int done;		/* the parent has copied */
 	size_t n;		/* records */
 };
 
@@ -1180,6 +1179,31 @@ static size_t fork_hdr_len(size_t n)
 	size_t hdr = sizeof(struct fork_hdr) + n * sizeof(struct fork_rec);
 
 	return (hdr + 15) & ~(size_t)15;
+}
+
+/*
+ * The staging header's mutex, process-shared and robust, locked: the child
+ * waits on it for the parent's copy, and gets EOWNERDEAD if the parent dies
+ * first (a pid test would not do: in a new pid namespace getppid() is 0).
+ */
+static int fork_lock_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t at;
+	int err;
+
+	if (pthread_mutexattr_init(&at))
+		return -1;
+	err = pthread_mutexattr_setpshared(&at, PTHREAD_PROCESS_SHARED) ||
+	      pthread_mutexattr_setrobust(&at, PTHREAD_MUTEX_ROBUST) ||
+	      pthread_mutex_init(m, &at);
+	pthread_mutexattr_destroy(&at);
+	if (err)
+		return -1;
+	if (pthread_mutex_lock(m)) {
+		pthread_mutex_destroy(m);
+		return -1;
+	}
+	return 0;
 }
 
 static void fork_prepare(void)
@@ -1219,8 +1243,13 @@ static void fork_prepare(void)
 	fk.buf = b;
 	fk.len = fork_hdr_len(n) + bytes;
 	h = (struct fork_hdr *)b;
+	if (fork_lock_init(&h->lock)) {
+		munmap(b, fk.len);
+		fk.buf = NULL;
+		fk.failed = 1;
+		return;
+	}
 	h->done = 0;
-	h->parent = getpid();
 	h->n = n;
 	r = (struct fork_rec *)(h + 1);
 	for (p = all_pools; p; p = p->all_next)
@@ -1254,8 +1283,8 @@ static void fork_parent(void)
 			r->len = len;
 			b += len;
 		}
-		__atomic_store_n(&h->done, 1, __ATOMIC_RELEASE);
-		syscall(SYS_futex, &h->done, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+		h->done = 1;
+		pthread_mutex_unlock(&h->lock);
 		munmap(fk.buf, fk.len);
 	}
 	fk.buf = NULL;
@@ -1263,20 +1292,21 @@ static void fork_parent(void)
 }
 
 /*
- * The child's wait for the parent's copy: a shared futex the parent wakes;
- * every 100 ms it checks that the parent lives (a child whose parent died
- * is reparented). Nonzero once the copy is there.
+ * In the child: nonzero once the parent's copy is there. The mutex is
+ * unlocked again before the mapping goes: a robust mutex sits on its
+ * owner's robust list, which must not point into unmapped memory.
  */
 static int fork_wait_copy(struct fork_hdr *h)
 {
-	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	int err = pthread_mutex_lock(&h->lock), done;
 
-	while (!__atomic_load_n(&h->done, __ATOMIC_ACQUIRE)) {
-		if (getppid() != h->parent)
-			return __atomic_load_n(&h->done, __ATOMIC_ACQUIRE);
-		syscall(SYS_futex, &h->done, FUTEX_WAIT, 0, &ts, NULL, 0);
-	}
-	return 1;
+	if (err && err != EOWNERDEAD)
+		return 0;
+	done = __atomic_load_n(&h->done, __ATOMIC_ACQUIRE);
+	if (err == EOWNERDEAD)
+		pthread_mutex_consistent(&h->lock);
+	pthread_mutex_unlock(&h->lock);
+	return done;
 }
 
 static size_t page_size(void)
@@ -1332,8 +1362,8 @@ static void fork_child(void)
 	/* Map every region's pages (regions of a pool may share one). */
 	for (i = 0; i < n && !fail; i++) {
 		char *s = (char *)((uintptr_t)r[i].start & ~(ps - 1));
-		char *e = (char *)(((uintptr_t)r[i].start + r[i].len + ps - 1) &
-				   ~(ps - 1));
+		char *end = r[i].pool->regs[r[i].reg].end;
+		char *e = (char *)(((uintptr_t)end + ps - 1) & ~(ps - 1));
 		struct legacy *l;
 
 		p = r[i].pool;
@@ -1350,9 +1380,14 @@ static void fork_child(void)
 		else if (s < e && !legacy_add(p, s, e - s))
 			fail = 1;
 	}
-	/* Then the bytes, once every page is mapped. */
+	/* Then the bytes, once every page is mapped, as far as we know them. */
 	for (i = 0; i < n && !fail; i++) {
-		memcpy(r[i].start, b, r[i].len);
+		size_t want = r[i].pool->regs[r[i].reg].end - r[i].start;
+
+		if (want > r[i].len)
+			fail = 1;
+		else
+			memcpy(r[i].start, b, want);
 		b += r[i].len;
 	}
 	if (fk.buf)

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -1190,6 +1191,46 @@ TEST_F_TIMEOUT(slow, fork_child_has_the_fork_instant, 240)
 	EXPECT_EQ(0, torn);
 	EXPECT_EQ(0, other);
 	apr_pool_destroy(big);
+}
+
+/*
+ * A fork into a new pid namespace: the child is pid 1 there and getppid()
+ * is 0, which a wait on the parent's pid took for its death (the child
+ * exited 127). Needs CAP_SYS_ADMIN (root in the VM and the host lane).
+ */
+TEST(fork_into_a_new_pid_namespace)
+{
+	pid_t pid;
+	int status;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		apr_pool_t *p;
+		char *s;
+		pid_t c;
+		int st;
+
+		if (unshare(CLONE_NEWPID))
+			_exit(errno == EPERM || errno == EINVAL ? 77 : 1);
+		/* A pool of this process's own, 32 MiB to copy: the child waits. */
+		if (apr_pool_create(&p, NULL))
+			_exit(5);
+		s = apr_pstrdup(p, "in the new namespace");
+		memset(apr_palloc(p, 32 << 20), 1, 32 << 20);
+		c = fork();
+		if (c == 0)
+			_exit(getpid() == 1 && !strcmp(s, "in the new namespace") ?
+			      0 : 2);
+		if (c < 0 || waitpid(c, &st, 0) != c)
+			_exit(3);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 4);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		SKIP(return, "no new pid namespace here (not root)");
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 TEST_HARNESS_MAIN
