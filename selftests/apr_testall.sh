@@ -181,6 +181,8 @@ else
 	esac
 fi
 
+# KTAP as scripts/ktap.sh writes it, which this script cannot source: the
+# VM runs it alone, as /tests/apr_testall, without the scripts/ directory.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=0 failed=0
