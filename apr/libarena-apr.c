@@ -1211,7 +1211,7 @@ static void fork_prepare(void)
 	struct fork_hdr *h;
 	struct fork_rec *r;
 	apr_pool_t *p;
-	size_t n = 0, bytes = 0, used = 0, i;
+	size_t n = 0, bytes = 0, used = 0, hdr, i;
 	char *b;
 
 	pthread_mutex_lock(&tree_lock);
@@ -1228,7 +1228,8 @@ static void fork_prepare(void)
 	}
 	if (!n)
 		return;
-	b = mmap(NULL, fork_hdr_len(n) + bytes, PROT_READ | PROT_WRITE,
+	hdr = fork_hdr_len(n);
+	b = mmap(NULL, hdr + bytes, PROT_READ | PROT_WRITE,
 		 MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (b == MAP_FAILED) {
 		fk.failed = 1;
@@ -1239,9 +1240,9 @@ static void fork_prepare(void)
 	 * one costs more (Linux 5.14; elsewhere they fault as they are
 	 * written).
 	 */
-	madvise(b, fork_hdr_len(n) + used, MADV_POPULATE_WRITE);
+	madvise(b, hdr + used, MADV_POPULATE_WRITE);
 	fk.buf = b;
-	fk.len = fork_hdr_len(n) + bytes;
+	fk.len = hdr + bytes;
 	h = (struct fork_hdr *)b;
 	if (fork_lock_init(&h->lock)) {
 		munmap(b, fk.len);
