@@ -38,8 +38,12 @@
 # children's page faults and CPU time (/proc/PID/stat) and, on the kernel
 # backend, arena.ko's counters. APACHE_STRACE=N (with strace on the PATH or
 # packed: make check VM_FILES="... /usr/bin/strace" TEST_ENV=APACHE_STRACE=500)
-# adds, each way, N more requests for the file under strace -f -c attached
-# to the children, and prints their system calls per request.
+# adds, each way, N more requests for the file and N/10 for the listing
+# under strace -f -c attached to the children, and prints their system calls
+# per request. APACHE_PERF=N (perf packed: VM_FILES="... /usr/bin/perf")
+# profiles the whole guest (perf record -a -g, cpu-clock) during N more
+# requests for the listing each way and prints the top symbols, self and
+# with their callees.
 #
 # arena-timeout: 1500
 set -u
@@ -269,19 +273,40 @@ bench() { # label path requests
 	return $rc
 }
 
-# System calls per request of APACHE_STRACE more requests for the file.
+# System calls per request of APACHE_STRACE more requests for the file and
+# APACHE_STRACE / 10 for the listing.
 strace_run() { # label
 	[ -n "${APACHE_STRACE:-}" ] && command -v strace > /dev/null || return 0
-	sargs=""
-	for c in $(children "$1"); do sargs="$sargs -p $c"; done
-	strace -f -c -o "$tmp/$1.strace" $sargs 2> /dev/null &
-	stpid=$!
-	sleep 3
-	"$AB" -q -n "$APACHE_STRACE" -c "$C" "$(url "$1")/index.html" > "$tmp/$1-strace.ab" 2>&1
-	kill -INT "$stpid"
-	wait "$stpid"
-	echo "# $1: system calls per request under strace ($APACHE_STRACE requests for the file, $(sed -n 's/^Failed requests: *//p' "$tmp/$1-strace.ab") failed):"
-	awk -v n="$APACHE_STRACE" '$1 ~ /^[0-9.]+$/ && NF >= 5 { printf "#   %-16s %7.2f\n", $NF, $4 / n }' "$tmp/$1.strace"
+	for what in index.html:"$APACHE_STRACE" files/:$((APACHE_STRACE / 10 + 1)); do
+		path=${what%:*} sn=${what##*:}
+		sargs=""
+		for c in $(children "$1"); do sargs="$sargs -p $c"; done
+		strace -f -c -o "$tmp/$1.strace" $sargs 2> /dev/null &
+		stpid=$!
+		sleep 3
+		"$AB" -q -n "$sn" -c "$C" "$(url "$1")/$path" > "$tmp/$1-strace.ab" 2>&1
+		kill -INT "$stpid"
+		wait "$stpid"
+		echo "# $1: system calls per request under strace ($sn requests for /$path, $(sed -n 's/^Failed requests: *//p' "$tmp/$1-strace.ab") failed):"
+		awk -v n="$sn" '$1 ~ /^[0-9.]+$/ && NF >= 5 { printf "#   %-16s %7.2f\n", $NF, $4 / n }' "$tmp/$1.strace"
+	done
+}
+
+# Where the guest's CPU goes during APACHE_PERF more requests for the
+# listing: perf's cpu-clock samples of every CPU (no PMU under TCG), by
+# object and symbol (perf packed: VM_FILES="... /usr/bin/perf").
+perf_run() { # label
+	[ -n "${APACHE_PERF:-}" ] && command -v perf > /dev/null || return 0
+	perf record -q -a -g -e cpu-clock -F 2000 -o "$tmp/$1.perf" -- \
+		"$AB" -q -n "$APACHE_PERF" -c "$C" "$(url "$1")/files/" > "$tmp/$1-perf.ab" 2>&1
+	echo "# $1: perf, $APACHE_PERF requests for the listing ($(sed -n 's/^Time taken for tests: *//p' "$tmp/$1-perf.ab")), samples by object and symbol:"
+	perf report -i "$tmp/$1.perf" --stdio --no-children --sort dso,sym --percent-limit 0.5 -g none 2> /dev/null |
+		grep -v '^#' | grep -v '^$' | head -n 40 | sed 's/^/#   /'
+	echo "# $1: the same, with what each function called (children included):"
+	perf report -i "$tmp/$1.perf" --stdio --children --sort sym --percent-limit 1.5 -g none 2> /dev/null |
+		grep -v '^#' | grep -v '^$' | head -n 70 | sed 's/^/#   /'
+	perf report -i "$tmp/$1.perf" --stdio --no-children --sort dso --percent-limit 0.5 -g none 2> /dev/null |
+		grep -v '^#' | grep -v '^$' | head -n 12 | sed 's/^/#   /'
 }
 
 counter() { # name -> value since the module was loaded, or empty
@@ -343,6 +368,8 @@ else
 fi
 [ $up_stock = 0 ] || strace_run stock
 [ $up_pre = 0 ] || strace_run preload
+[ $up_stock = 0 ] || perf_run stock
+[ $up_pre = 0 ] || perf_run preload
 
 stop stock
 if [ $up_pre = 1 ]; then
