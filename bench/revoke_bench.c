@@ -39,7 +39,6 @@
  * Output: "@revoke ..." lines and a "#" table. ARENA_BENCH_QUICK=1: fewer
  * rounds.
  */
-#define _GNU_SOURCE
 #include "bench/kentry.h"
 
 #include <errno.h>
@@ -235,7 +234,7 @@ static void measure(const char *mode, int rounds)
 
 int main(void)
 {
-	int quick = getenv("ARENA_BENCH_QUICK") != NULL, ncpu;
+	int quick = !!getenv("ARENA_BENCH_QUICK"), ncpu;
 	int rounds = quick ? 3 : 40;
 	pthread_t th;
 	cpu_set_t set;
