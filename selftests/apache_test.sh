@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Description: a real server on APR pools as arenas (issue 16 item 3).
-# Debian's apache2 (event MPM, unmodified) serves a 4 KiB static file and a
+# Debian's apache2 (event MPM, unmodified; APACHE_CHILDREN (2) children of
+# APACHE_THREADS (4) worker threads each) serves a 4 KiB static file and a
 # directory listing of 40 files (mod_autoindex: a subrequest, so a pool,
 # per entry) to ab at concurrency APACHE_CONC (4), one connection per
 # request, APACHE_REQUESTS (10000) requests for the file and
@@ -38,8 +39,8 @@
 # children's page faults and CPU time (/proc/PID/stat) and, on the kernel
 # backend, arena.ko's counters. APACHE_STRACE=N (with strace on the PATH or
 # packed: make check VM_FILES="... /usr/bin/strace" TEST_ENV=APACHE_STRACE=500)
-# adds, each way, N more requests for the file and N/10 for the listing
-# under strace -f -c attached to the children, and prints their system calls
+# adds, each way, N more requests for the file and N/10 (at least
+# APACHE_CONC) for the listing under strace -f -c attached to the children, and prints their system calls
 # per request. APACHE_PERF=N (perf packed: VM_FILES="... /usr/bin/perf")
 # profiles the whole guest (perf record -a -g, cpu-clock) during N more
 # requests for the listing each way and prints the top symbols, self and
@@ -55,6 +56,8 @@ MODDIR=${APACHE_MODDIR:-/usr/lib/apache2/modules}
 N=${APACHE_REQUESTS:-10000}
 NL=${APACHE_LIST_REQUESTS:-1000}
 C=${APACHE_CONC:-4}
+KIDS=${APACHE_CHILDREN:-2}
+THREADS=${APACHE_THREADS:-4}
 PORT=${APACHE_PORT:-8080}
 if [ -n "${LIBARENA_APR:-}" ]; then
 	SO=$LIBARENA_APR
@@ -155,12 +158,12 @@ ErrorLog $d/logs/error.log
 LogLevel warn
 TypesConfig $tmp/mime.types
 DocumentRoot $tmp/htdocs
-StartServers 2
-ServerLimit 2
-ThreadsPerChild 4
-MaxRequestWorkers 8
-MinSpareThreads 2
-MaxSpareThreads 8
+StartServers $KIDS
+ServerLimit $KIDS
+ThreadsPerChild $THREADS
+MaxRequestWorkers $((KIDS * THREADS))
+MinSpareThreads $((THREADS < 2 ? THREADS : 2))
+MaxSpareThreads $((KIDS * THREADS))
 <Directory />
     Require all granted
     Options Indexes
@@ -273,11 +276,26 @@ bench() { # label path requests
 	return $rc
 }
 
+# hc: a hook's request count (a number, at least the concurrency), or
+# empty if the hook is off or its value is not a number.
+hook_count() { # name value
+	hc=""
+	[ -n "$2" ] || return 0
+	case $2 in
+	*[!0-9]*) echo "# $1=$2: not a number, ignored"; return 0 ;;
+	esac
+	hc=$2
+	[ "$hc" -ge "$C" ] || hc=$C
+}
+
 # System calls per request of APACHE_STRACE more requests for the file and
-# APACHE_STRACE / 10 for the listing.
+# APACHE_STRACE / 10 (at least the concurrency) for the listing.
 strace_run() { # label
-	[ -n "${APACHE_STRACE:-}" ] && command -v strace > /dev/null || return 0
-	for what in index.html:"$APACHE_STRACE" files/:$((APACHE_STRACE / 10 + 1)); do
+	hook_count APACHE_STRACE "${APACHE_STRACE:-}"
+	[ -n "$hc" ] && command -v strace > /dev/null || return 0
+	sfile=$hc
+	hook_count APACHE_STRACE $((sfile / 10))
+	for what in index.html:"$sfile" files/:"$hc"; do
 		path=${what%:*} sn=${what##*:}
 		sargs=""
 		for c in $(children "$1"); do sargs="$sargs -p $c"; done
@@ -296,15 +314,19 @@ strace_run() { # label
 # listing: perf's cpu-clock samples of every CPU (no PMU under TCG), by
 # object and symbol (perf packed: VM_FILES="... /usr/bin/perf").
 perf_run() { # label
-	[ -n "${APACHE_PERF:-}" ] && command -v perf > /dev/null || return 0
+	hook_count APACHE_PERF "${APACHE_PERF:-}"
+	pn=$hc
+	[ -n "$pn" ] && command -v perf > /dev/null || return 0
 	perf record -q -a -g -e cpu-clock -F 2000 -o "$tmp/$1.perf" -- \
-		"$AB" -q -n "$APACHE_PERF" -c "$C" "$(url "$1")/files/" > "$tmp/$1-perf.ab" 2>&1
-	echo "# $1: perf, $APACHE_PERF requests for the listing ($(sed -n 's/^Time taken for tests: *//p' "$tmp/$1-perf.ab")), samples by object and symbol:"
+		"$AB" -q -n "$pn" -c "$C" "$(url "$1")/files/" > "$tmp/$1-perf.ab" 2>&1 ||
+		echo "# $1: perf record failed"
+	echo "# $1: perf, $pn requests for the listing ($(sed -n 's/^Time taken for tests: *//p' "$tmp/$1-perf.ab")), samples by object and symbol:"
 	perf report -i "$tmp/$1.perf" --stdio --no-children --sort dso,sym --percent-limit 0.5 -g none 2> /dev/null |
 		grep -v '^#' | grep -v '^$' | head -n 40 | sed 's/^/#   /'
 	echo "# $1: the same, with what each function called (children included):"
 	perf report -i "$tmp/$1.perf" --stdio --children --sort sym --percent-limit 1.5 -g none 2> /dev/null |
 		grep -v '^#' | grep -v '^$' | head -n 70 | sed 's/^/#   /'
+	echo "# $1: the same, by object:"
 	perf report -i "$tmp/$1.perf" --stdio --no-children --sort dso --percent-limit 0.5 -g none 2> /dev/null |
 		grep -v '^#' | grep -v '^$' | head -n 12 | sed 's/^/#   /'
 }
