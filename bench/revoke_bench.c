@@ -34,12 +34,13 @@
  * every TLB flush must reach that CPU too (skipped, and said so, where the
  * affinity mask allows one CPU). The operations take turns in batches of
  * 100, each timed on its own; per operation the median and the mean of the
- * time, and the thread's CPU time (CLOCK_THREAD_CPUTIME_ID over the
- * batches; user and system apart would be tick samples, 4 ms each), and
+ * time, and the total CPU time: the thread's (CLOCK_THREAD_CPUTIME_ID
+ * over the batches; user and system apart would be tick samples, 4 ms
+ * each) plus the module's pool threads' over the same batches ("pool":
+ * the shared chunks small runs are carved from are zeroed there), and
  * the same less those of "work" ("x-" columns; the clock reads, system
  * calls under TCG, cancel there). Kernel entries per operation are counted
- * in a separate, untimed pass (bench/kentry.h). The module's pool threads
- * are not counted: these runs map no chunk and zero no page.
+ * in a separate, untimed pass (bench/kentry.h).
  *
  * Output: "@revoke ..." lines and a "#" table. ARENA_BENCH_QUICK=1: fewer
  * rounds.
@@ -164,13 +165,13 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 struct result {
-	uint64_t median, mean, cpu;
+	uint64_t median, mean, cpu, pool;
 };
 
 static void measure(const char *mode, int rounds)
 {
 	struct result r[OP_NR];
-	uint64_t c[OP_NR] = { 0 }, sum, *t[OP_NR];
+	uint64_t c[OP_NR] = { 0 }, kt[OP_NR] = { 0 }, sum, *t[OP_NR];
 	struct kentry k;
 	long sysc[OP_NR], flt[OP_NR];
 	int n = rounds * BATCH, i, j, o;
@@ -182,6 +183,7 @@ static void measure(const char *mode, int rounds)
 	}
 	for (i = 0; i < rounds; i++)
 		for (o = 0; o < OP_NR; o++) {
+			uint64_t k0 = kthread_cpu_ns(NULL);
 			uint64_t c0 = thread_cpu_ns();
 
 			for (j = 0; j < BATCH; j++) {
@@ -191,6 +193,7 @@ static void measure(const char *mode, int rounds)
 				t[o][i * BATCH + j] = now_ns() - t0;
 			}
 			c[o] += thread_cpu_ns() - c0;
+			kt[o] += kthread_cpu_ns(NULL) - k0;
 		}
 	for (o = 0; o < OP_NR; o++) {
 		qsort(t[o], n, sizeof(t[o][0]), cmp_u64);
@@ -198,7 +201,8 @@ static void measure(const char *mode, int rounds)
 			sum += t[o][j];
 		r[o].median = t[o][n / 2];
 		r[o].mean = sum / n;
-		r[o].cpu = c[o] / n;
+		r[o].pool = kt[o] / n;
+		r[o].cpu = c[o] / n + r[o].pool;
 		free(t[o]);
 	}
 	/* Kernel entries: one untimed batch each. */
@@ -212,19 +216,20 @@ static void measure(const char *mode, int rounds)
 	}
 	printf("# %s: %d of each, us per operation (user work included; extra: less \"work\")\n",
 	       mode, n);
-	printf("# %-9s %9s %9s %9s | %9s %9s %9s | %7s %7s\n", "op",
-	       "median", "mean", "cpu", "x-median", "x-mean", "x-cpu",
+	printf("# %-9s %9s %9s %9s %7s | %9s %9s %9s | %7s %7s\n", "op",
+	       "median", "mean", "cpu", "pool", "x-median", "x-mean", "x-cpu",
 	       "sysc", "faults");
 	for (o = 0; o < OP_NR; o++) {
-		printf("@revoke mode=%s op=%s n=%d median_ns=%llu mean_ns=%llu cpu_ns=%llu syscalls=%.2f faults=%.2f\n",
+		printf("@revoke mode=%s op=%s n=%d median_ns=%llu mean_ns=%llu cpu_ns=%llu pool_ns=%llu syscalls=%.2f faults=%.2f\n",
 		       mode, op_names[o], n, (unsigned long long)r[o].median,
 		       (unsigned long long)r[o].mean,
 		       (unsigned long long)r[o].cpu,
+		       (unsigned long long)r[o].pool,
 		       sysc[o] < 0 ? -1.0 : (double)sysc[o] / BATCH,
 		       (double)flt[o] / BATCH);
-		printf("# %-9s %9.1f %9.1f %9.1f | %9.1f %9.1f %9.1f | %7.2f %7.2f\n",
+		printf("# %-9s %9.1f %9.1f %9.1f %7.1f | %9.1f %9.1f %9.1f | %7.2f %7.2f\n",
 		       op_names[o], r[o].median / 1e3, r[o].mean / 1e3,
-		       r[o].cpu / 1e3,
+		       r[o].cpu / 1e3, r[o].pool / 1e3,
 		       ((double)r[o].median - r[OP_WORK].median) / 1e3,
 		       ((double)r[o].mean - r[OP_WORK].mean) / 1e3,
 		       ((double)r[o].cpu - r[OP_WORK].cpu) / 1e3,
